@@ -1,0 +1,45 @@
+# The two commands of README.md: `make run` and `make test`. Each creates .venv on a fresh
+# machine and installs the pinned dependencies it needs, once (re-installs when a
+# requirements file changes).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
+PORT ?= 8501
+
+.PHONY: run test lint bench samples clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(RUNTIME): requirements.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(DEV): requirements.txt requirements-dev.txt $(RUNTIME)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+run: $(RUNTIME)
+	$(PY) -m streamlit run dashboard.py --server.address 127.0.0.1 --server.port $(PORT)
+
+# pytest exits 5 when it collected no test: that is a failure here, never a pass.
+test: $(DEV)
+	$(PY) -m ruff check .
+	$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+lint: $(DEV)
+	$(PY) -m ruff check .
+
+bench: $(DEV)
+	$(PY) benchmarks/preview.py
+
+samples: $(RUNTIME)
+	$(PY) data/make_samples.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis artifacts
