@@ -1,0 +1,52 @@
+"""CSV exports that Excel opens safely: UTF-8 with BOM, formulas neutralised.
+
+A roster value such as ``=HYPERLINK(…)`` or ``@SUM(…)`` would run as a formula when the
+export is opened in Excel (CSV injection). Text cells starting with ``= + - @``, a tab or
+a carriage return get a leading apostrophe, which Excel shows as text and hides.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+BOM = b"\xef\xbb\xbf"
+_FORMULA_START = r"^([=+\-@\t\r])"
+
+
+def neutralise_formulas(table: pa.Table, columns: Iterable[str]) -> pa.Table:
+    """Prefix an apostrophe to text cells in ``columns`` that Excel would run as formulas."""
+    for name in columns:
+        index = table.schema.get_field_index(name)
+        safe = pc.replace_substring_regex(table.column(index), _FORMULA_START, r"'\1")
+        table = table.set_column(index, name, safe)
+    return table
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    """The table as CSV bytes in UTF-8 with BOM."""
+    sink = io.BytesIO()
+    sink.write(BOM)
+    pcsv.write_csv(table, sink)
+    return sink.getvalue()
+
+
+def write_csv(table: pa.Table, out: str | Path) -> None:
+    """Write the table as CSV (UTF-8 with BOM) to ``out`` atomically: all or nothing."""
+    out = Path(out)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(BOM)
+            pcsv.write_csv(table, handle)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
