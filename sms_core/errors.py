@@ -9,7 +9,13 @@ callers — the CLI, the worker, the dashboard — need to catch only ``SmsError
     ├── InputError            bad input from a person: a file, a body, an argument
     │   ├── RosterError       a roster file that cannot be used (names row and column)
     │   └── TemplateError     a message body that cannot be rendered (unknown tag, …)
-    └── ConfigError           the product is set up wrongly (environment, settings)
+    ├── ConfigError           the product is set up wrongly (environment, settings)
+    ├── QuotaError            a send does not fit the contract's remaining units (R18)
+    ├── StateError            an action that the record's state does not allow
+    └── ProviderError         an SMS provider refused or failed a request
+        ├── ProviderTransient     certainly not processed: safe to retry later
+        ├── ProviderAmbiguous     may have been processed: never resend blindly
+        └── ProviderPermanent     rejected for good, with the provider's reason
 """
 
 from __future__ import annotations
@@ -48,3 +54,51 @@ class TemplateError(InputError):
 
 class ConfigError(SmsError):
     """The product's configuration is wrong (an environment variable, a setting)."""
+
+
+class QuotaError(SmsError):
+    """A send does not fit in the month's remaining units; nothing was reserved (R18)."""
+
+    def __init__(self, message: str, *, needed: int = 0, remaining: int = 0):
+        super().__init__(message)
+        self.needed = needed
+        self.remaining = remaining
+
+    @property
+    def shortfall(self) -> int:
+        """Units missing for the send to fit."""
+        return max(self.needed - self.remaining, 0)
+
+
+class StateError(SmsError):
+    """The action is not allowed in the record's current state (e.g. cancel a sent campaign)."""
+
+
+class ProviderError(SmsError):
+    """An SMS provider failed a request; ``code`` is the provider's own code, if any."""
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+class ProviderTransient(ProviderError):
+    """The request was certainly not processed (connection refused, 429, …): retry later.
+
+    ``retry_after`` is the provider's requested wait in seconds, when it said one.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class ProviderAmbiguous(ProviderError):
+    """The provider may have processed the request (timeout, 5xx, dropped connection).
+
+    The message is ``unknown`` until a lookup settles it; it is never resent blindly.
+    """
+
+
+class ProviderPermanent(ProviderError):
+    """The provider rejected the message for good; ``str(err)`` carries its reason."""
