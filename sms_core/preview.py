@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,10 +27,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import phones, text
-from .errors import SmsError, TemplateError
+from .errors import InputError, SmsError, TemplateError
 from .export import neutralise_formulas
 from .roster import KIND_CODES, MID_CAREER, NEW_GRAD, Roster, load_roster
-from .tags import COLUMN, TEXT, URL, URL_COLUMN, parse_body, placeholder_url
+from .tags import (
+    COLUMN,
+    SHORT_CODE_LENGTH,
+    TEXT,
+    URL,
+    URL_COLUMN,
+    parse_body,
+    placeholder_url,
+)
 
 # Phone-level reasons come first, in phones.REASON_CODES order; send-level ones follow.
 REASONS: tuple[str, ...] = (*phones.REASON_CODES, "duplicate", "opted_out")
@@ -199,7 +207,49 @@ class Preview:
     parts: np.ndarray
     segments: np.ndarray
     empty_tags: pa.Array  # comma-separated tags whose value is empty, "" when none
+    url_base: str  # the short-URL base the placeholders were counted with
     summary: Summary = field(repr=False)
+
+    def texts_for(self, rows: Sequence[int], link: Callable[[int, str], str]) -> list[str]:
+        """The texts of ``rows`` as sent: each URL tag becomes ``url_base + link(row, target)``.
+
+        ``link`` returns a short code of SHORT_CODE_LENGTH characters, exactly as long as
+        the placeholder, so each text keeps the length and cost the preview showed (R11).
+        A URL column that is empty for one of ``rows`` is an InputError naming the row.
+        """
+        roster = self.assessment.roster
+        index = pa.array(np.asarray(rows, dtype=np.int64))
+        pieces = parse_body(self.body, roster)
+        columns: list[list[str] | str] = []
+        for piece in pieces:
+            if piece.kind in (TEXT, URL):
+                columns.append(piece.value)
+            elif piece.kind == COLUMN:
+                columns.append(_column_text(roster, piece.value).values.take(index).to_pylist())
+            else:
+                columns.append(roster.table.column(piece.value).take(index).to_pylist())
+        texts = []
+        for k, row in enumerate(np.asarray(rows).tolist()):
+            out = []
+            for piece, column in zip(pieces, columns, strict=True):
+                kind, tag = piece.kind, piece.tag
+                if kind == TEXT:
+                    out.append(column)
+                elif kind == COLUMN:
+                    out.append(column[k])
+                else:
+                    target = column if kind == URL else column[k]
+                    if not target:
+                        raise InputError(
+                            f"row {row + 2}: the URL tag '{{{{{tag}}}}}' has no address; "
+                            "fill it in or leave this candidate out"
+                        )
+                    code = link(row, target)
+                    if len(code) != SHORT_CODE_LENGTH:
+                        raise ValueError("a short code of the wrong length would change the cost")
+                    out.append(self.url_base + code)
+            texts.append("".join(out))
+        return texts
 
     def table(self) -> pa.Table:
         """The preview as an Arrow table with :data:`OUTPUT_COLUMNS`."""
@@ -287,6 +337,7 @@ def cost_messages(
     n = roster.num_rows
     pieces = parse_body(body, roster)
     url_text = placeholder_url(short_url_base)
+    url_base = url_text[:-SHORT_CODE_LENGTH]
 
     parts: list[pa.Array | str] = []
     chars = np.zeros(n, dtype=np.int64)
@@ -354,7 +405,9 @@ def cost_messages(
         empty_tag_rows=int((empty_any & eligible).sum()),
         max_units=int(units.max()) if n else 0,
     )
-    return Preview(assessment, body, message, chars, units, n_parts, segments, empty_tags, summary)
+    return Preview(
+        assessment, body, message, chars, units, n_parts, segments, empty_tags, url_base, summary
+    )
 
 
 def _empty_tag_column(flags: list[tuple[str, np.ndarray]], n: int) -> tuple[pa.Array, np.ndarray]:
