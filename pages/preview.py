@@ -68,10 +68,12 @@ if summary.empty_tag_rows:
 st.subheader(t("preview.excluded", lang))
 reason_words = {code: t(f"reason.{code}", lang) for code in REASONS}
 st.dataframe(
-    {"reason": [reason_words[c] for c in REASONS], "rows": [summary.reasons[c] for c in REASONS]},
+    {
+        t("preview.reason", lang): [reason_words[c] for c in REASONS],
+        t("preview.count", lang): [summary.reasons[c] for c in REASONS],
+    },
     hide_index=True,
 )
-
 chosen = st.multiselect(t("preview.filter", lang), REASONS, format_func=reason_words.get)
 frame = result.frame()
 if chosen:
