@@ -40,7 +40,7 @@ class PlannedPart:
     """One message of one recipient, as it will be handed to the provider."""
 
     recipient_row: int  # 0-based roster row; the spreadsheet row is this + 2
-    part_index: int
+    part_index: int  # 1 .. part_count, sent in this order (R8)
     part_count: int
     candidate_id: str
     name: str
@@ -118,7 +118,7 @@ def plan_send(
     parts: list[PlannedPart] = []
     for k, (row, body) in enumerate(zip(chosen.tolist(), texts, strict=True)):
         pieces = text.split_message(body)
-        for index, piece in enumerate(pieces):
+        for index, piece in enumerate(pieces, start=1):
             parts.append(
                 PlannedPart(
                     recipient_row=row,

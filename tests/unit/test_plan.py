@@ -46,10 +46,10 @@ def test_r8_long_texts_are_planned_as_ordered_parts_with_minimal_units():
     p = preview(r, "あ" * 661)
     plan = plan_send(p)
     assert [len(x.body) for x in plan.parts] == [630, 31]
-    assert [x.part_index for x in plan.parts] == [0, 1]
+    assert [x.part_index for x in plan.parts] == [1, 2]
     assert {x.part_count for x in plan.parts} == {2}
     assert plan.units == 10 == p.summary.total_units
-    assert [x.client_ref for x in plan.parts] == [f"{plan.reference}-0-0", f"{plan.reference}-0-1"]
+    assert [x.client_ref for x in plan.parts] == [f"{plan.reference}-0-1", f"{plan.reference}-0-2"]
 
 
 def test_only_eligible_rows_and_a_chosen_subset():
