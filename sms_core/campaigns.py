@@ -1,0 +1,335 @@
+"""Campaigns: confirming a send, cancelling, pausing (R13–R19).
+
+Confirming is one transaction: the idempotency key is checked, the month's units are
+reserved with one conditional statement (or the send is refused with the shortfall,
+R18), and the campaign, every message part and every short link are written. A rerun, a
+refresh or a double click that confirms the same form again gets the same campaign back
+and reserves nothing more. The worker (:mod:`sms_core.dispatch`) does the sending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import quota
+from .contract import get_contract
+from .db import now_utc, transaction
+from .errors import InputError, QuotaError, StateError
+from .models import Campaign, Message, audit
+from .plan import SendPlan, plan_send
+from .preview import Preview
+from .schedule import QuietHours, japan_time
+
+# A send time a little in the past is "now" (the form was filled a moment ago).
+_PAST_GRACE = timedelta(minutes=2)
+QUIET_POLICIES = ("refuse", "defer")
+OPEN_MESSAGE_STATES = ("queued", "sending", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignInfo:
+    """A campaign as callers see it after a call (no live database object)."""
+
+    id: int
+    name: str
+    state: str
+    scheduled_at: datetime | None
+    quota_month: date
+    recipients: int
+    units: int
+    messages: int
+    created: bool  # False when an identical confirmation had already created it
+
+    @classmethod
+    def of(cls, campaign: Campaign, messages: int, *, created: bool) -> CampaignInfo:
+        """From a Campaign row and its message count."""
+        return cls(
+            campaign.id,
+            campaign.name,
+            campaign.state,
+            campaign.scheduled_at,
+            campaign.quota_month,
+            campaign.recipients,
+            campaign.units_reserved,
+            messages,
+            created,
+        )
+
+
+def _existing(session: Session, key: str) -> CampaignInfo | None:
+    campaign = session.scalar(select(Campaign).where(Campaign.idempotency_key == key))
+    if campaign is None:
+        return None
+    count = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
+    return CampaignInfo.of(campaign, count or 0, created=False)
+
+
+def resolve_send_time(
+    send_at: datetime | None,
+    *,
+    now: datetime,
+    quiet: QuietHours,
+    policy: str = "refuse",
+    urgent_reason: str | None = None,
+) -> datetime:
+    """When a send will start: now or ``send_at``, moved out of quiet hours if asked.
+
+    Raises InputError for a naive or past time, or a time in quiet hours under the
+    ``refuse`` policy without an urgent reason.
+    """
+    if policy not in QUIET_POLICIES:
+        raise InputError(f"the quiet-hours choice must be one of {QUIET_POLICIES}")
+    if send_at is None:
+        when = now
+    elif send_at.tzinfo is None:
+        raise InputError("a send time needs its time zone (times are Japan time)")
+    elif send_at < now - _PAST_GRACE:
+        raise InputError(f"{japan_time(send_at)} (Japan time) has already passed")
+    else:
+        when = max(send_at, now)
+    if urgent_reason is not None and not urgent_reason.strip():
+        raise InputError("an urgent send needs its reason written down")
+    if quiet.contains(when) and urgent_reason is None:
+        if policy == "refuse":
+            raise InputError(
+                f"{japan_time(when)} is inside quiet hours ({quiet.label()} Japan time); "
+                "schedule it for later, defer it to the morning, or mark it urgent with a reason"
+            )
+        when = quiet.end_after(when)
+    return when
+
+
+def confirm_campaign(
+    engine: Engine,
+    preview: Preview,
+    *,
+    name: str,
+    idempotency_key: str,
+    actor: str,
+    provider: str,
+    send_at: datetime | None = None,
+    rows: Sequence[int] | None = None,
+    quiet: QuietHours | None = None,
+    quiet_policy: str = "refuse",
+    urgent_reason: str | None = None,
+    now: datetime | None = None,
+    plan: SendPlan | None = None,
+) -> CampaignInfo:
+    """Confirm a send of ``preview`` (to ``rows``, default every eligible recipient).
+
+    Idempotent on ``idempotency_key``. Raises QuotaError with the shortfall when the
+    units do not fit the month the send goes out in (R18), StateError without a contract,
+    InputError for a bad time or selection. Nothing is written unless all of it is.
+    """
+    if not name.strip():
+        raise InputError("give the send a name, so it can be found in the history")
+    if not idempotency_key:
+        raise InputError("a confirmation needs its idempotency key")
+    with transaction(engine) as session:
+        found = _existing(session, idempotency_key)
+    if found is not None:
+        return found
+    now = now or now_utc()
+    when = resolve_send_time(
+        send_at,
+        now=now,
+        quiet=quiet or QuietHours.configured(),
+        policy=quiet_policy,
+        urgent_reason=urgent_reason,
+    )
+    plan = plan or plan_send(preview, rows=rows)
+    try:
+        with transaction(engine) as session:
+            return _write(
+                session,
+                plan,
+                preview.body,
+                name=name.strip(),
+                key=idempotency_key,
+                actor=actor,
+                provider=provider,
+                when=when,
+                urgent_reason=urgent_reason,
+            )
+    except IntegrityError:
+        # The same confirmation raced this one and won (PostgreSQL; SQLite serialises).
+        with transaction(engine) as session:
+            found = _existing(session, idempotency_key)
+        if found is None:
+            raise
+        return found
+
+
+def _write(
+    session: Session,
+    plan: SendPlan,
+    body: str,
+    *,
+    name: str,
+    key: str,
+    actor: str,
+    provider: str,
+    when: datetime,
+    urgent_reason: str | None,
+) -> CampaignInfo:
+    found = _existing(session, key)
+    if found is not None:
+        return found
+    contract = get_contract(session)
+    if contract is None:
+        raise StateError("there is no SMS contract; set one up in Settings first (R16)")
+    month = quota.jst_month(when)
+    try:
+        quota.reserve(session, month, plan.units)
+    except QuotaError as exc:
+        raise QuotaError(
+            f"this send needs {plan.units:,} units but {exc.remaining:,} remain for "
+            f"{quota.format_month(month)}: {exc.shortfall:,} short. Nothing was sent.",
+            needed=plan.units,
+            remaining=exc.remaining,
+        ) from None
+    campaign = Campaign(
+        name=name,
+        body=body,
+        state="scheduled",
+        scheduled_at=when,
+        quota_month=month,
+        units_reserved=plan.units,
+        recipients=plan.recipients,
+        sender_mode=contract.sender_mode,
+        sender_number=contract.sender_number,
+        provider=provider,
+        idempotency_key=key,
+        quiet_hours_override_reason=urgent_reason,
+        created_by=actor,
+    )
+    session.add(campaign)
+    session.flush()
+    created = now_utc()
+    session.execute(
+        insert(Message),
+        [
+            {
+                "campaign_id": campaign.id,
+                "recipient_row": p.recipient_row,
+                "part_index": p.part_index,
+                "part_count": p.part_count,
+                "candidate_id": p.candidate_id,
+                "name": p.name,
+                "kind": p.kind,
+                "phone": p.phone,
+                "body": p.body,
+                "units": p.units,
+                "state": "queued",
+                "client_ref": p.client_ref,
+                "provider": provider,
+                "attempts": 0,
+                "next_attempt_at": when,
+                "created_at": created,
+                "updated_at": created,
+            }
+            for p in plan.parts
+        ],
+    )
+    _write_links(session, campaign.id, plan)
+    audit(
+        session,
+        actor,
+        "campaign.confirm",
+        campaign=campaign.id,
+        units=plan.units,
+        recipients=plan.recipients,
+        messages=len(plan.parts),
+        send_at=when.isoformat(),
+        urgent_reason=urgent_reason,
+    )
+    return CampaignInfo.of(campaign, len(plan.parts), created=True)
+
+
+def _write_links(session: Session, campaign_id: int, plan: SendPlan) -> None:
+    """Short links of the plan (R11); the link service serves them (issue 3)."""
+    if not plan.links:
+        return
+    from .models import ShortLink  # the table arrives with the links migration
+
+    session.execute(
+        insert(ShortLink),
+        [
+            {
+                "code": link.code,
+                "target": link.target,
+                "campaign_id": campaign_id,
+                "recipient_row": link.recipient_row,
+                "created_at": now_utc(),
+            }
+            for link in plan.links
+        ],
+    )
+
+
+def cancel_campaign(engine: Engine, campaign_id: int, *, actor: str) -> CampaignInfo:
+    """Cancel a campaign: its queued messages are cancelled and their units released.
+
+    Messages already handed to the provider keep their course. Raises StateError for a
+    finished or cancelled campaign.
+    """
+    with transaction(engine) as session:
+        campaign = session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None:
+            raise InputError(f"there is no campaign {campaign_id}")
+        if campaign.state not in ("scheduled", "sending", "paused", "draft"):
+            raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be cancelled")
+        released = release_queued(session, campaign)
+        campaign.state = "cancelled"
+        campaign.cancelled_at = now_utc()
+        audit(session, actor, "campaign.cancel", campaign=campaign_id, released_units=released)
+        count = session.scalar(select(func.count()).where(Message.campaign_id == campaign_id))
+        return CampaignInfo.of(campaign, count or 0, created=False)
+
+
+def release_queued(session: Session, campaign: Campaign) -> int:
+    """Cancel the campaign's queued messages and release their units; returns the units."""
+    units = _cancel_queued(session, campaign.id)
+    if units:
+        quota.release(session, campaign.quota_month, units)
+    return units
+
+
+def _cancel_queued(session: Session, campaign_id: int) -> int:
+    units = session.scalar(
+        select(func.coalesce(func.sum(Message.units), 0)).where(
+            Message.campaign_id == campaign_id, Message.state == "queued"
+        )
+    )
+    session.execute(
+        update(Message)
+        .where(Message.campaign_id == campaign_id, Message.state == "queued")
+        .values(state="cancelled", updated_at=now_utc())
+    )
+    return int(units or 0)
+
+
+def set_paused(engine: Engine, campaign_id: int, paused: bool, *, actor: str) -> CampaignInfo:
+    """Pause a sending or scheduled campaign, or resume a paused one."""
+    with transaction(engine) as session:
+        campaign = session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None:
+            raise InputError(f"there is no campaign {campaign_id}")
+        if paused and campaign.state not in ("scheduled", "sending"):
+            raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be paused")
+        if not paused and campaign.state != "paused":
+            raise StateError(f"campaign {campaign_id} is not paused")
+        # Resumed campaigns go back through the scheduler, which starts them when due.
+        campaign.state = "paused" if paused else "scheduled"
+        audit(
+            session, actor, "campaign.pause" if paused else "campaign.resume", campaign=campaign_id
+        )
+        count = session.scalar(select(func.count()).where(Message.campaign_id == campaign_id))
+        return CampaignInfo.of(campaign, count or 0, created=False)

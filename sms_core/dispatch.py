@@ -1,0 +1,587 @@
+"""The dispatch worker: hands queued messages to the provider, never twice (R8, R15, R19).
+
+Each cycle:
+
+1. starts scheduled campaigns whose time has come;
+2. turns messages whose lease expired in ``sending`` (their worker died between handing
+   them over and recording the outcome) into ``unknown``;
+3. settles ``unknown`` messages through the provider's lookup (:meth:`Provider.find`):
+   found → recorded as the provider has it; certainly absent → queued again, since it was
+   never sent; cannot tell → asked again later. Never resent blindly;
+4. claims a batch of due messages with a lease (``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL; SQLite serialises writers with ``BEGIN IMMEDIATE``), sends them with
+   bounded concurrency and rate, and records every outcome: accepted → units move from
+   reserved to used; certainly-not-processed → retried with exponential backoff and
+   jitter (honouring Retry-After); maybe-processed → ``unknown``; permanent → failed
+   with the provider's reason and its units (and those of the recipient's later parts)
+   released;
+5. polls delivery status of accepted messages;
+6. finishes campaigns with nothing left open.
+
+A recipient's parts go out in order: part k is claimable only once every earlier part
+was accepted (R8). Every state change is a conditional UPDATE on the state the worker
+expects, so a change made by another worker is never overwritten, and quota moves only
+with a state change that happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, aliased
+
+from . import quota
+from .db import now_utc, transaction
+from .errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
+from .models import Campaign, Message
+from .providers.base import DELIVERED, FAILED, Outbound, Provider, Receipt
+
+log = logging.getLogger(__name__)
+
+FINAL_STATES = ("delivered", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    """How a worker paces itself; every value can come from the environment."""
+
+    # Longer than any request's timeout, so a live worker's claim never expires under it.
+    lease_seconds: float = 60.0
+    batch_size: int = 32
+    concurrency: int = 4
+    rate_per_second: float | None = None  # None: as fast as the provider answers
+    max_attempts: int = 8
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    # After a lost answer the provider may still be processing: ask it only after this.
+    settle_delay: float = 15.0
+    status_poll_after: float = 2.0
+    status_poll_max: float = 300.0
+    idle_sleep: float = 0.5
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> DispatchConfig:
+        """Read ``SMS_WORKER_<FIELD>`` variables (e.g. SMS_WORKER_RATE_PER_SECOND=10)."""
+        values: dict[str, object] = {}
+        for name, spec in cls.__dataclass_fields__.items():
+            raw = os.environ.get(f"SMS_WORKER_{name.upper()}")
+            if raw:
+                values[name] = int(raw) if spec.type == "int" else float(raw)
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A message this worker holds a lease on, with what it needs to send and record it."""
+
+    id: int
+    campaign_id: int
+    month: date
+    recipient_row: int
+    part_index: int
+    units: int
+    attempts: int
+    outbound: Outbound
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did (for tests, logs and the progress display)."""
+
+    started: int = 0
+    expired: int = 0
+    settled: int = 0
+    claimed: int = 0
+    accepted: int = 0
+    retried: int = 0
+    unknown: int = 0
+    failed: int = 0
+    polled: int = 0
+    finished: int = 0
+    outcomes: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing was there to do."""
+        return not (
+            self.started
+            or self.expired
+            or self.settled
+            or self.claimed
+            or self.polled
+            or self.finished
+        )
+
+
+class Worker:
+    """One dispatch worker process (several may run against PostgreSQL)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        provider: Provider,
+        config: DispatchConfig | None = None,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.provider = provider
+        self.config = config or DispatchConfig()
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):x}"
+        self._pool = ThreadPoolExecutor(max(1, self.config.concurrency), thread_name_prefix="send")
+        self._next_send = 0.0
+        self._rate_lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def close(self) -> None:
+        """Wait for sends in flight, then release the thread pool."""
+        self._pool.shutdown(wait=True)
+
+    def run(self) -> None:
+        """Cycle until :attr:`stop` is set (SIGTERM sets it); the batch in flight is finished."""
+        log.info("worker %s started with %s", self.id, self.provider.name)
+        while not self.stop.is_set():
+            try:
+                report = self.run_once()
+            except Exception:  # a database hiccup must not kill the worker; leases cover it
+                log.exception("dispatch cycle failed; retrying")
+                self.stop.wait(self.config.idle_sleep * 4)
+                continue
+            if report.idle:
+                self.stop.wait(self.config.idle_sleep)
+        log.info("worker %s stopped", self.id)
+
+    def run_once(self) -> CycleReport:
+        """One cycle: schedule, reconcile, claim and send one batch, poll, finish."""
+        report = CycleReport()
+        now = now_utc()
+        report.started = self.start_due_campaigns(now)
+        report.expired = self.expire_leases(now)
+        report.settled = self.settle_unknown(now, limit=self.config.batch_size)
+        claimed = self.claim(now)
+        report.claimed = len(claimed)
+        if claimed:
+            self.send_and_record(claimed, report)
+        report.polled = self.poll_statuses(now_utc(), limit=self.config.batch_size)
+        report.finished = self.finish_campaigns(now_utc())
+        return report
+
+    # --- scheduling and reconciliation ---------------------------------------------------
+
+    def start_due_campaigns(self, now: datetime) -> int:
+        """Scheduled campaigns whose time has come start sending."""
+        with transaction(self.engine) as s:
+            result = s.execute(
+                update(Campaign)
+                .where(Campaign.state == "scheduled", Campaign.scheduled_at <= now)
+                .values(state="sending", started_at=func.coalesce(Campaign.started_at, now))
+            )
+            return result.rowcount or 0
+
+    def expire_leases(self, now: datetime) -> int:
+        """Messages left in ``sending`` by a dead worker become ``unknown``, to be settled."""
+        with transaction(self.engine) as s:
+            result = s.execute(
+                update(Message)
+                .where(Message.state == "sending", Message.lease_expires_at < now)
+                .values(
+                    state="unknown",
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    next_attempt_at=now,
+                    updated_at=now,
+                    error_message="the worker stopped before recording the outcome",
+                )
+            )
+            return result.rowcount or 0
+
+    def settle_unknown(self, now: datetime, *, limit: int) -> int:
+        """Ask the provider about due ``unknown`` messages; record what it says."""
+        with transaction(self.engine) as s:
+            rows = s.execute(
+                select(
+                    Message.id,
+                    Message.client_ref,
+                    Message.phone,
+                    Message.body,
+                    Message.created_at,
+                    Message.units,
+                    Message.attempts,
+                    Campaign.quota_month,
+                    Campaign.sender_number,
+                    Campaign.sender_mode,
+                    Campaign.state.label("campaign_state"),
+                )
+                .join(Campaign, Campaign.id == Message.campaign_id)
+                .where(
+                    Message.state == "unknown",
+                    or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                )
+                .order_by(Message.id)
+                .limit(limit)
+            ).all()
+        settled = 0
+        for row in rows:
+            outbound = Outbound(
+                row.client_ref,
+                row.phone,
+                row.body,
+                row.sender_number if row.sender_mode == "dedicated" else None,
+            )
+            sent_after = row.created_at - timedelta(minutes=1)
+            try:
+                found = self.provider.find(outbound, sent_after)
+            except (ProviderTransient, ProviderAmbiguous, ProviderPermanent) as exc:
+                delay = self._backoff(row.attempts + 1, getattr(exc, "retry_after", None))
+                with transaction(self.engine) as s:
+                    s.execute(
+                        update(Message)
+                        .where(Message.id == row.id, Message.state == "unknown")
+                        .values(
+                            next_attempt_at=now_utc() + timedelta(seconds=delay),
+                            error_message=f"could not be settled yet: {exc}",
+                            updated_at=now_utc(),
+                        )
+                    )
+                continue
+            with transaction(self.engine) as s:
+                if found is None and row.campaign_state == "cancelled":
+                    # Never sent, and its campaign was cancelled meanwhile: release it.
+                    changed = s.execute(
+                        update(Message)
+                        .where(Message.id == row.id, Message.state == "unknown")
+                        .values(
+                            state="cancelled",
+                            updated_at=now_utc(),
+                            error_message="not found at the provider; campaign cancelled",
+                        )
+                    ).rowcount
+                    if changed:
+                        quota.release(s, row.quota_month, row.units)
+                elif found is None:
+                    # Certainly never reached the provider: sending it now is the first time.
+                    changed = s.execute(
+                        update(Message)
+                        .where(Message.id == row.id, Message.state == "unknown")
+                        .values(
+                            state="queued",
+                            next_attempt_at=now_utc(),
+                            updated_at=now_utc(),
+                            error_message="not found at the provider; queued again",
+                        )
+                    ).rowcount
+                else:
+                    changed = self._apply_receipt(
+                        s, row.id, "unknown", found, row.quota_month, row.units
+                    )
+                settled += changed or 0
+        return settled
+
+    # --- claiming and sending ------------------------------------------------------------
+
+    def claim(self, now: datetime) -> list[Claimed]:
+        """Lease a batch of due messages whose earlier parts were all accepted (R8)."""
+        earlier = aliased(Message)
+        blocked = exists().where(
+            earlier.campaign_id == Message.campaign_id,
+            earlier.recipient_row == Message.recipient_row,
+            earlier.part_index < Message.part_index,
+            earlier.state.not_in(("accepted", "delivered")),
+        )
+        due = (
+            select(Message.id)
+            .join(Campaign, Campaign.id == Message.campaign_id)
+            .where(
+                Message.state == "queued",
+                Campaign.state == "sending",
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                ~blocked,
+            )
+            .order_by(Message.id)
+            .limit(self.config.batch_size)
+            .with_for_update(of=Message, skip_locked=True)
+        )
+        lease = now + timedelta(seconds=self.config.lease_seconds)
+        with transaction(self.engine) as s:
+            ids = list(s.scalars(due))
+            if not ids:
+                return []
+            s.execute(
+                update(Message)
+                .where(Message.id.in_(ids), Message.state == "queued")
+                .values(
+                    state="sending",
+                    lease_owner=self.id,
+                    lease_expires_at=lease,
+                    attempts=Message.attempts + 1,
+                    updated_at=now,
+                )
+            )
+            rows = s.execute(
+                select(
+                    Message.id,
+                    Message.campaign_id,
+                    Message.recipient_row,
+                    Message.part_index,
+                    Message.units,
+                    Message.attempts,
+                    Message.client_ref,
+                    Message.phone,
+                    Message.body,
+                    Campaign.quota_month,
+                    Campaign.sender_mode,
+                    Campaign.sender_number,
+                )
+                .join(Campaign, Campaign.id == Message.campaign_id)
+                .where(
+                    Message.id.in_(ids), Message.lease_owner == self.id, Message.state == "sending"
+                )
+                .order_by(Message.id)
+            ).all()
+        return [
+            Claimed(
+                r.id,
+                r.campaign_id,
+                r.quota_month,
+                r.recipient_row,
+                r.part_index,
+                r.units,
+                r.attempts,
+                Outbound(
+                    r.client_ref,
+                    r.phone,
+                    r.body,
+                    r.sender_number if r.sender_mode == "dedicated" else None,
+                ),
+            )
+            for r in rows
+        ]
+
+    def _pace(self) -> None:
+        """Block until the configured send rate allows one more request."""
+        rate = self.config.rate_per_second
+        if not rate:
+            return
+        with self._rate_lock:
+            now = time.monotonic()
+            self._next_send = max(self._next_send, now)
+            wait = self._next_send - now
+            self._next_send += 1.0 / rate
+        if wait > 0:
+            time.sleep(wait)
+
+    def _send(self, claimed: Claimed) -> Receipt | Exception:
+        if self.stop.is_set():
+            return _NotSent()
+        self._pace()
+        try:
+            return self.provider.send(claimed.outbound)
+        except (ProviderTransient, ProviderAmbiguous, ProviderPermanent) as exc:
+            return exc
+        except Exception as exc:  # an adapter bug after the request may have left: ambiguous
+            log.exception("unexpected error sending %s", claimed.outbound.client_ref)
+            return ProviderAmbiguous(f"unexpected error: {type(exc).__name__}")
+
+    def send_and_record(self, claimed: list[Claimed], report: CycleReport) -> None:
+        """Send the claimed batch with bounded concurrency, then record every outcome."""
+        outcomes = list(self._pool.map(self._send, claimed))
+        with transaction(self.engine) as s:
+            for message, outcome in zip(claimed, outcomes, strict=True):
+                report.outcomes[message.id] = self._record(s, message, outcome, report)
+
+    def _record(
+        self, s: Session, m: Claimed, outcome: Receipt | Exception, report: CycleReport
+    ) -> str:
+        now = now_utc()
+        mine = and_(Message.id == m.id, Message.state == "sending", Message.lease_owner == self.id)
+        cleared = {"lease_owner": None, "lease_expires_at": None, "updated_at": now}
+        if isinstance(outcome, Receipt):
+            if self._apply_receipt(s, m.id, "sending", outcome, m.month, m.units, owner=self.id):
+                report.accepted += 1
+            return outcome.state
+        if isinstance(outcome, _NotSent):
+            s.execute(
+                update(Message)
+                .where(mine)
+                .values(state="queued", attempts=Message.attempts - 1, **cleared)
+            )
+            return "queued"
+        code = getattr(outcome, "code", None)
+        if isinstance(outcome, ProviderTransient) and m.attempts < self.config.max_attempts:
+            delay = self._backoff(m.attempts, outcome.retry_after)
+            s.execute(
+                update(Message)
+                .where(mine)
+                .values(
+                    state="queued",
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    error_code=code,
+                    error_message=str(outcome),
+                    **cleared,
+                )
+            )
+            report.retried += 1
+            return "queued"
+        if isinstance(outcome, ProviderAmbiguous):
+            s.execute(
+                update(Message)
+                .where(mine)
+                .values(
+                    state="unknown",
+                    error_code=code,
+                    error_message=str(outcome),
+                    next_attempt_at=now + timedelta(seconds=self.config.settle_delay),
+                    **cleared,
+                )
+            )
+            report.unknown += 1
+            return "unknown"
+        # Permanent, or transient too many times: failed, and its units are released.
+        reason = str(outcome)
+        if isinstance(outcome, ProviderTransient):
+            reason = f"gave up after {m.attempts} attempts: {outcome}"
+        changed = s.execute(
+            update(Message)
+            .where(mine)
+            .values(state="failed", failed_at=now, error_code=code, error_message=reason, **cleared)
+        ).rowcount
+        if changed:
+            quota.release(s, m.month, m.units)
+            self._cancel_later_parts(s, m, reason)
+        report.failed += 1
+        return "failed"
+
+    def _apply_receipt(
+        self,
+        s: Session,
+        message_id: int,
+        expected: str,
+        receipt: Receipt,
+        month: date,
+        units: int,
+        *,
+        owner: str | None = None,
+    ) -> int:
+        """Record a provider's receipt for a message in state ``expected``; move its units."""
+        now = now_utc()
+        values: dict[str, object] = {
+            "provider_id": receipt.provider_id,
+            "accepted_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+            "error_code": None,
+            "error_message": None,
+            "next_attempt_at": now + timedelta(seconds=self.config.status_poll_after),
+        }
+        if receipt.state == DELIVERED:
+            values.update(state="delivered", delivered_at=now)
+        elif receipt.state == FAILED:
+            values.update(state="failed", failed_at=now, error_message=receipt.reason)
+        else:
+            values.update(state="accepted")
+        condition = [Message.id == message_id, Message.state == expected]
+        if owner is not None:
+            condition.append(Message.lease_owner == owner)
+        changed = s.execute(update(Message).where(*condition).values(**values)).rowcount or 0
+        if changed:
+            # The provider took it: its units are used, whatever the carrier does next.
+            quota.commit_units(s, month, units)
+        return changed
+
+    def _cancel_later_parts(self, s: Session, m: Claimed, reason: str) -> None:
+        """A failed part means the recipient's later parts can never go out in order (R8)."""
+        later = (
+            Message.campaign_id == m.campaign_id,
+            Message.recipient_row == m.recipient_row,
+            Message.part_index > m.part_index,
+            Message.state == "queued",
+        )
+        units = s.scalar(select(func.coalesce(func.sum(Message.units), 0)).where(*later)) or 0
+        if units:
+            s.execute(
+                update(Message)
+                .where(*later)
+                .values(
+                    state="cancelled",
+                    updated_at=now_utc(),
+                    error_message=f"an earlier part failed: {reason}",
+                )
+            )
+            quota.release(s, m.month, int(units))
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter, never shorter than the provider asked."""
+        ceiling = min(self.config.backoff_cap, self.config.backoff_base * 2 ** max(attempt - 1, 0))
+        delay = random.uniform(0, ceiling)
+        return max(delay, retry_after or 0.0)
+
+    # --- delivery status and completion --------------------------------------------------
+
+    def poll_statuses(self, now: datetime, *, limit: int) -> int:
+        """Ask the provider about accepted messages that are due a status check."""
+        with transaction(self.engine) as s:
+            rows = s.execute(
+                select(Message.id, Message.provider_id, Message.accepted_at)
+                .where(
+                    Message.state == "accepted",
+                    Message.provider_id.is_not(None),
+                    or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                )
+                .order_by(Message.next_attempt_at)
+                .limit(limit)
+            ).all()
+        polled = 0
+        for row in rows:
+            try:
+                receipt = self.provider.status(row.provider_id)
+            except (ProviderTransient, ProviderAmbiguous, ProviderPermanent):
+                receipt = None
+            now = now_utc()
+            values: dict[str, object] = {"updated_at": now}
+            if receipt is not None and receipt.state == DELIVERED:
+                values.update(state="delivered", delivered_at=now)
+            elif receipt is not None and receipt.state == FAILED:
+                values.update(state="failed", failed_at=now, error_message=receipt.reason)
+            else:
+                age = (now - (row.accepted_at or now)).total_seconds()
+                wait = min(max(age / 2, self.config.status_poll_after), self.config.status_poll_max)
+                values.update(next_attempt_at=now + timedelta(seconds=wait))
+            with transaction(self.engine) as s:
+                polled += (
+                    s.execute(
+                        update(Message)
+                        .where(Message.id == row.id, Message.state == "accepted")
+                        .values(**values)
+                    ).rowcount
+                    or 0
+                )
+        return polled
+
+    def finish_campaigns(self, now: datetime) -> int:
+        """Sending campaigns with no message queued, in flight or unknown are finished."""
+        still_open = exists().where(
+            Message.campaign_id == Campaign.id, Message.state.in_(("queued", "sending", "unknown"))
+        )
+        with transaction(self.engine) as s:
+            result = s.execute(
+                update(Campaign)
+                .where(Campaign.state == "sending", ~still_open)
+                .values(state="finished", finished_at=now)
+            )
+            return result.rowcount or 0
+
+
+class _NotSent(Exception):
+    """Marks a claimed message not handed over because the worker is stopping."""

@@ -1,0 +1,252 @@
+"""Confirming and dispatching sends through the sandbox provider, on SQLite and PostgreSQL.
+
+Rules: R8 (parts in order), R13 (schedule), R15 (states), R16–R19 (contract and quota).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from sms_core import quota
+from sms_core.campaigns import cancel_campaign, confirm_campaign
+from sms_core.contract import set_contract
+from sms_core.db import transaction
+from sms_core.dispatch import DispatchConfig, Worker
+from sms_core.errors import QuotaError, StateError
+from sms_core.models import Campaign, Message
+from sms_core.preview import preview
+from sms_core.providers.sandbox import (
+    AMBIGUOUS_NUMBER,
+    FAILING_NUMBER,
+    FLAKY_NUMBER,
+    UNREACHABLE_NUMBER,
+    SandboxProvider,
+)
+from sms_core.roster import load_roster
+from sms_core.schedule import JST, QuietHours
+
+NO_QUIET = QuietHours.parse("00:00-00:00")
+FAST = DispatchConfig(
+    settle_delay=0,
+    status_poll_after=0,
+    backoff_base=0.01,
+    backoff_cap=0.05,
+    idle_sleep=0.01,
+    batch_size=16,
+)
+
+
+def roster(*phones: str):
+    lines = "".join(f"C{i},候補者{i},新卒,{p}\n" for i, p in enumerate(phones, start=1))
+    return load_roster(("応募者ID,氏名,区分,携帯電話番号\n" + lines).encode())
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    provider = SandboxProvider(tmp_path / "outbox.db", delivery_delay=0.0)
+    yield provider
+    provider.close()
+
+
+def contract(engine, units: int = 1000) -> None:
+    month = quota.current_month()
+    with transaction(engine) as s:
+        set_contract(s, units, month, 3)
+
+
+def confirm(engine, p, key: str = "k1", **kw):
+    kw.setdefault("quiet", NO_QUIET)
+    return confirm_campaign(
+        engine,
+        p,
+        name="説明会のご案内",
+        idempotency_key=key,
+        actor="test",
+        provider="sandbox",
+        **kw,
+    )
+
+
+def drain(worker: Worker, cycles: int = 200) -> None:
+    """Run cycles until nothing is open (or give up, and let the assertions speak)."""
+    for _ in range(cycles):
+        if worker.run_once().idle:
+            time.sleep(0.02)  # a retry may be waiting for its Retry-After
+        with transaction(worker.engine) as s:
+            open_ = s.scalar(
+                select(func.count()).where(
+                    Message.state.in_(("queued", "sending", "unknown", "accepted"))
+                )
+            )
+            sending = s.scalar(select(func.count()).where(Campaign.state.in_(("sending",))))
+        if not open_ and not sending:
+            return
+
+
+def states(engine) -> Counter:
+    with transaction(engine) as s:
+        return Counter(s.scalars(select(Message.state)))
+
+
+def ledger(engine):
+    with transaction(engine) as s:
+        return quota.remaining(s, quota.current_month())
+
+
+def test_r15_send_now_goes_out_once_and_moves_units_from_reserved_to_used(engine, sandbox):
+    contract(engine)
+    p = preview(roster("09011110001", "09011110002", "08011110003"), "あ" * 80)
+    info = confirm(engine, p)
+    assert (info.recipients, info.units, info.messages) == (3, 6, 3)
+    status = ledger(engine)
+    assert (status.reserved, status.used) == (6, 0)
+    worker = Worker(engine, sandbox, FAST)
+    drain(worker)
+    assert states(engine) == Counter({"delivered": 3})
+    status = ledger(engine)
+    assert (status.reserved, status.used, status.remaining) == (0, 6, 994)
+    sent = Counter(entry.client_ref for entry in sandbox.outbox())
+    assert len(sent) == 3 and set(sent.values()) == {1}
+    with transaction(engine) as s:
+        assert s.get(Campaign, info.id).state == "finished"
+
+
+def test_r18_a_send_over_the_remaining_units_is_refused_with_the_shortfall(engine, sandbox):
+    contract(engine, units=5)
+    p = preview(roster("09011110001", "09011110002", "08011110003"), "あ" * 80)
+    with pytest.raises(QuotaError) as err:
+        confirm(engine, p)
+    assert err.value.shortfall == 1 and "1 short" in str(err.value)
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Campaign)) == 0
+        assert s.scalar(select(func.count()).select_from(Message)) == 0
+    assert ledger(engine).reserved == 0
+
+
+def test_r16_no_contract_no_send(engine):
+    p = preview(roster("09011110001"), "hi")
+    with pytest.raises(StateError, match="contract"):
+        confirm(engine, p)
+
+
+def test_confirming_the_same_form_twice_creates_one_campaign(engine):
+    contract(engine)
+    p = preview(roster("09011110001", "09011110002"), "hi")
+    first = confirm(engine, p, key="form-123")
+    again = confirm(engine, p, key="form-123")
+    assert again.id == first.id and first.created and not again.created
+    assert ledger(engine).reserved == 2
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Campaign)) == 1
+
+
+def test_provider_outcomes_by_test_number(engine, sandbox):
+    contract(engine)
+    p = preview(
+        roster("09011110001", UNREACHABLE_NUMBER, FAILING_NUMBER, FLAKY_NUMBER, AMBIGUOUS_NUMBER),
+        "hi",
+    )
+    confirm(engine, p)
+    drain(Worker(engine, sandbox, FAST))
+    with transaction(engine) as s:
+        by_phone = {m.phone: m for m in s.scalars(select(Message))}
+    assert by_phone["09011110001"].state == "delivered"
+    unreachable = by_phone[UNREACHABLE_NUMBER]
+    assert unreachable.state == "failed" and "unreachable" in unreachable.error_message
+    assert by_phone[FAILING_NUMBER].state == "failed"
+    assert by_phone[FAILING_NUMBER].error_message == "absent subscriber"
+    assert by_phone[FLAKY_NUMBER].state == "delivered" and by_phone[FLAKY_NUMBER].attempts == 2
+    assert by_phone[AMBIGUOUS_NUMBER].state == "delivered"  # settled by find(), not resent
+    sent = Counter(entry.to for entry in sandbox.outbox())
+    assert sent[AMBIGUOUS_NUMBER] == 1
+    # Rejected at send: released. Accepted then failed: used (the provider took it).
+    status = ledger(engine)
+    assert (status.used, status.reserved) == (4, 0)
+
+
+def test_r8_parts_go_out_in_order_and_a_failed_part_cancels_the_rest(engine, sandbox):
+    contract(engine)
+    p = preview(roster("09011110001", UNREACHABLE_NUMBER), "あ" * 661)
+    info = confirm(engine, p)
+    assert info.messages == 4 and info.units == 20
+    worker = Worker(engine, sandbox, FAST)
+    first = worker.run_once()
+    assert first.claimed == 2  # only the first part of each recipient
+    drain(worker)
+    with transaction(engine) as s:
+        rows = s.execute(
+            select(Message.phone, Message.part_index, Message.state).order_by(
+                Message.phone, Message.part_index
+            )
+        ).all()
+    assert [(r.part_index, r.state) for r in rows if r.phone == "09011110001"] == [
+        (1, "delivered"),
+        (2, "delivered"),
+    ]
+    assert [(r.part_index, r.state) for r in rows if r.phone == UNREACHABLE_NUMBER] == [
+        (1, "failed"),
+        (2, "cancelled"),
+    ]
+    outbox = [e.client_ref for e in sandbox.outbox()]
+    assert outbox.index(f"{outbox[0].rsplit('-', 1)[0]}-1") < outbox.index(
+        f"{outbox[0].rsplit('-', 1)[0]}-2"
+    )
+    status = ledger(engine)
+    assert (status.used, status.reserved) == (10, 0)  # 630 + 31 chars: 9 + 1 units
+
+
+def test_r13_a_scheduled_campaign_waits_and_can_be_cancelled(engine, sandbox):
+    contract(engine)
+    p = preview(roster("09011110001", "09011110002"), "hi")
+    later = datetime.now(UTC) + timedelta(hours=2)
+    info = confirm(engine, p, send_at=later)
+    assert info.state == "scheduled" and info.scheduled_at == later
+    worker = Worker(engine, sandbox, FAST)
+    assert worker.run_once().claimed == 0
+    assert ledger(engine).reserved == 2
+    cancelled = cancel_campaign(engine, info.id, actor="test")
+    assert cancelled.state == "cancelled"
+    assert ledger(engine).reserved == 0
+    assert states(engine) == Counter({"cancelled": 2})
+    with pytest.raises(StateError):
+        cancel_campaign(engine, info.id, actor="test")
+    assert sandbox.outbox() == []
+
+
+def test_r17_the_month_is_the_japan_time_month_of_the_send(engine):
+    start = quota.current_month()
+    with transaction(engine) as s:
+        set_contract(s, 100, start, 3)
+    next_month = quota.add_months(start, 1)
+    last_minute = datetime(next_month.year, next_month.month, 1, tzinfo=JST) - timedelta(minutes=1)
+    p = preview(roster("09011110001"), "hi")
+    if last_minute <= datetime.now(UTC):
+        pytest.skip("the month is about to end")
+    info = confirm(engine, p, send_at=last_minute)
+    assert info.quota_month == start
+    info = confirm(engine, p, key="k2", send_at=last_minute + timedelta(minutes=1))
+    assert info.quota_month == next_month
+
+
+def test_a_crash_after_the_provider_took_a_message_never_sends_it_twice(engine, sandbox):
+    contract(engine)
+    p = preview(roster("09011110001", "09011110002"), "hi")
+    confirm(engine, p)
+    dead = Worker(engine, sandbox, FAST, worker_id="dead")
+    dead.start_due_campaigns(datetime.now(UTC))
+    claimed = dead.claim(datetime.now(UTC))
+    assert len(claimed) == 2
+    sandbox.send(claimed[0].outbound)  # handed over, then the worker died before recording
+    with transaction(engine) as s:  # its lease runs out
+        s.execute(update(Message).values(lease_expires_at=datetime.now(UTC) - timedelta(1)))
+    drain(Worker(engine, sandbox, FAST, worker_id="alive"))
+    assert states(engine) == Counter({"delivered": 2})
+    sent = Counter(entry.client_ref for entry in sandbox.outbox())
+    assert sorted(sent.values()) == [1, 1]  # one was found and settled, the other sent once
+    status = ledger(engine)
+    assert (status.used, status.reserved) == (2, 0)
