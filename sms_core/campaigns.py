@@ -9,6 +9,7 @@ and reserves nothing more. The worker (:mod:`sms_core.dispatch`) does the sendin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,8 +22,8 @@ from sqlalchemy.orm import Session
 from . import quota
 from .contract import get_contract
 from .db import now_utc, transaction
-from .errors import InputError, QuotaError, StateError
-from .models import Campaign, Message, audit
+from .errors import ConfigError, InputError, QuotaError, StateError
+from .models import Campaign, Message, ShortLink, audit
 from .plan import SendPlan, plan_send
 from .preview import Preview
 from .schedule import QuietHours, japan_time
@@ -31,6 +32,8 @@ from .schedule import QuietHours, japan_time
 _PAST_GRACE = timedelta(minutes=2)
 QUIET_POLICIES = ("refuse", "defer")
 OPEN_MESSAGE_STATES = ("queued", "sending", "unknown")
+# Links live about six months: long enough for a recruiting season's follow-ups (issue 3).
+DEFAULT_LINK_RETENTION_DAYS = 183
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,21 +260,32 @@ def _write_links(session: Session, campaign_id: int, plan: SendPlan) -> None:
     """Short links of the plan (R11); the link service serves them (issue 3)."""
     if not plan.links:
         return
-    from .models import ShortLink  # the table arrives with the links migration
+    created = now_utc()
+    expires = created + timedelta(days=link_retention_days())
+    rows = [
+        {
+            "code": link.code,
+            "target": link.target,
+            "campaign_id": campaign_id,
+            "recipient_row": link.recipient_row,
+            "created_at": created,
+            "expires_at": expires,
+        }
+        for link in plan.links
+    ]
+    session.execute(insert(ShortLink), rows)
 
-    session.execute(
-        insert(ShortLink),
-        [
-            {
-                "code": link.code,
-                "target": link.target,
-                "campaign_id": campaign_id,
-                "recipient_row": link.recipient_row,
-                "created_at": now_utc(),
-            }
-            for link in plan.links
-        ],
-    )
+
+def link_retention_days() -> int:
+    """How long short links keep redirecting (``SMS_LINK_RETENTION_DAYS``, default 183)."""
+    raw = os.environ.get("SMS_LINK_RETENTION_DAYS", str(DEFAULT_LINK_RETENTION_DAYS))
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ConfigError(f"SMS_LINK_RETENTION_DAYS must be whole days, not '{raw}'") from None
+    if days < 1:
+        raise ConfigError("SMS_LINK_RETENTION_DAYS must be at least 1")
+    return days
 
 
 def cancel_campaign(engine: Engine, campaign_id: int, *, actor: str) -> CampaignInfo:

@@ -42,6 +42,7 @@ __all__ = [
     "Draft",
     "Message",
     "QuotaMonth",
+    "ShortLink",
     "Suppression",
     "Template",
     "UTCDateTime",
@@ -308,3 +309,20 @@ def audit(session: Session, actor: str, action: str, **detail: Any) -> AuditEven
     )
     session.add(event)
     return event
+
+
+class ShortLink(Base):
+    """A short URL behind a URL tag, one per recipient and tag (R11).
+
+    Created with its campaign, in the same transaction; the link service (issue 3)
+    redirects ``/s/{code}`` to ``target``. The code is random and holds no personal data.
+    """
+
+    __tablename__ = "short_link"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target: Mapped[str] = mapped_column(Text)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    recipient_row: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

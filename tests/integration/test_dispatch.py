@@ -250,3 +250,30 @@ def test_a_crash_after_the_provider_took_a_message_never_sends_it_twice(engine, 
     assert sorted(sent.values()) == [1, 1]  # one was found and settled, the other sent once
     status = ledger(engine)
     assert (status.used, status.reserved) == (2, 0)
+
+
+def test_r11_confirming_writes_each_recipients_short_links_with_the_campaign(engine, sandbox):
+    from sms_core.models import ShortLink
+
+    contract(engine)
+    header = "応募者ID,氏名,区分,携帯電話番号,説明会URL\n"
+    r = load_roster(
+        (
+            header + "C1,山田,新卒,09011110001,https://e.example/1\n"
+            "C2,佐藤,新卒,09011110002,https://e.example/2\n"
+        ).encode()
+    )
+    p = preview(r, "{{氏名}}様 {{説明会URL}}", short_url_base="https://s.example.jp/")
+    info = confirm(engine, p)
+    with transaction(engine) as s:
+        links = {link.recipient_row: link for link in s.scalars(select(ShortLink))}
+        bodies = {m.recipient_row: m.body for m in s.scalars(select(Message))}
+    assert {row: link.target for row, link in links.items()} == {
+        0: "https://e.example/1",
+        1: "https://e.example/2",
+    }
+    for row, link in links.items():
+        assert link.campaign_id == info.id
+        assert bodies[row].endswith(f"https://s.example.jp/{link.code}")
+        assert link.expires_at > link.created_at + timedelta(days=180)
+    assert info.units == p.summary.total_units  # real codes cost what the preview showed
