@@ -423,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_preview)
     _add_db_commands(commands)
+    from .cli_send import add_send_commands  # here: it imports this module's helpers
+
+    add_send_commands(commands)
     return parser
 
 

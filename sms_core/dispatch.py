@@ -194,7 +194,11 @@ class Worker:
         with transaction(self.engine) as s:
             result = s.execute(
                 update(Message)
-                .where(Message.state == "sending", Message.lease_expires_at < now)
+                .where(
+                    Message.state == "sending",
+                    Message.lease_expires_at < now,
+                    Message.provider == self.provider.name,
+                )
                 .values(
                     state="unknown",
                     lease_owner=None,
@@ -226,6 +230,7 @@ class Worker:
                 .join(Campaign, Campaign.id == Message.campaign_id)
                 .where(
                     Message.state == "unknown",
+                    Message.provider == self.provider.name,
                     or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                 )
                 .order_by(Message.id)
@@ -304,6 +309,7 @@ class Worker:
             .join(Campaign, Campaign.id == Message.campaign_id)
             .where(
                 Message.state == "queued",
+                Message.provider == self.provider.name,
                 Campaign.state == "sending",
                 or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                 ~blocked,
@@ -536,6 +542,7 @@ class Worker:
                 select(Message.id, Message.provider_id, Message.accepted_at)
                 .where(
                     Message.state == "accepted",
+                    Message.provider == self.provider.name,
                     Message.provider_id.is_not(None),
                     or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                 )

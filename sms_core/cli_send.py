@@ -1,0 +1,280 @@
+"""Sending from the command line: ``send``, ``worker``, ``history``, ``cancel``, ``pause``.
+
+The same functions as the dashboard: a preview, a confirmed campaign (idempotent on
+``--key``), and the dispatch worker that sends it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import signal
+import sys
+
+from .cli import _parse_mapping, _print_json, _read_body, _with_db
+from .errors import InputError
+
+
+def _mask(phone: str) -> str:
+    """Numbers in listings show only their last 4 digits."""
+    return "*" * max(len(phone) - 4, 0) + phone[-4:]
+
+
+@_with_db
+def cmd_send(args: argparse.Namespace, engine) -> int:
+    """Preview a roster and confirm the send now or at --at (Japan time)."""
+    from .campaigns import confirm_campaign
+    from .db import transaction
+    from .plan import plan_send
+    from .preview import preview
+    from .providers import get_provider
+    from .schedule import japan_time, parse_japan_time
+    from .suppression import suppressed_numbers
+    from .templates import get_template
+
+    if args.template:
+        if args.body is not None or args.body_file is not None:
+            raise InputError("give --template or a body, not both")
+        with transaction(engine) as session:
+            body = get_template(session, args.template).body
+    else:
+        body = _read_body(args)
+    with transaction(engine) as session:
+        blocked = suppressed_numbers(session)
+    result = preview(args.roster, body, mapping=_parse_mapping(args.map), suppressed=blocked)
+    send_at = parse_japan_time(args.at) if args.at else None
+    plan = plan_send(result)
+    summary = result.summary
+    if args.dry_run:
+        out = {
+            "dry_run": True,
+            "recipients": plan.recipients,
+            "messages": len(plan.parts),
+            "units": plan.units,
+            "reasons": summary.reasons,
+        }
+        if args.json:
+            _print_json(out)
+        else:
+            print("\n".join(summary.lines()))
+            print(
+                f"dry run: {plan.recipients:,} recipients, {len(plan.parts):,} messages, "
+                f"{plan.units:,} units; nothing was saved or sent"
+            )
+        return 0
+    provider = get_provider()
+    provider_name = provider.name
+    provider.close()
+    info = confirm_campaign(
+        engine,
+        result,
+        name=args.name or f"{args.roster} {japan_time(send_at or _now())}",
+        idempotency_key=args.key or secrets.token_hex(16),
+        actor=args.actor,
+        provider=provider_name,
+        send_at=send_at,
+        quiet_policy=args.quiet,
+        urgent_reason=args.urgent,
+        plan=plan,
+    )
+    if args.json:
+        _print_json(
+            {
+                "campaign": info.id,
+                "state": info.state,
+                "created": info.created,
+                "recipients": info.recipients,
+                "messages": info.messages,
+                "units": info.units,
+                "scheduled_at": info.scheduled_at,
+            }
+        )
+    else:
+        verb = "confirmed" if info.created else "already confirmed (same --key)"
+        when = japan_time(info.scheduled_at) if info.scheduled_at else "now"
+        print(
+            f"campaign {info.id} {verb}: {info.recipients:,} recipients, "
+            f"{info.messages:,} messages, {info.units:,} units, from {when} (Japan time)"
+        )
+        print("a running worker sends it: python -m sms_core worker")
+    return 0
+
+
+def _now():
+    from .db import now_utc
+
+    return now_utc()
+
+
+@_with_db
+def cmd_worker(args: argparse.Namespace, engine) -> int:
+    """Run the dispatch worker until SIGTERM or Ctrl-C (the batch in flight is finished)."""
+    from .dispatch import DispatchConfig, Worker
+    from .providers import get_provider
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    overrides = {
+        k: v
+        for k, v in (
+            ("rate_per_second", args.rate),
+            ("concurrency", args.concurrency),
+            ("batch_size", args.batch),
+        )
+        if v is not None
+    }
+    config = DispatchConfig.from_env(**overrides)
+    provider = get_provider()
+    worker = Worker(engine, provider, config)
+    try:
+        if args.once:
+            report = worker.run_once()
+            _print_json({k: v for k, v in vars(report).items() if k != "outcomes"})
+            return 0
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: worker.stop.set())
+        print(
+            f"worker {worker.id} sending through {provider.name}; Ctrl-C stops it", file=sys.stderr
+        )
+        worker.run()
+        return 0
+    finally:
+        worker.close()
+        provider.close()
+
+
+@_with_db
+def cmd_history(args: argparse.Namespace, engine) -> int:
+    """Campaigns with counts per message state, or one campaign's messages."""
+    from sqlalchemy import func, select
+
+    from .db import transaction
+    from .models import Campaign, Message
+    from .schedule import japan_time
+
+    with transaction(engine) as session:
+        if args.campaign is not None:
+            rows = (
+                session.execute(
+                    select(Message)
+                    .where(Message.campaign_id == args.campaign)
+                    .order_by(Message.recipient_row, Message.part_index)
+                    .limit(args.limit)
+                )
+                .scalars()
+                .all()
+            )
+            out = [
+                {
+                    "row": m.recipient_row + 2,
+                    "part": f"{m.part_index}/{m.part_count}",
+                    "phone": _mask(m.phone),
+                    "state": m.state,
+                    "units": m.units,
+                    "error": m.error_message or "",
+                }
+                for m in rows
+            ]
+        else:
+            campaigns = session.scalars(
+                select(Campaign).order_by(Campaign.id.desc()).limit(args.limit)
+            ).all()
+            counts: dict[int, dict[str, int]] = {}
+            for campaign_id, state, n in session.execute(
+                select(Message.campaign_id, Message.state, func.count())
+                .where(Message.campaign_id.in_([c.id for c in campaigns]))
+                .group_by(Message.campaign_id, Message.state)
+            ):
+                counts.setdefault(campaign_id, {})[state] = n
+            out = [
+                {
+                    "campaign": c.id,
+                    "name": c.name,
+                    "state": c.state,
+                    "scheduled_at": japan_time(c.scheduled_at) if c.scheduled_at else "",
+                    "recipients": c.recipients,
+                    "units": c.units_reserved,
+                    "messages": counts.get(c.id, {}),
+                }
+                for c in campaigns
+            ]
+    if args.json:
+        _print_json(out)
+    elif not out:
+        print("nothing yet")
+    else:
+        for item in out:
+            print("  ".join(f"{k}={v}" for k, v in item.items()))
+    return 0
+
+
+@_with_db
+def cmd_cancel(args: argparse.Namespace, engine) -> int:
+    """Cancel a campaign: queued messages are dropped and their units released."""
+    from .campaigns import cancel_campaign
+
+    info = cancel_campaign(engine, args.campaign, actor=args.actor)
+    print(f"campaign {info.id} cancelled")
+    return 0
+
+
+@_with_db
+def cmd_pause(args: argparse.Namespace, engine) -> int:
+    """Pause or resume a campaign."""
+    from .campaigns import set_paused
+
+    info = set_paused(engine, args.campaign, args.command == "pause", actor=args.actor)
+    print(f"campaign {info.id} is {info.state}")
+    return 0
+
+
+def add_send_commands(commands) -> None:
+    """Register the sending commands on the CLI's subparsers."""
+    p = commands.add_parser("send", help="confirm a send of a roster, now or at --at")
+    p.add_argument("roster", help="roster file: CSV (UTF-8 or Shift_JIS/CP932) or .xlsx")
+    p.add_argument("--body", help="the message text, with {{tags}}")
+    p.add_argument("--body-file", help="read the message text from this UTF-8 file")
+    p.add_argument("--template", help="use the saved template of this name")
+    p.add_argument("--map", action="append", default=[], metavar="FIELD=HEADER")
+    p.add_argument("--at", help='send time in Japan time, e.g. "2026-12-01 10:00"')
+    p.add_argument("--name", help="a name for the history")
+    p.add_argument(
+        "--quiet",
+        choices=["refuse", "defer"],
+        default="refuse",
+        help="a send time inside quiet hours: refuse it, or defer to their end",
+    )
+    p.add_argument(
+        "--urgent",
+        metavar="REASON",
+        help="send inside quiet hours anyway (weather, disaster); recorded",
+    )
+    p.add_argument("--key", help="idempotency key: the same key never sends twice")
+    p.add_argument("--actor", default="cli", help="who is sending, for the audit trail")
+    p.add_argument("--dry-run", action="store_true", help="show what would be sent; save nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_send)
+
+    p = commands.add_parser("worker", help="send queued messages until stopped")
+    p.add_argument("--once", action="store_true", help="run one cycle and exit")
+    p.add_argument("--rate", type=float, help="messages per second (default: unlimited)")
+    p.add_argument("--concurrency", type=int, help="requests in flight at once")
+    p.add_argument("--batch", type=int, help="messages claimed per cycle")
+    p.set_defaults(func=cmd_worker)
+
+    p = commands.add_parser("history", help="campaigns and their message states")
+    p.add_argument("--campaign", type=int, help="list this campaign's messages")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_history)
+
+    p = commands.add_parser("cancel", help="cancel a scheduled or sending campaign")
+    p.add_argument("campaign", type=int)
+    p.add_argument("--actor", default="cli")
+    p.set_defaults(func=cmd_cancel)
+
+    for name, text in (("pause", "pause a campaign"), ("resume", "resume a paused campaign")):
+        p = commands.add_parser(name, help=text)
+        p.add_argument("campaign", type=int)
+        p.add_argument("--actor", default="cli")
+        p.set_defaults(func=cmd_pause)
