@@ -1,0 +1,146 @@
+"""`python -m sms_core send / worker / history / cancel` as real subprocesses (issue 7)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sms_core.schedule import JST
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "roster_sample_cp932.csv"
+BODY = "{{氏名}}様 明日10時から面接です。{{説明会URL}}"
+
+
+@pytest.fixture
+def env(database_url, tmp_path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SMS_DATABASE_URL": database_url,
+        "SMS_SANDBOX_PATH": str(tmp_path / "outbox.db"),
+        "SMS_SANDBOX_DELIVERY_DELAY": "0",
+        "SMS_PROVIDER": "sandbox",
+        "SMS_QUIET_HOURS": "00:00-00:00",
+        "SMS_WORKER_STATUS_POLL_AFTER": "0",
+        "SMS_WORKER_SETTLE_DELAY": "0",
+        "SMS_WORKER_IDLE_SLEEP": "0.05",
+    }
+
+
+def run(env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sms_core", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def ok(env, *args: str):
+    done = run(env, *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if "--json" in args else done.stdout
+
+
+def contract(env, units: int = 1000) -> None:
+    ok(
+        env,
+        "contract",
+        "set",
+        "--units",
+        str(units),
+        "--start",
+        datetime.now(JST).strftime("%Y-%m"),
+        "--months",
+        "3",
+    )
+
+
+def test_send_then_worker_delivers_and_history_shows_it(env):
+    contract(env)
+    dry = ok(env, "send", str(SAMPLE), "--body", BODY, "--dry-run", "--json")
+    assert dry["dry_run"] and dry["units"] > 0
+    assert ok(env, "history", "--json") == []  # a dry run saves nothing
+    sent = ok(env, "send", str(SAMPLE), "--body", BODY, "--key", "form-1", "--json")
+    assert sent["created"] and sent["units"] == dry["units"]
+    again = ok(env, "send", str(SAMPLE), "--body", BODY, "--key", "form-1", "--json")
+    assert again["campaign"] == sent["campaign"] and not again["created"]
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sms_core", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            history = ok(env, "history", "--json")
+            if history[0]["state"] == "finished":
+                break
+            time.sleep(0.3)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    assert history[0]["messages"] == {"delivered": sent["messages"]}
+    messages = ok(env, "history", "--campaign", str(sent["campaign"]), "--json")
+    assert all(m["phone"].startswith("*******") for m in messages)  # masked but the last 4
+    quota = ok(env, "quota", "--json")
+    assert quota["used"] == sent["units"] and quota["reserved"] == 0
+
+
+def test_r18_over_quota_is_refused_with_the_shortfall_and_exit_2(env):
+    contract(env, units=10)
+    done = run(env, "send", str(SAMPLE), "--body", BODY)
+    assert done.returncode == 2
+    assert "short" in done.stderr and "Nothing was sent" in done.stderr
+    assert ok(env, "history", "--json") == []
+
+
+def test_r16_without_a_contract_nothing_is_sent(env):
+    done = run(env, "send", str(SAMPLE), "--body", BODY)
+    assert done.returncode == 2 and "contract" in done.stderr
+
+
+def test_r13_scheduled_send_can_be_cancelled_and_releases_its_units(env):
+    contract(env)
+    at = (datetime.now(JST) + timedelta(days=1)).replace(hour=10, minute=0)
+    sent = ok(
+        env, "send", str(SAMPLE), "--body", BODY, "--at", at.strftime("%Y-%m-%d %H:%M"), "--json"
+    )
+    assert sent["state"] == "scheduled"
+    assert ok(env, "quota", "--json")["reserved"] == sent["units"]
+    ok(env, "worker", "--once")
+    assert ok(env, "history", "--json")[0]["state"] == "scheduled"
+    assert "cancelled" in ok(env, "cancel", str(sent["campaign"]))
+    assert ok(env, "quota", "--json")["reserved"] == 0
+    done = run(env, "cancel", str(sent["campaign"]))
+    assert done.returncode == 2 and "cannot be cancelled" in done.stderr
+
+
+def test_quiet_hours_refuse_or_defer(env):
+    contract(env)
+    env = {**env, "SMS_QUIET_HOURS": "21:00-08:00"}
+    night = (datetime.now(JST) + timedelta(days=1)).replace(
+        hour=23, minute=0, second=0, microsecond=0
+    )
+    at = night.strftime("%Y-%m-%d %H:%M")
+    done = run(env, "send", str(SAMPLE), "--body", BODY, "--at", at)
+    assert done.returncode == 2 and "quiet hours" in done.stderr
+    deferred = ok(
+        env, "send", str(SAMPLE), "--body", BODY, "--at", at, "--quiet", "defer", "--json"
+    )
+    morning = (night + timedelta(days=1)).replace(hour=8, minute=0)
+    assert datetime.fromisoformat(deferred["scheduled_at"]) == morning
