@@ -23,7 +23,7 @@ $(DEV): requirements.txt requirements-dev.txt $(RUNTIME)
 	touch $@
 
 run: $(RUNTIME)
-	$(PY) -m streamlit run dashboard.py --server.address 127.0.0.1 --server.port $(PORT)
+	$(PY) -m sms_core run --port $(PORT)
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
 test: $(DEV)

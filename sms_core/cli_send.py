@@ -228,6 +228,15 @@ def cmd_pause(args: argparse.Namespace, engine) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the whole product: dashboard and worker (what `make run` does)."""
+    from .launcher import run_product
+
+    return run_product(
+        port=args.port, address=args.address, demo=not args.no_demo, worker=not args.no_worker
+    )
+
+
 def add_send_commands(commands) -> None:
     """Register the sending commands on the CLI's subparsers."""
     p = commands.add_parser("send", help="confirm a send of a roster, now or at --at")
@@ -261,6 +270,13 @@ def add_send_commands(commands) -> None:
     p.add_argument("--concurrency", type=int, help="requests in flight at once")
     p.add_argument("--batch", type=int, help="messages claimed per cycle")
     p.set_defaults(func=cmd_worker)
+
+    p = commands.add_parser("run", help="start the dashboard and a worker (make run)")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1")
+    p.add_argument("--no-demo", action="store_true", help="do not seed demo data")
+    p.add_argument("--no-worker", action="store_true", help="start the dashboard alone")
+    p.set_defaults(func=cmd_run)
 
     p = commands.add_parser("history", help="campaigns and their message states")
     p.add_argument("--campaign", type=int, help="list this campaign's messages")
