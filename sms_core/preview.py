@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -196,6 +197,17 @@ class Summary:
 
 
 @dataclass(frozen=True, eq=False)
+class Selection:
+    """The recipients a send goes to after narrowing, and what they cost."""
+
+    rows: np.ndarray  # 0-based roster rows, all eligible
+    recipients: int
+    units: int
+    segments: int
+    messages: int
+
+
+@dataclass(frozen=True, eq=False)
 class Preview:
     """A body costed against an assessed roster, row by row, with its summary."""
 
@@ -209,6 +221,28 @@ class Preview:
     empty_tags: pa.Array  # comma-separated tags whose value is empty, "" when none
     url_base: str  # the short-URL base the placeholders were counted with
     summary: Summary = field(repr=False)
+
+    def select(self, filters: Mapping[str, Sequence[str]] | None = None) -> Selection:
+        """Eligible recipients whose roster values match every filter, with their cost.
+
+        ``filters`` maps a column header to the values to keep (e.g. only candidates not
+        registered on LINE: ``{"LINE登録": ["未"]}``); an empty list keeps nothing.
+        """
+        keep = self.assessment.eligible.copy()
+        table = self.assessment.roster.table
+        for header, values in (filters or {}).items():
+            if header not in table.column_names:
+                raise InputError(f"the roster has no column '{header}' to narrow by")
+            chosen = pa.array(list(values), pa.string())
+            keep &= pc.is_in(table.column(header), value_set=chosen).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(keep)
+        return Selection(
+            rows=rows,
+            recipients=len(rows),
+            units=int(self.units[rows].sum()),
+            segments=int(self.segments[rows].sum()),
+            messages=int(self.parts[rows].sum()),
+        )
 
     def texts_for(self, rows: Sequence[int], link: Callable[[int, str], str]) -> list[str]:
         """The texts of ``rows`` as sent: each URL tag becomes ``url_base + link(row, target)``.
@@ -474,6 +508,30 @@ def preview(
             _prepare_columns(roster, body)
         assessment = judged.result()
     return cost_messages(assessment, body, short_url_base=short_url_base)
+
+
+def confirmation_key(
+    nonce: str, preview: Preview, rows: np.ndarray, send_at: datetime | None, name: str
+) -> str:
+    """The idempotency key of one confirmation: the same send confirmed twice (a double
+    click, a rerun interrupted after the commit) gets the same key, a changed one another.
+
+    ``nonce`` belongs to the user's session and is renewed when they start a new send.
+    """
+    digest = hashlib.sha256()
+    roster = preview.assessment.roster
+    for part in (
+        nonce,
+        roster.source_name,
+        str(roster.num_rows),
+        preview.body,
+        name,
+        send_at.isoformat() if send_at else "now",
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    digest.update(np.asarray(rows, dtype=np.int64).tobytes())
+    return digest.hexdigest()
 
 
 class PreviewCache:

@@ -113,6 +113,21 @@ class Roster:
         """The file header a merge tag names: a header as written or a field's alias."""
         return self._tag_index.get(_fold(tag))
 
+    def distinct_values(self, header: str, limit: int = 50) -> list[str] | None:
+        """The column's distinct values, sorted; None when there are more than ``limit``.
+
+        Used to offer a column for narrowing recipients: a yes/no flag or a graduation
+        year, not a name or a phone number.
+        """
+
+        def compute() -> list[str] | None:
+            values = pc.unique(self.table.column(header))
+            if len(values) > limit:
+                return None
+            return sorted(v for v in values.to_pylist() if v is not None)
+
+        return self.memo(("distinct", header, limit), compute)
+
     def tag_names(self) -> list[str]:
         """Names usable as merge tags: every header, plus the English field aliases."""
         names = list(self.table.column_names)

@@ -176,7 +176,19 @@ def import_optouts(
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the opt-out file '{path}': {exc.strerror}") from None
-    numbers = list(dict.fromkeys(read_numbers(data, f"'{path.name}'")))
+    return import_optouts_bytes(session, data, path.name, reason, actor=actor)
+
+
+def import_optouts_bytes(
+    session: Session,
+    data: bytes,
+    name: str,
+    reason: str | None = None,
+    *,
+    actor: str = "system",
+) -> ImportResult:
+    """:func:`import_optouts` for the bytes of an upload named ``name``."""
+    numbers = list(dict.fromkeys(read_numbers(data, f"'{name}'")))
     before = session.scalar(select(func.count()).select_from(Suppression)) or 0
     added_at = now_utc()
     # Batches keep each statement's bound parameters under the backends' limits.
@@ -195,5 +207,5 @@ def import_optouts(
         session.execute(stmt)
     after = session.scalar(select(func.count()).select_from(Suppression)) or 0
     added = after - before
-    audit(session, actor, "optout.import", file=path.name, added=added, reason=reason)
+    audit(session, actor, "optout.import", file=name, added=added, reason=reason)
     return ImportResult(added=added, already=len(numbers) - added)

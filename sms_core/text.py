@@ -364,3 +364,22 @@ def _astral_counts(chunk: pa.Array) -> np.ndarray:
         # A null slot's offsets may span bytes in principle; it holds no text.
         counts[chunk.is_null().to_numpy(zero_copy_only=False)] = 0
     return counts
+
+
+_TAG_RE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+
+
+def cost_of_body(body: str) -> Cost:
+    """The cost of a body's own text, merge tags left out: the composer's live counter.
+
+    Per-recipient costs (tags filled in) come from the preview; an empty text costs 0.
+    """
+    bare = normalize_newlines(_TAG_RE.sub("", body))
+    if not bare:
+        return Cost(0, 0, 0, 0)
+    try:
+        return cost(bare)
+    except InputError:
+        # Longer than a send may be: still show the count, as one oversize "part".
+        n = utf16_len(bare)
+        return Cost(n, units_for_chars(n), 1, carrier_segments(bare))

@@ -66,6 +66,18 @@ PROVIDERS: dict[str, tuple[Setting, ...]] = {
 }
 
 
+def provider_name(environ: Mapping[str, str] | None = None) -> str:
+    """The configured provider's name (``$SMS_PROVIDER``, else ``sandbox``), checked."""
+    environ = os.environ if environ is None else environ
+    chosen = (environ.get(ENV_PROVIDER, "").strip() or DEFAULT_PROVIDER).lower()
+    if chosen not in PROVIDERS:
+        raise ConfigError(
+            f"unknown SMS provider '{chosen}' ({ENV_PROVIDER}); choose one of: "
+            f"{', '.join(PROVIDERS)}"
+        )
+    return chosen
+
+
 def get_provider(
     name: str | None = None,
     *,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -59,25 +60,24 @@ def browser():
 
 @pytest.fixture(scope="session")
 def dashboard_url(tmp_path_factory):
-    """`streamlit run dashboard.py` as `make run` starts it, on a free port."""
+    """The whole product as `make run` starts it (dashboard + worker, demo data), on a
+    throwaway database and a free port."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    home = tmp_path_factory.mktemp("product")
+    log = home / "product.log"
+    env = {
+        **os.environ,
+        "SMS_DATABASE_URL": f"sqlite:///{home / 'sms.db'}",
+        "SMS_SANDBOX_PATH": str(home / "outbox.db"),
+        "SMS_SANDBOX_DELIVERY_DELAY": "0.5",
+        "SMS_QUIET_HOURS": "00:00-00:00",
+        "SMS_WORKER_STATUS_POLL_AFTER": "0.5",
+    }
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "dashboard.py",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-            ],
+            [sys.executable, "-m", "sms_core", "run", "--port", str(port)],
             cwd=ROOT,
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -92,13 +92,13 @@ def dashboard_url(tmp_path_factory):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the dashboard did not start:\n" + log.read_text(errors="replace"))
+                pytest.fail("the product did not start:\n" + log.read_text(errors="replace"))
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sms_core import phones, text
-from sms_core.errors import TemplateError
+from sms_core.errors import InputError, TemplateError
 from sms_core.preview import OUTPUT_COLUMNS, PreviewCache, assess, cost_messages, preview
 from sms_core.roster import load_roster
 from sms_core.samples import generate_roster, write_roster_csv
@@ -265,3 +265,22 @@ def test_r6_r9_vectorised_cost_equals_scalar_cost(names, body, tagged):
             c.segments,
         )
         assert c.units == max(math.ceil(c.chars / 70), c.units)
+
+
+def test_narrowing_by_roster_columns_updates_count_and_cost(data_dir):
+    p = preview(data_dir / "roster_sample_cp932.csv", "あ" * 71)
+    roster = p.assessment.roster
+    assert roster.distinct_values("LINE登録") == ["未", "済"]
+    assert roster.distinct_values("氏名") is None  # too many values to offer as a filter
+    everyone = p.select()
+    assert everyone.recipients == p.summary.eligible and everyone.units == p.summary.total_units
+    not_on_line = p.select({"LINE登録": ["未"]})
+    frame = p.frame()
+    expected = frame[(frame["eligible"]) & (roster.table.column("LINE登録").to_pandas() == "未")]
+    assert not_on_line.recipients == len(expected)
+    assert not_on_line.units == 2 * len(expected)
+    both = p.select({"LINE登録": ["未"], "イベント予約": ["未"]})
+    assert both.recipients <= not_on_line.recipients
+    assert p.select({"LINE登録": []}).recipients == 0
+    with pytest.raises(InputError, match="no column"):
+        p.select({"nope": ["x"]})

@@ -1,0 +1,123 @@
+"""Settings: the SMS contract (R16), this month's units (R20), opt-outs, configuration."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sms_core.errors import SmsError
+from sms_core.quota import add_months, current_month, format_month
+from sms_core.schedule import QuietHours
+from sms_core.tags import short_url_base
+from ui import actor, service, t
+
+svc = service()
+contract = svc.contract()
+st.title(t("settings.title"))
+
+if contract is None:
+    st.info(t("settings.no_contract"))
+else:
+    status = svc.quota()
+    st.subheader(t("settings.quota", month=format_month(current_month())))
+    cols = st.columns(4)
+    cols[0].metric(t("quota.cap"), f"{status.cap:,}")
+    cols[1].metric(t("quota.used"), f"{status.used:,}")
+    cols[2].metric(t("quota.reserved"), f"{status.reserved:,}")
+    cols[3].metric(t("quota.remaining"), f"{status.remaining:,}")
+    usage = svc.monthly_usage(12)
+    st.caption(t("settings.usage_chart"))
+    st.bar_chart(
+        {format_month(u.month): u.used for u in usage}, x_label="", y_label=t("quota.used")
+    )
+
+st.subheader(t("settings.contract"))
+this_month = current_month()
+months = [add_months(this_month, k) for k in range(-1, 13)]
+with st.form("contract"):
+    units = st.number_input(
+        t("contract.units"),
+        min_value=1,
+        step=100,
+        value=contract.monthly_units if contract else 1000,
+    )
+    start = st.selectbox(
+        t("contract.start"),
+        months,
+        format_func=format_month,
+        index=months.index(contract.start_month)
+        if contract and contract.start_month in months
+        else 1,
+    )
+    length = st.number_input(
+        t("contract.months"),
+        min_value=3,
+        step=1,
+        value=contract.months if contract else 3,
+        help=t("contract.months_help"),
+    )
+    mode = st.radio(
+        t("contract.sender"),
+        ["shared", "dedicated"],
+        horizontal=True,
+        format_func=lambda m: t(f"contract.sender.{m}"),
+        index=1 if contract and contract.sender_mode == "dedicated" else 0,
+    )
+    number = st.text_input(
+        t("contract.number"),
+        value=contract.sender_number if contract and mode == "dedicated" else "",
+    )
+    if st.form_submit_button(t("contract.save"), type="primary"):
+        try:
+            svc.set_contract(int(units), start, int(length), mode, number or None, actor=actor())
+        except SmsError as exc:
+            st.error(str(exc))
+        else:
+            st.success(t("contract.saved"))
+            st.rerun()
+
+if contract is not None:
+    st.subheader(t("settings.optouts"))
+    with st.form("optout", clear_on_submit=True):
+        left, right = st.columns(2)
+        number = left.text_input(t("optout.number"))
+        reason = right.text_input(t("optout.reason"))
+        if st.form_submit_button(t("optout.add")):
+            try:
+                added = svc.add_optout(number, reason or None, actor=actor())
+                st.success(t("optout.added") if added else t("optout.already"))
+            except SmsError as exc:
+                st.error(str(exc))
+    upload = st.file_uploader(t("optout.import"), type=["csv", "txt"], key="optout_file")
+    if upload is not None and st.button(t("optout.import_button")):
+        try:
+            result = svc.import_optouts(upload.getvalue(), upload.name, actor=actor())
+            st.success(t("optout.imported", added=result.added, already=result.already))
+        except SmsError as exc:
+            st.error(str(exc))
+    entries = svc.optouts()
+    st.dataframe(
+        [
+            {
+                t("optout.number"): e.phone,
+                t("optout.reason"): e.reason or "",
+                t("optout.by"): e.added_by,
+                t("optout.at"): e.added_at,
+            }
+            for e in entries
+        ],
+        hide_index=True,
+    )
+    if entries:
+        with st.form("optout_remove"):
+            gone = st.selectbox(t("optout.remove"), [e.phone for e in entries])
+            if st.form_submit_button(t("optout.remove_button")):
+                svc.remove_optout(gone, actor=actor())
+                st.rerun()
+
+st.subheader(t("settings.config"))
+quiet = QuietHours.configured()
+st.markdown(
+    f"- {t('config.provider')}: **{svc.provider_name}**\n"
+    f"- {t('config.quiet')}: **{quiet.label()}** (SMS_QUIET_HOURS)\n"
+    f"- {t('config.short_url')}: **{short_url_base()}** (SMS_SHORT_URL_BASE)"
+)

@@ -1,0 +1,73 @@
+"""Templates and drafts (R12): list with the cost of their bare text, edit, delete."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sms_core.errors import SmsError
+from sms_core.text import cost_of_body
+from ui import actor, service, t
+
+svc = service()
+st.title(t("templates.title"))
+
+templates = svc.templates()
+st.subheader(t("templates.templates"))
+st.dataframe(
+    [
+        {
+            t("templates.name"): tpl.name,
+            t("templates.chars"): cost_of_body(tpl.body).chars,
+            t("preview.units"): cost_of_body(tpl.body).units,
+            t("templates.updated"): tpl.updated_at,
+        }
+        for tpl in templates
+    ],
+    hide_index=True,
+)
+names = [tpl.name for tpl in templates]
+picked = st.selectbox(
+    t("templates.edit"),
+    [None, *names],
+    format_func=lambda n: t("templates.new") if n is None else n,
+)
+current = next((tpl.body for tpl in templates if tpl.name == picked), "")
+with st.form("template"):
+    name = st.text_input(t("templates.name"), value=picked or "")
+    body = st.text_area(t("preview.body"), value=current, height=140)
+    cost = cost_of_body(body)
+    st.caption(t("send.counter", chars=cost.chars, units=cost.units, segments=cost.segments))
+    left, right = st.columns(2)
+    if left.form_submit_button(t("templates.save"), type="primary"):
+        try:
+            svc.save_template(name, body, actor=actor())
+            st.success(t("send.saved"))
+        except SmsError as exc:
+            st.error(str(exc))
+    if right.form_submit_button(t("templates.delete"), disabled=picked is None):
+        svc.delete_template(picked, actor=actor())
+        st.rerun()
+
+st.subheader(t("templates.drafts"))
+drafts = svc.drafts()
+if not drafts:
+    st.caption(t("templates.no_drafts"))
+for draft in drafts:
+    with st.expander(f"{draft.title} (#{draft.id})"):
+        text = st.text_area(t("preview.body"), value=draft.body, key=f"draft:{draft.id}")
+        cost = cost_of_body(text)
+        st.caption(t("send.counter", chars=cost.chars, units=cost.units, segments=cost.segments))
+        left, middle, right = st.columns(3)
+        if left.button(t("templates.save"), key=f"save:{draft.id}"):
+            svc.save_draft(draft.title, text, draft.id)
+            st.toast(t("send.saved"))
+        if middle.button(t("templates.promote"), key=f"promote:{draft.id}"):
+            try:
+                svc.save_template(draft.title, text, actor=actor())
+                svc.delete_draft(draft.id)
+                st.rerun()
+            except SmsError as exc:
+                st.error(str(exc))
+        if right.button(t("templates.delete"), key=f"delete:{draft.id}"):
+            svc.delete_draft(draft.id)
+            st.rerun()

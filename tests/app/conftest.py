@@ -1,0 +1,40 @@
+"""AppTest runs the dashboard in-process against a throwaway SQLite database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sms_core.quota import current_month
+from sms_core.service import SmsService
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch) -> SmsService:
+    """An empty migrated database the dashboard uses (SMS_DATABASE_URL), via the service."""
+    monkeypatch.setenv("SMS_DATABASE_URL", f"sqlite:///{tmp_path / 'sms.db'}")
+    monkeypatch.setenv("SMS_SANDBOX_PATH", str(tmp_path / "outbox.db"))
+    monkeypatch.setenv("SMS_PROVIDER", "sandbox")
+    monkeypatch.setenv("SMS_QUIET_HOURS", "00:00-00:00")
+    return SmsService.from_env()
+
+
+@pytest.fixture
+def with_contract(database) -> SmsService:
+    """The database with a contract of 1,000 units a month from this month."""
+    database.set_contract(1000, current_month(), 3, "shared", None, actor="test")
+    return database
+
+
+@pytest.fixture
+def run_app():
+    """Run the dashboard once, as a fresh browser session would."""
+
+    def run() -> AppTest:
+        return AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+
+    return run

@@ -1,0 +1,23 @@
+"""R16: without a contract only Settings is shown; setting one up reveals the SMS pages."""
+
+from __future__ import annotations
+
+
+def test_r16_without_a_contract_only_settings(database, run_app):
+    at = run_app()
+    assert not at.exception
+    assert at.title[0].value == "設定（SMS連携）"
+    assert any("契約が必要" in i.value for i in at.info)
+
+
+def test_r16_setting_up_a_contract_shows_the_sms_pages(database, run_app):
+    at = run_app()
+    assert at.number_input[1].min == 3  # the form cannot even ask for less (R16)
+    at.number_input[0].set_value(2000)
+    at.number_input[1].set_value(6)
+    at.button[0].click().run()
+    assert not at.exception
+    contract = database.contract()
+    assert contract is not None and contract.monthly_units == 2000 and contract.months == 6
+    at = run_app()
+    assert at.title[0].value == "新規送信"

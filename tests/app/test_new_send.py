@@ -1,0 +1,80 @@
+"""New send through AppTest: preview, compose, narrow, confirm once, over-quota refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sms_core.preview import preview
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "roster_sample_cp932.csv"
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_sample_roster_shows_the_right_counts(with_contract, run_app):
+    at = run_app()
+    assert not at.exception
+    expected = preview(SAMPLE, at.text_area[0].value).summary
+    shown = metrics(at)
+    assert shown["名簿の行数"] == f"{expected.rows:,}"
+    assert shown["送信先"] == f"{expected.eligible:,}"
+    assert shown["合計通数"] == f"{expected.total_units:,}"
+    assert number(shown["送信後の残り（今月）"]) == 1000 - expected.total_units
+
+
+def test_composing_updates_counter_and_cost(with_contract, run_app):
+    at = run_app()
+    recipients = number(metrics(at)["送信先"])
+    at.text_area[0].set_value("{{氏名}}様" + "あ" * 140).run()
+    assert number(metrics(at)["合計通数"]) == 3 * recipients  # R7: 141+ characters
+    assert any("141文字" in c.value for c in at.caption)  # the live counter, tags left out
+
+
+def test_narrowing_by_a_column_changes_recipients_and_cost(with_contract, run_app):
+    at = run_app()
+    everyone = number(metrics(at)["送信先"])
+    at.multiselect[0].set_value(["LINE登録"]).run()
+    at.multiselect[1].set_value(["未"]).run()
+    narrowed = number(metrics(at)["送信先"])
+    assert 0 < narrowed < everyone
+
+
+def test_confirm_creates_one_campaign_even_when_clicked_twice(with_contract, run_app):
+    at = run_app()
+    units = number(metrics(at)["合計通数"])
+    review = next(b for b in at.button if b.label == "内容を確認して送信")
+    review.click().run()
+    send = next(b for b in at.button if b.label == "送信する")
+    send.click().run()
+    assert not at.exception
+    # The same confirmation again (a double click, a rerun): nothing new is reserved.
+    review = next(b for b in at.button if b.label == "内容を確認して送信")
+    review.click().run()
+    next(b for b in at.button if b.label == "送信する").click().run()
+    status = with_contract.quota()
+    assert status.reserved == units
+    assert any("送信 #1" in h.value for h in at.subheader)
+
+
+def test_r18_over_quota_is_refused_with_the_shortfall(database, run_app):
+    from sms_core.quota import current_month
+
+    database.set_contract(10, current_month(), 3, "shared", None, actor="test")
+    at = run_app()
+    review = next(b for b in at.button if b.label == "内容を確認して送信")
+    assert review.disabled
+    assert any("足りません" in w.value for w in at.warning)
+
+
+def test_unknown_tag_shows_the_available_tags(with_contract, run_app):
+    at = run_app()
+    at.text_area[0].set_value("{{名前}}様").run()
+    assert not at.exception
+    assert at.error and "{{氏名}}" in at.error[0].value

@@ -1,0 +1,54 @@
+"""End to end in a real browser: upload a roster, see its preview, send it, watch it finish."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sms_core.preview import preview
+
+from .conftest import ARTIFACTS, ROOT
+
+pytestmark = pytest.mark.browser
+SAMPLE_EN = ROOT / "data" / "roster_sample_en.csv"
+
+
+def wait_metric(page, label: str, value: str) -> None:
+    """Wait until the metric ``label`` shows ``value`` (reruns are asynchronous)."""
+    page.wait_for_function(
+        """([label, want]) => [...document.querySelectorAll('[data-testid="stMetric"]')]
+            .some(m => {
+                const l = m.querySelector('[data-testid="stMetricLabel"]');
+                const v = m.querySelector('[data-testid="stMetricValue"]');
+                return l && v && l.innerText.trim() === label && v.innerText.trim() === want;
+            })""",
+        arg=[label, value],
+        timeout=30_000,
+    )
+
+
+def test_upload_preview_send_and_follow_it(page, dashboard_url):
+    page.goto(dashboard_url, wait_until="networkidle")
+    page.get_by_role("heading", name="新規送信").wait_for(timeout=30_000)
+    page.locator('[data-testid="stMetric"]').first.wait_for(timeout=30_000)
+
+    page.locator('input[type="file"]').first.set_input_files(str(SAMPLE_EN))
+    body = "{{name}}様 明日10時から面接です。"
+    page.locator("textarea").first.fill(body)
+    page.keyboard.press("Control+Enter")
+    expected = preview(SAMPLE_EN, body).summary
+    wait_metric(page, "名簿の行数", f"{expected.rows:,}")
+    wait_metric(page, "送信先", f"{expected.eligible:,}")
+    wait_metric(page, "合計通数", f"{expected.total_units:,}")
+    page.screenshot(path=str(ARTIFACTS / "new_send_preview.png"), full_page=True)
+
+    page.get_by_role("button", name="内容を確認して送信").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text(f"{expected.eligible:,}名").wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "new_send_confirm.png"), full_page=True)
+    dialog.get_by_role("button", name="送信する").click()
+
+    page.get_by_text(re.compile(r"送信 #\d+: 完了")).wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "new_send_finished.png"), full_page=True)
+    assert page.get_by_text(re.compile(rf"配信成功: {expected.eligible:,}")).count() == 1
