@@ -75,6 +75,10 @@ def database_url() -> str:
     return _normalise_url(env)
 
 
+# The execution option that marks an engine's transactions as read-only (see read_only).
+READ_ONLY = "sms_read_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -91,7 +95,22 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reports and pages only read: a deferred BEGIN lets them run beside a writer (WAL)
+        # instead of queueing for the write lock behind the worker.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (same pool) for transactions that only read.
+
+    On SQLite they begin deferred, so they never wait for the write lock; elsewhere the
+    option changes nothing. Never write through it: on SQLite a write that starts in a
+    deferred transaction can fail with "database is locked" instead of waiting.
+    """
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def make_engine(url: str | None = None) -> Engine:

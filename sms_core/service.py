@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from . import quota
 from .campaigns import CampaignInfo, cancel_campaign, confirm_campaign, set_paused
 from .contract import contract_end, get_contract, set_contract
-from .db import make_engine, now_utc, transaction, upgrade
+from .db import make_engine, now_utc, read_only, transaction, upgrade
 from .models import Campaign, Message
 from .preview import Preview
 from .schedule import QuietHours
@@ -69,6 +69,9 @@ class SmsService:
 
     def __init__(self, engine: Engine, *, provider_name: str = "sandbox") -> None:
         self.engine = engine
+        # Reports and listings read through this one: on SQLite they never wait for
+        # the worker's write lock.
+        self.reader = read_only(engine)
         self.provider_name = provider_name
 
     @classmethod
@@ -83,7 +86,7 @@ class SmsService:
     # contract and quota (R16–R20)
     def contract(self) -> ContractView | None:
         """The contract, or None when there is none (the SMS pages are then hidden)."""
-        with transaction(self.engine) as s:
+        with transaction(self.reader) as s:
             c = get_contract(s)
             if c is None:
                 return None
@@ -114,23 +117,23 @@ class SmsService:
 
     def quota(self, month: date | None = None) -> quota.QuotaStatus:
         """Cap, used, reserved and remaining units of ``month`` (default: this month)."""
-        with transaction(self.engine) as s:
+        with transaction(self.reader) as s:
             return quota.remaining(s, month or quota.current_month())
 
     def monthly_usage(self, months: int = 12) -> list[quota.MonthUsage]:
         """Units used per month for the past ``months`` months (R20)."""
-        with transaction(self.engine) as s:
+        with transaction(self.reader) as s:
             return quota.monthly_usage(s, months)
 
     # opt-outs, templates, drafts (R3, R12)
     def suppressed_numbers(self) -> set[str]:
         """Numbers that never receive an SMS."""
-        with transaction(self.engine) as s:
+        with transaction(self.reader) as s:
             return _suppressed(s)
 
     def optouts(self) -> list:
         """Every opt-out entry, newest first."""
-        with transaction(self.engine) as s:
+        with transaction(self.reader) as s:
             return list_optouts(s)
 
     def add_optout(self, number: str, reason: str | None, *, actor: str) -> bool:
@@ -150,7 +153,7 @@ class SmsService:
 
     def templates(self) -> list:
         """Saved templates, by name."""
-        with transaction(self.engine) as s:
+        with transaction(self.reader) as s:
             return list_templates(s)
 
     def save_template(self, name: str, body: str, *, actor: str) -> None:
@@ -165,7 +168,7 @@ class SmsService:
 
     def drafts(self) -> list:
         """Saved drafts, newest first."""
-        with transaction(self.engine) as s:
+        with transaction(self.reader) as s:
             return list_drafts(s)
 
     def save_draft(self, title: str, body: str, draft_id: int | None = None) -> int:
@@ -208,7 +211,7 @@ class SmsService:
 
     def progress(self, campaign_id: int) -> Progress:
         """Messages per state of a campaign, read fresh (the dashboard follows it live)."""
-        with transaction(self.engine) as s:
+        with transaction(self.reader) as s:
             campaign = s.get(Campaign, campaign_id)
             counts = dict(
                 s.execute(
