@@ -240,6 +240,9 @@ class Message(Base):
         Index(None, "campaign_id", "state"),
         # The worker's claim query: due messages in a state.
         Index(None, "state", "next_attempt_at"),
+        # The reports (issue 5): successful sends per month (R20) and the funnel are
+        # counted from this index alone, without reading message rows.
+        Index(None, "state", "accepted_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -1,0 +1,76 @@
+"""The reports of send history: plain functions returning pandas DataFrames, and the
+plotly figures drawn from them (issue 5). The dashboard's charts and the analysts'
+notebook call exactly these.
+
+Every report takes an Engine, a Connection or a Session first, then its filters, and
+aggregates in SQL: what comes back is at most one row per month, day, state, reason or
+campaign of a page, never the messages themselves (:func:`campaign_messages` returns one
+page of them). Months and days are Japan-time calendar periods (R17); timestamps come
+back as timezone-aware Japan time.
+
+Figures: ``figure_<report>(df, lang="ja")``, titles and labels in Japanese by default,
+English with ``lang="en"``.
+"""
+
+from ..models import MESSAGE_STATES as _MESSAGE_STATES
+from .activity import (
+    FUNNEL_STAGES,
+    SUCCESSFUL_STATES,
+    daily_sends,
+    failure_reasons,
+    funnel,
+    monthly_success,
+    quota_by_month,
+)
+from .campaigns import (
+    CLICK_COLUMNS,
+    campaign_count,
+    campaign_message_count,
+    campaign_messages,
+    campaign_summary,
+    clicks_per_campaign,
+    units_per_campaign,
+)
+from .figures import (
+    LABELS,
+    figure_clicks_per_campaign,
+    figure_daily_sends,
+    figure_failure_reasons,
+    figure_funnel,
+    figure_monthly_success,
+    figure_quota_by_month,
+    figure_quota_gauge,
+    figure_units_per_campaign,
+    label,
+)
+
+# The message states, in the order the reports' columns use (re-exported for pages).
+MESSAGE_STATES = _MESSAGE_STATES
+
+__all__ = [
+    "CLICK_COLUMNS",
+    "FUNNEL_STAGES",
+    "LABELS",
+    "MESSAGE_STATES",
+    "SUCCESSFUL_STATES",
+    "campaign_count",
+    "campaign_message_count",
+    "campaign_messages",
+    "campaign_summary",
+    "clicks_per_campaign",
+    "daily_sends",
+    "failure_reasons",
+    "figure_clicks_per_campaign",
+    "figure_daily_sends",
+    "figure_failure_reasons",
+    "figure_funnel",
+    "figure_monthly_success",
+    "figure_quota_by_month",
+    "figure_quota_gauge",
+    "figure_units_per_campaign",
+    "funnel",
+    "label",
+    "monthly_success",
+    "quota_by_month",
+    "units_per_campaign",
+]

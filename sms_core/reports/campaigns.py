@@ -1,0 +1,304 @@
+"""Reports per campaign, for the History page: summaries, a campaign's messages, units.
+
+Paginated in SQL: the page of campaigns is chosen first (LIMIT/OFFSET on campaign), and
+only that page's messages are aggregated, through the (campaign_id, state) index.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.sql import ColumnElement
+
+from ..errors import InputError
+from ..models import CAMPAIGN_STATES, MESSAGE_STATES, Campaign, Message
+from ._base import Bind, fetch, frame, message_filters, page, typed
+
+# Open messages still hold reserved units; accepted ones used theirs; the rest (refused
+# at sending, cancelled) gave them back.
+OPEN_STATES = ("queued", "sending", "unknown")
+MASK = "*" * 16  # as long as the phone column
+
+
+def _month(value: date | None, what: str) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, date):
+        raise InputError(f"{what} must be a date (any day of the month), not {value!r}")
+    return date(value.year, value.month, 1)
+
+
+def _campaign_filters(
+    state: str | None, month_from: date | None, month_to: date | None
+) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if state is not None:
+        if state not in CAMPAIGN_STATES:
+            raise InputError(f"a campaign state is one of {', '.join(CAMPAIGN_STATES)}")
+        clauses.append(Campaign.state == state)
+    first, last = _month(month_from, "month_from"), _month(month_to, "month_to")
+    if first is not None:
+        clauses.append(Campaign.quota_month >= first)
+    if last is not None:
+        clauses.append(Campaign.quota_month <= last)
+    return clauses
+
+
+def _count_if(condition: ColumnElement[bool], value=1) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def campaign_count(
+    bind: Bind,
+    state: str | None = None,
+    *,
+    month_from: date | None = None,
+    month_to: date | None = None,
+) -> int:
+    """How many campaigns :func:`campaign_summary` pages through with the same filters."""
+    stmt = select(func.count()).select_from(Campaign)
+    _, rows = fetch(bind, stmt.where(*_campaign_filters(state, month_from, month_to)))
+    return int(rows[0][0])
+
+
+def campaign_summary(
+    bind: Bind,
+    limit: int = 50,
+    offset: int = 0,
+    state: str | None = None,
+    *,
+    month_from: date | None = None,
+    month_to: date | None = None,
+) -> pd.DataFrame:
+    """One row per campaign, newest first: a page of the History list.
+
+    Columns: ``campaign_id``, ``name``, ``state`` (the campaign's), ``scheduled_at``,
+    ``created_at`` (Japan time), ``quota_month``, ``recipients``, ``units_reserved`` (at
+    confirmation), ``units_used`` (of messages the provider accepted), ``messages``, and
+    one count per message state (``queued`` … ``cancelled``). Filters: campaign ``state``,
+    and ``month_from``/``month_to`` (inclusive) on the campaign's quota month.
+    """
+    limit, offset = page(limit, offset)
+    chosen = (
+        select(
+            Campaign.id.label("campaign_id"),
+            Campaign.name,
+            Campaign.state,
+            Campaign.scheduled_at,
+            Campaign.created_at,
+            Campaign.quota_month,
+            Campaign.recipients,
+            Campaign.units_reserved,
+        )
+        .where(*_campaign_filters(state, month_from, month_to))
+        .order_by(Campaign.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    campaigns = frame(
+        bind,
+        chosen,
+        timestamps=["scheduled_at", "created_at"],
+        ints=["campaign_id", "recipients", "units_reserved"],
+    )
+    sums = [
+        _count_if(Message.accepted_at.is_not(None), Message.units).label("units_used"),
+        func.count().label("messages"),
+        *(_count_if(Message.state == s).label(s) for s in MESSAGE_STATES),
+    ]
+    return _with_sums(bind, campaigns, sums)
+
+
+def _with_sums(
+    bind: Bind,
+    campaigns: pd.DataFrame,
+    sums: list,
+    clauses: list[ColumnElement[bool]] | None = None,
+) -> pd.DataFrame:
+    """``campaigns`` (one page) with its messages' ``sums`` beside, 0 where none match."""
+    ids = [int(i) for i in campaigns["campaign_id"]]
+    names = [column.name for column in sums]
+    rows: list = []
+    if ids:
+        # The page's ids as values, not as a subquery: PostgreSQL then estimates how many
+        # messages they hold and reads them through the (campaign_id, state) index
+        # instead of scanning the whole table.
+        stmt = (
+            select(Message.campaign_id, *sums)
+            .where(Message.campaign_id.in_(ids), *(clauses or []))
+            .group_by(Message.campaign_id)
+        )
+        _, rows = fetch(bind, stmt)
+    found = pd.DataFrame([tuple(r) for r in rows], columns=["campaign_id", *names])
+    found["campaign_id"] = found["campaign_id"].astype("int64")
+    return typed(campaigns.merge(found, on="campaign_id", how="left"), ints=names)
+
+
+def _message_filters(
+    campaign_id: int,
+    state: str | None,
+    kind: str | None,
+    error_code: str | None,
+    error_message: str | None,
+) -> list[ColumnElement[bool]]:
+    clauses = message_filters(campaign_id=campaign_id, kind=kind)
+    if state is not None:
+        if state not in MESSAGE_STATES:
+            raise InputError(f"a message state is one of {', '.join(MESSAGE_STATES)}")
+        clauses.append(Message.state == state)
+    if error_code is not None:
+        clauses.append(Message.error_code == error_code)
+    if error_message is not None:
+        clauses.append(Message.error_message == error_message)
+    return clauses
+
+
+def masked_phone() -> ColumnElement[str]:
+    """The phone number with every digit but the last 4 replaced by ``*``, in SQL.
+
+    Masked by the database, so the full numbers of a masked page never leave it.
+    """
+    length = func.length(Message.phone)
+    visible = func.substr(Message.phone, length - 3)
+    return case(
+        (length > 4, func.substr(literal(MASK), 1, length - 4).concat(visible)),
+        else_=Message.phone,
+    )
+
+
+def campaign_messages(
+    bind: Bind,
+    campaign_id: int,
+    state: str | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
+    mask: bool = True,
+    *,
+    kind: str | None = None,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> pd.DataFrame:
+    """A page of one campaign's messages, by recipient row and part.
+
+    Phone numbers are masked except their last 4 digits (``*******5678``) unless
+    ``mask=False``. Filters: message ``state``, ``kind`` (new_grad/新卒, mid_career/中途),
+    and the exact ``error_code`` / ``error_message`` of :func:`failure_reasons`. Columns:
+    ``message_id``, ``recipient_row``, ``part_index``, ``part_count``, ``candidate_id``,
+    ``name``, ``kind``, ``phone``, ``body``, ``units``, ``state``, ``error_code``,
+    ``error_message``, ``attempts``, and ``created_at``, ``accepted_at``,
+    ``delivered_at``, ``failed_at`` in Japan time.
+
+    ``limit=None`` returns every matching message of the campaign, for a CSV export:
+    those rows grow with the campaign, so only on an explicit request, never per page view.
+    """
+    limit, offset = page(limit, offset) if limit is not None else (None, page(1, offset)[1])
+    phone = masked_phone() if mask else Message.phone
+    stmt = (
+        select(
+            Message.id.label("message_id"),
+            Message.recipient_row,
+            Message.part_index,
+            Message.part_count,
+            Message.candidate_id,
+            Message.name,
+            Message.kind,
+            phone.label("phone"),
+            Message.body,
+            Message.units,
+            Message.state,
+            Message.error_code,
+            Message.error_message,
+            Message.attempts,
+            Message.created_at,
+            Message.accepted_at,
+            Message.delivered_at,
+            Message.failed_at,
+        )
+        .where(*_message_filters(campaign_id, state, kind, error_code, error_message))
+        .order_by(Message.recipient_row, Message.part_index)
+        .limit(limit)
+        .offset(offset)
+    )
+    return frame(
+        bind,
+        stmt,
+        timestamps=["created_at", "accepted_at", "delivered_at", "failed_at"],
+        ints=["message_id", "recipient_row", "part_index", "part_count", "units", "attempts"],
+    )
+
+
+def campaign_message_count(
+    bind: Bind,
+    campaign_id: int,
+    state: str | None = None,
+    *,
+    kind: str | None = None,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> int:
+    """How many messages :func:`campaign_messages` pages through with the same filters."""
+    clauses = _message_filters(campaign_id, state, kind, error_code, error_message)
+    _, rows = fetch(bind, select(func.count()).select_from(Message).where(*clauses))
+    return int(rows[0][0])
+
+
+def units_per_campaign(
+    bind: Bind,
+    limit: int = 20,
+    offset: int = 0,
+    *,
+    month_from: date | None = None,
+    month_to: date | None = None,
+    kind: str | None = None,
+) -> pd.DataFrame:
+    """Billable units of each campaign, newest first, split by what became of them.
+
+    Columns: ``campaign_id``, ``name``, ``quota_month``, ``units_planned`` (all its
+    messages), ``units_used`` (the provider accepted them: the quota spent),
+    ``units_pending`` (still queued, sending or unknown: reserved), ``units_released``
+    (refused at sending or cancelled: given back). used + pending + released = planned.
+    With ``kind``, only that kind's messages count.
+    """
+    limit, offset = page(limit, offset)
+    chosen = (
+        select(Campaign.id.label("campaign_id"), Campaign.name, Campaign.quota_month)
+        .where(*_campaign_filters(None, month_from, month_to))
+        .order_by(Campaign.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    campaigns = frame(bind, chosen, ints=["campaign_id"])
+    sums = [
+        func.sum(Message.units).label("units_planned"),
+        _count_if(Message.accepted_at.is_not(None), Message.units).label("units_used"),
+        _count_if(Message.state.in_(OPEN_STATES), Message.units).label("units_pending"),
+    ]
+    df = _with_sums(bind, campaigns, sums, message_filters(kind=kind))
+    df["units_released"] = df["units_planned"] - df["units_used"] - df["units_pending"]
+    return df
+
+
+CLICK_COLUMNS = ("campaign_id", "name", "links", "clicked_links", "clicks", "click_rate")
+
+
+def clicks_per_campaign(
+    bind: Bind,
+    limit: int = 20,
+    offset: int = 0,
+    *,
+    month_from: date | None = None,
+    month_to: date | None = None,
+) -> pd.DataFrame:
+    """Click-through per campaign: short links sent, links clicked, clicks, rate.
+
+    Empty, with these columns, until the link service records clicks (issue 3): a rate
+    computed from links alone would show 0 % for every campaign, which is false.
+    """
+    page(limit, offset)
+    _campaign_filters(None, month_from, month_to)
+    df = pd.DataFrame({c: pd.Series(dtype="int64") for c in CLICK_COLUMNS})
+    df["name"] = df["name"].astype("object")
+    df["click_rate"] = df["click_rate"].astype("float64")
+    return df

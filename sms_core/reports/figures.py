@@ -1,0 +1,244 @@
+"""Plotly figures of the reports, titled and labelled in Japanese (default) or English.
+
+Every chart of the dashboard and the analysts' notebook is built here from a report's
+DataFrame; pages only place the figure. An empty report gives an empty chart that says so.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..errors import InputError
+from ..models import MESSAGE_STATES
+from ..quota import format_month
+
+# The reports' own small dictionary (the UI catalogue is sms_core.i18n).
+LABELS: dict[str, dict[str, str]] = {
+    "monthly_success.title": {
+        "ja": "月別SMS送信成功数（過去{n}か月）",
+        "en": "Successful SMS sends per month (past {n} months)",
+    },
+    "daily_sends.title": {
+        "ja": "日別送信数（過去{n}日）",
+        "en": "Messages per day (past {n} days)",
+    },
+    "funnel.title": {"ja": "配信ファネル", "en": "Delivery funnel"},
+    "failure_reasons.title": {"ja": "失敗理由", "en": "Failure reasons"},
+    "quota_gauge.title": {
+        "ja": "今月の通数（使用＋予約 / 上限 {cap:,}）",
+        "en": "Units this month (used + reserved of {cap:,})",
+    },
+    "quota_by_month.title": {"ja": "月別の通数（上限・使用・予約）", "en": "Units per month"},
+    "units_per_campaign.title": {"ja": "キャンペーン別の通数", "en": "Units per campaign"},
+    "clicks_per_campaign.title": {
+        "ja": "キャンペーン別クリック率",
+        "en": "Click-through per campaign",
+    },
+    "axis.month": {"ja": "月", "en": "Month"},
+    "axis.day": {"ja": "日付", "en": "Day"},
+    "axis.messages": {"ja": "件数", "en": "Messages"},
+    "axis.units": {"ja": "通数", "en": "Units"},
+    "axis.campaign": {"ja": "キャンペーン", "en": "Campaign"},
+    "axis.reason": {"ja": "理由", "en": "Reason"},
+    "axis.click_rate": {"ja": "クリック率", "en": "Click rate"},
+    "legend.state": {"ja": "状態", "en": "State"},
+    "series.successful": {"ja": "送信成功", "en": "Successful"},
+    "series.delivered": {"ja": "到達確認済み", "en": "Delivered"},
+    "series.cap": {"ja": "上限", "en": "Cap"},
+    "series.used": {"ja": "使用", "en": "Used"},
+    "series.reserved": {"ja": "予約", "en": "Reserved"},
+    "series.units_used": {"ja": "使用", "en": "Used"},
+    "series.units_pending": {"ja": "送信待ち", "en": "Pending"},
+    "series.units_released": {"ja": "返却", "en": "Released"},
+    "state.queued": {"ja": "送信待ち", "en": "Queued"},
+    "state.sending": {"ja": "送信中", "en": "Sending"},
+    "state.accepted": {"ja": "受付済み", "en": "Accepted"},
+    "state.delivered": {"ja": "到達", "en": "Delivered"},
+    "state.failed": {"ja": "失敗", "en": "Failed"},
+    "state.unknown": {"ja": "確認中", "en": "Unknown"},
+    "state.cancelled": {"ja": "取消", "en": "Cancelled"},
+    "stage.queued": {"ja": "送信依頼", "en": "Queued"},
+    "stage.accepted": {"ja": "事業者受付", "en": "Accepted by the provider"},
+    "stage.delivered": {"ja": "到達", "en": "Delivered"},
+    "stage.failed": {"ja": "失敗", "en": "Failed"},
+    "reason.none": {"ja": "（理由なし）", "en": "(no reason given)"},
+    "empty": {"ja": "データがありません", "en": "No data"},
+}
+LANGUAGES = ("ja", "en")
+
+
+def label(key: str, lang: str = "ja", **values: object) -> str:
+    """The report label ``key`` in ``lang`` (``ja`` or ``en``), with ``values`` filled in."""
+    if lang not in LANGUAGES:
+        raise InputError(f"lang is 'ja' or 'en', not {lang!r}")
+    return LABELS[key][lang].format(**values)
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str, lang: str, empty: bool) -> go.Figure:
+    fig.update_layout(
+        title={"text": title},
+        xaxis_title=x,
+        yaxis_title=y,
+        legend_title_text="",
+        margin={"t": 60, "l": 10, "r": 10, "b": 10},
+    )
+    if empty:
+        fig.add_annotation(
+            text=label("empty", lang), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
+        )
+    return fig
+
+
+def _month_labels(months: pd.Series) -> list[str]:
+    return [format_month(m) for m in months]
+
+
+def figure_monthly_success(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
+    """Bars of successful sends per month (R20), from :func:`monthly_success`."""
+    fig = go.Figure(
+        go.Bar(
+            x=_month_labels(df["month"]),
+            y=df["successful"],
+            name=label("series.successful", lang),
+            customdata=df[["delivered"]],
+            hovertemplate="%{x}: %{y:,}<br>"
+            + label("series.delivered", lang)
+            + ": %{customdata[0]:,}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(type="category")
+    title = label("monthly_success.title", lang, n=len(df))
+    empty = len(df) == 0 or int(df["successful"].sum()) == 0
+    return _layout(fig, title, label("axis.month", lang), label("axis.messages", lang), lang, empty)
+
+
+def figure_daily_sends(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
+    """Stacked bars per day, one series per message state that occurs, from
+    :func:`daily_sends`."""
+    fig = go.Figure()
+    for state in MESSAGE_STATES:
+        if state in df and int(df[state].sum()) > 0:
+            fig.add_trace(go.Bar(x=df["day"], y=df[state], name=label(f"state.{state}", lang)))
+    fig.update_layout(barmode="stack")
+    title = label("daily_sends.title", lang, n=len(df))
+    empty = not fig.data
+    return _layout(fig, title, label("axis.day", lang), label("axis.messages", lang), lang, empty)
+
+
+def figure_funnel(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
+    """The delivery funnel (queued → accepted → delivered / failed), from :func:`funnel`."""
+    fig = go.Figure(
+        go.Funnel(
+            y=[label(f"stage.{stage}", lang) for stage in df["stage"]],
+            x=df["messages"],
+            textinfo="value+percent initial",
+        )
+    )
+    empty = len(df) == 0 or int(df["messages"].max()) == 0
+    return _layout(fig, label("funnel.title", lang), "", "", lang, empty)
+
+
+def _reason(code: object, message: object, lang: str) -> str:
+    text = " ".join(str(v) for v in (code, message) if v is not None and not pd.isna(v))
+    text = text or label("reason.none", lang)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def figure_failure_reasons(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
+    """Horizontal bars of failed messages per reason, from :func:`failure_reasons`."""
+    reasons = [
+        _reason(c, m, lang) for c, m in zip(df["error_code"], df["error_message"], strict=True)
+    ]
+    # Plotly draws the first category at the bottom; the most frequent belongs on top.
+    fig = go.Figure(
+        go.Bar(
+            x=list(df["messages"])[::-1],
+            y=reasons[::-1],
+            orientation="h",
+            name=label("state.failed", lang),
+        )
+    )
+    x, y = label("axis.messages", lang), label("axis.reason", lang)
+    return _layout(fig, label("failure_reasons.title", lang), x, y, lang, len(df) == 0)
+
+
+def figure_quota_by_month(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
+    """Used and reserved units stacked per month, with the cap as a line, from
+    :func:`quota_by_month`."""
+    months = _month_labels(df["month"])
+    fig = go.Figure(
+        [
+            go.Bar(x=months, y=df["used"], name=label("series.used", lang)),
+            go.Bar(x=months, y=df["reserved"], name=label("series.reserved", lang)),
+            go.Scatter(x=months, y=df["cap"], name=label("series.cap", lang), mode="lines+markers"),
+        ]
+    )
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category")
+    x, y = label("axis.month", lang), label("axis.units", lang)
+    return _layout(fig, label("quota_by_month.title", lang), x, y, lang, len(df) == 0)
+
+
+def figure_quota_gauge(status, lang: str = "ja") -> go.Figure:
+    """A gauge of this month's units: used and reserved against the cap (Overview).
+
+    ``status`` is anything with ``cap``, ``used`` and ``reserved`` (a
+    :class:`sms_core.quota.QuotaStatus`, or a row of :func:`quota_by_month`).
+    """
+    cap, used, reserved = int(status.cap), int(status.used), int(status.reserved)
+    taken = used + reserved
+    fig = go.Figure(
+        go.Indicator(
+            mode="gauge+number",
+            value=taken,
+            number={"valueformat": ","},
+            gauge={
+                # A cap of 0 (no contract this month) still needs a non-empty axis.
+                "axis": {"range": [0, max(cap, 1)]},
+                "bar": {"thickness": 0},
+                "steps": [
+                    {"range": [0, used], "color": "#1f77b4", "name": label("series.used", lang)},
+                    {
+                        "range": [used, taken],
+                        "color": "#aec7e8",
+                        "name": label("series.reserved", lang),
+                    },
+                ],
+                "threshold": {"value": cap, "line": {"color": "#d62728", "width": 3}},
+            },
+        )
+    )
+    fig.update_layout(
+        title={"text": label("quota_gauge.title", lang, cap=cap)},
+        margin={"t": 60, "l": 20, "r": 20, "b": 10},
+    )
+    return fig
+
+
+def figure_units_per_campaign(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
+    """Units per campaign, stacked by used / pending / released, oldest campaign on the
+    left, from :func:`units_per_campaign`."""
+    ordered = df.iloc[::-1]
+    names = [f"#{i} {n}" for i, n in zip(ordered["campaign_id"], ordered["name"], strict=True)]
+    fig = go.Figure(
+        [
+            go.Bar(x=names, y=ordered[part], name=label(f"series.{part}", lang))
+            for part in ("units_used", "units_pending", "units_released")
+        ]
+    )
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category")
+    x, y = label("axis.campaign", lang), label("axis.units", lang)
+    return _layout(fig, label("units_per_campaign.title", lang), x, y, lang, len(df) == 0)
+
+
+def figure_clicks_per_campaign(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
+    """Click rate per campaign, from :func:`clicks_per_campaign` (empty until issue 3)."""
+    ordered = df.iloc[::-1]
+    names = [f"#{i} {n}" for i, n in zip(ordered["campaign_id"], ordered["name"], strict=True)]
+    fig = go.Figure(go.Bar(x=names, y=ordered["click_rate"], name=label("axis.click_rate", lang)))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(tickformat=".0%")
+    x, y = label("axis.campaign", lang), label("axis.click_rate", lang)
+    return _layout(fig, label("clicks_per_campaign.title", lang), x, y, lang, len(df) == 0)
