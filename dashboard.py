@@ -22,7 +22,11 @@ if service().contract() is None:
     pages = [settings]
 else:
     pages = [
-        st.Page("pages/new_send.py", title=t("nav.new_send"), icon=":material/send:", default=True),
+        st.Page(
+            "pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True
+        ),
+        st.Page("pages/new_send.py", title=t("nav.new_send"), icon=":material/send:"),
+        st.Page("pages/history.py", title=t("nav.history"), icon=":material/history:"),
         st.Page("pages/templates.py", title=t("nav.templates"), icon=":material/edit_note:"),
         settings,
     ]

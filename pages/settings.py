@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from sms_core import reports
 from sms_core.errors import SmsError
 from sms_core.quota import add_months, current_month, format_month
 from sms_core.schedule import QuietHours
 from sms_core.tags import short_url_base
-from ui import actor, service, t
+from ui import actor, lang, service, t
 
 svc = service()
 contract = svc.contract()
@@ -24,15 +25,17 @@ else:
     cols[1].metric(t("quota.used"), f"{status.used:,}")
     cols[2].metric(t("quota.reserved"), f"{status.reserved:,}")
     cols[3].metric(t("quota.remaining"), f"{status.remaining:,}")
-    usage = svc.monthly_usage(12)
-    st.caption(t("settings.usage_chart"))
-    st.bar_chart(
-        {format_month(u.month): u.used for u in usage}, x_label="", y_label=t("quota.used")
-    )
+    # R20: successful sends per month for the past 12 months, the same report as Overview.
+    figure = reports.figure_monthly_success(reports.monthly_success(svc.reader, 12), lang())
+    st.plotly_chart(figure, width="stretch")
 
 st.subheader(t("settings.contract"))
 this_month = current_month()
-months = [add_months(this_month, k) for k in range(-1, 13)]
+# The contract's own start month is always offered, so saving never moves it by accident.
+first = min(add_months(this_month, -1), contract.start_month if contract else this_month)
+months = []
+while not months or months[-1] < add_months(this_month, 12):
+    months.append(add_months(first, len(months)))
 with st.form("contract"):
     units = st.number_input(
         t("contract.units"),
@@ -44,9 +47,8 @@ with st.form("contract"):
         t("contract.start"),
         months,
         format_func=format_month,
-        index=months.index(contract.start_month)
-        if contract and contract.start_month in months
-        else 1,
+        index=months.index(contract.start_month if contract else this_month),
+        key="contract_start",
     )
     length = st.number_input(
         t("contract.months"),

@@ -50,3 +50,14 @@ def write_csv(table: pa.Table, out: str | Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def frame_csv_bytes(frame) -> bytes:
+    """A pandas DataFrame as CSV bytes (UTF-8 with BOM), every text column neutralised."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    text = [
+        f.name
+        for f in table.schema
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    return csv_bytes(neutralise_formulas(table, text))

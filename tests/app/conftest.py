@@ -34,7 +34,8 @@ def with_contract(database) -> SmsService:
 def run_app():
     """Run the dashboard once, as a fresh browser session would."""
 
-    def run() -> AppTest:
-        return AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    def run(page: str | None = None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+        return at.switch_page(f"pages/{page}.py").run() if page else at
 
     return run

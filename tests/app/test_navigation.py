@@ -20,4 +20,15 @@ def test_r16_setting_up_a_contract_shows_the_sms_pages(database, run_app):
     contract = database.contract()
     assert contract is not None and contract.monthly_units == 2000 and contract.months == 6
     at = run_app()
-    assert at.title[0].value == "新規送信"
+    assert at.title[0].value == "概要"
+
+
+def test_settings_offers_the_contracts_own_start_month(database, run_app):
+    from sms_core.quota import add_months, current_month
+
+    start = add_months(current_month(), -5)
+    database.set_contract(1000, start, 12, "shared", None, actor="test")
+    at = run_app("settings")
+    assert not at.exception
+    # Saving the form unchanged keeps the contract.
+    assert at.selectbox(key="contract_start").value == start

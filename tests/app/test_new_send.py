@@ -19,7 +19,7 @@ def number(text: str) -> int:
 
 
 def test_sample_roster_shows_the_right_counts(with_contract, run_app):
-    at = run_app()
+    at = run_app("new_send")
     assert not at.exception
     expected = preview(SAMPLE, at.text_area[0].value).summary
     shown = metrics(at)
@@ -30,7 +30,7 @@ def test_sample_roster_shows_the_right_counts(with_contract, run_app):
 
 
 def test_composing_updates_counter_and_cost(with_contract, run_app):
-    at = run_app()
+    at = run_app("new_send")
     recipients = number(metrics(at)["送信先"])
     at.text_area[0].set_value("{{氏名}}様" + "あ" * 140).run()
     assert number(metrics(at)["合計通数"]) == 3 * recipients  # R7: 141+ characters
@@ -38,7 +38,7 @@ def test_composing_updates_counter_and_cost(with_contract, run_app):
 
 
 def test_narrowing_by_a_column_changes_recipients_and_cost(with_contract, run_app):
-    at = run_app()
+    at = run_app("new_send")
     everyone = number(metrics(at)["送信先"])
     at.multiselect[0].set_value(["LINE登録"]).run()
     at.multiselect[1].set_value(["未"]).run()
@@ -47,7 +47,7 @@ def test_narrowing_by_a_column_changes_recipients_and_cost(with_contract, run_ap
 
 
 def test_confirm_creates_one_campaign_even_when_clicked_twice(with_contract, run_app):
-    at = run_app()
+    at = run_app("new_send")
     units = number(metrics(at)["合計通数"])
     review = next(b for b in at.button if b.label == "内容を確認して送信")
     review.click().run()
@@ -67,14 +67,14 @@ def test_r18_over_quota_is_refused_with_the_shortfall(database, run_app):
     from sms_core.quota import current_month
 
     database.set_contract(10, current_month(), 3, "shared", None, actor="test")
-    at = run_app()
+    at = run_app("new_send")
     review = next(b for b in at.button if b.label == "内容を確認して送信")
     assert review.disabled
     assert any("足りません" in w.value for w in at.warning)
 
 
 def test_unknown_tag_shows_the_available_tags(with_contract, run_app):
-    at = run_app()
+    at = run_app("new_send")
     at.text_area[0].set_value("{{名前}}様").run()
     assert not at.exception
     assert at.error and "{{氏名}}" in at.error[0].value

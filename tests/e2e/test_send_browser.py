@@ -30,6 +30,10 @@ def wait_metric(page, label: str, value: str) -> None:
 
 def test_upload_preview_send_and_follow_it(page, dashboard_url):
     page.goto(dashboard_url, wait_until="networkidle")
+    page.get_by_role("heading", name="概要").wait_for(timeout=30_000)
+    page.locator('[data-testid="stMetric"]').first.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+    page.get_by_role("link", name="新規送信").click()
     page.get_by_role("heading", name="新規送信").wait_for(timeout=30_000)
     page.locator('[data-testid="stMetric"]').first.wait_for(timeout=30_000)
 
@@ -53,3 +57,17 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     # Finished means nothing is left to hand over; delivery receipts may still follow.
     page.get_by_text(re.compile(rf"配信成功: {expected.eligible:,}")).wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "new_send_finished.png"), full_page=True)
+
+    page.get_by_role("link", name="送信履歴").click()
+    page.get_by_role("heading", name="送信履歴").wait_for(timeout=30_000)
+    # st.dataframe draws on a canvas; the newest send is selected and its funnel (plotly
+    # SVG text) shows every recipient delivered.
+    page.locator(".js-plotly-plot", has_text="配信ファネル").filter(
+        has_text=f"{expected.eligible}"
+    ).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "history.png"), full_page=True)
+    for name, shot in (("テンプレート・下書き", "templates.png"), ("設定", "settings.png")):
+        page.get_by_role("link", name=name).click()
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
