@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from .cp932 import decode_table
 from .errors import RosterError
 
 T = TypeVar("T")
@@ -279,22 +280,22 @@ def _parse_csv(
     threads: bool = True,
     fast: bool = False,
 ) -> pa.Table:
+    # CP932 is parsed as raw bytes (binary columns) and decoded column by column after:
+    # see sms_core.cp932 for why that is safe and much faster than transcoding it all.
+    binary = encoding == "cp932"
     read = pcsv.ReadOptions(
-        column_names=headers,
-        skip_rows=1,
-        encoding="utf8" if encoding.startswith("utf-8") else encoding,
-        use_threads=threads,
-        block_size=8 << 20,
+        column_names=headers, skip_rows=1, use_threads=threads, block_size=8 << 20
     )
     parse = pcsv.ParseOptions(newlines_in_values=not fast, invalid_row_handler=handler)
     convert = pcsv.ConvertOptions(
-        column_types=dict.fromkeys(headers, pa.string()),
+        column_types=dict.fromkeys(headers, pa.binary() if binary else pa.string()),
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
-    return pcsv.read_csv(
+    table = pcsv.read_csv(
         pa.BufferReader(body), read_options=read, parse_options=parse, convert_options=convert
     )
+    return decode_table(table) if binary else table
 
 
 def _locate_csv_error(

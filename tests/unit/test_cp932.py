@@ -1,0 +1,62 @@
+"""CP932 columns decoded only where they are not ASCII give exactly Python's decoding (R21)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sms_core.cp932 import decode_column
+from sms_core.errors import RosterError
+from sms_core.roster import load_roster
+
+# Characters Excel writes in Japanese rosters, including ones strict shift_jis lacks.
+_ALPHABET = '09０９－ー～①髙﨑山田太郎あア abc,"\n\x1f+()'
+_values = st.lists(st.text(st.sampled_from(_ALPHABET), max_size=12), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=_values, chunked=st.booleans(), nulls=st.booleans())
+def test_r21_decoding_equals_pythons_codec(values, chunked, nulls):
+    raw = [v.encode("cp932") for v in values]
+    if nulls and raw:
+        raw[0] = None
+    arr = pa.array(raw, pa.binary())
+    if chunked and len(raw) > 1:
+        arr = pa.chunked_array([arr.slice(0, 1), arr.slice(1)])
+    decoded = decode_column(arr, "氏名").to_pylist()
+    assert decoded == [("" if v is None else v.decode("cp932")) for v in raw]
+
+
+def test_ascii_columns_are_not_copied():
+    arr = pa.array([b"09012345678", b"C0001"], pa.binary())
+    out = decode_column(arr, "x")
+    assert out.type == pa.string()
+    assert out.chunk(0).buffers()[2].address == arr.buffers()[2].address
+
+
+def test_r22_bytes_that_are_not_cp932_name_the_row_and_column():
+    arr = pa.array([b"ok", "山田".encode("cp932"), b"\x81\x7f"], pa.binary())  # 0x817F: unused
+    with pytest.raises(RosterError) as err:
+        decode_column(arr, "氏名")
+    assert err.value.row == 4 and err.value.column == "氏名"
+
+
+def test_a_cp932_roster_with_quoted_line_breaks_and_commas(tmp_path):
+    text = '区分,携帯電話番号,氏名\n新卒,090-1111-2222,"山田,\n太郎"\n中途,,髙橋\n'
+    text = text.replace("中途,,髙橋", "新卒,０９０１１１１２２２３,髙橋")
+    r = load_roster(text.encode("cp932"))
+    assert r.encoding == "cp932"
+    assert r.table.column("氏名").to_pylist() == ["山田,\n太郎", "髙橋"]
+    assert r.table.column("携帯電話番号").to_pylist() == ["090-1111-2222", "０９０１１１１２２２３"]
+
+
+def test_r22_a_bad_flag_value_is_named_by_its_first_row():
+    # Short, repeated values take the dictionary path; the error still names the row.
+    good = ["済".encode("cp932"), "未".encode("cp932")] * 50
+    arr = pa.array([*good, b"\x81\x7f", *good], pa.binary())
+    with pytest.raises(RosterError) as err:
+        decode_column(arr, "LINE登録")
+    assert err.value.row == 102 and err.value.column == "LINE登録"
+    assert decode_column(pa.array(good, pa.binary()), "x").to_pylist() == ["済", "未"] * 50
