@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run test lint bench samples clean
+.PHONY: run test lint bench samples notebook clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ bench: $(DEV)
 
 samples: $(RUNTIME)
 	$(PY) data/make_samples.py
+
+# The analysts' notebook over the dashboard's reports (SMS_DATABASE_URL, else data/sms.db).
+# Jupyter refuses to start as root without --allow-root (as on the project's machines).
+notebook: $(DEV)
+	$(PY) -m notebook $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/send_history.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis artifacts
