@@ -96,7 +96,7 @@ with save_col:
 phone_headers = set(roster.fields.values()) - {roster.fields.get("kind")}
 narrowable = [
     h
-    for h in roster.table.column_names
+    for h in roster.column_names
     if h not in phone_headers and roster.distinct_values(h) is not None
 ]
 filters = {}

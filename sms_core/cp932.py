@@ -132,8 +132,3 @@ def _decode_one(value: bytes, row: int, header: str) -> bytes:
             row=int(row) + 2,
             column=header,
         ) from None
-
-
-def decode_table(table: pa.Table) -> pa.Table:
-    """Every binary column of ``table`` decoded from CP932 to strings."""
-    return pa.table({name: decode_column(table.column(name), name) for name in table.column_names})

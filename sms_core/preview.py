@@ -229,12 +229,12 @@ class Preview:
         registered on LINE: ``{"LINE登録": ["未"]}``); an empty list keeps nothing.
         """
         keep = self.assessment.eligible.copy()
-        table = self.assessment.roster.table
+        roster = self.assessment.roster
         for header, values in (filters or {}).items():
-            if header not in table.column_names:
+            if header not in roster.column_names:
                 raise InputError(f"the roster has no column '{header}' to narrow by")
             chosen = pa.array(list(values), pa.string())
-            keep &= pc.is_in(table.column(header), value_set=chosen).to_numpy(zero_copy_only=False)
+            keep &= pc.is_in(roster.text(header), value_set=chosen).to_numpy(zero_copy_only=False)
         rows = np.flatnonzero(keep)
         return Selection(
             rows=rows,
@@ -261,7 +261,7 @@ class Preview:
             elif piece.kind == COLUMN:
                 columns.append(_column_text(roster, piece.value).values.take(index).to_pylist())
             else:
-                columns.append(roster.table.column(piece.value).take(index).to_pylist())
+                columns.append(roster.text(piece.value).take(index).to_pylist())
         texts = []
         for k, row in enumerate(np.asarray(rows).tolist()):
             out = []
@@ -323,7 +323,10 @@ class Preview:
 
     def frame(self) -> pd.DataFrame:
         """The preview as a pandas DataFrame, one row per roster row."""
-        return self.table().to_pandas()
+        # Arrow-backed strings as they are: pandas' own str dtype would copy every column.
+        return self.table().to_pandas(
+            types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_string(t) else None
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -338,14 +341,12 @@ class _ColumnText:
 
 def _column_empty(roster: Roster, header: str) -> np.ndarray:
     """Rows whose value in this column is empty."""
-    return roster.memo(
-        ("empty", header), lambda: pc.equal(roster.table.column(header), "").to_numpy()
-    )
+    return roster.memo(("empty", header), lambda: pc.equal(roster.text(header), "").to_numpy())
 
 
 def _column_text(roster: Roster, header: str) -> _ColumnText:
     def compute() -> _ColumnText:
-        values = roster.table.column(header).combine_chunks()
+        values = roster.text(header).combine_chunks()
         if pc.any(pc.match_substring(values, "\r")).as_py():
             # R6: a CRLF inside a cell reaches the phone as LF, so it is counted as one.
             values = pc.replace_substring(pc.replace_substring(values, "\r\n", "\n"), "\r", "\n")

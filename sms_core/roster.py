@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from .cp932 import decode_table
+from .cp932 import decode_column
 from .errors import RosterError
 
 T = TypeVar("T")
@@ -74,13 +74,13 @@ _KIND_LOOKUP = {_fold(v): code for code, values in _KIND_VALUES.items() for v in
 
 @dataclass(frozen=True)
 class Roster:
-    """A loaded roster: every column text, never null, in file order.
+    """A loaded roster: every column text (decoded on first use), never null, in file order.
 
     ``fields`` maps canonical field names (``mobile``, ``phone1``, …) to the header
     used in the file; ``kind`` holds :data:`NEW_GRAD` or :data:`MID_CAREER` per row.
     """
 
-    table: pa.Table
+    source: pa.Table  # as parsed: CP932 columns still bytes until first used
     fields: dict[str, str]
     kind: np.ndarray
     encoding: str
@@ -103,12 +103,38 @@ class Roster:
     @property
     def num_rows(self) -> int:
         """Number of candidate rows (the header not counted)."""
-        return self.table.num_rows
+        return self.source.num_rows
+
+    @property
+    def column_names(self) -> list[str]:
+        """The file's headers, in order."""
+        return self.source.column_names
+
+    def text(self, header: str) -> pa.ChunkedArray:
+        """A column as text, decoded on first use (CP932 files) and remembered.
+
+        Decoding only what a preview uses is most of what makes CP932 rosters fast; a
+        value that is not CP932 raises RosterError naming its row and column when its
+        column is first used.
+        """
+
+        def compute() -> pa.ChunkedArray:
+            column = self.source.column(header)
+            if pa.types.is_binary(column.type):
+                return decode_column(column, header)
+            return column
+
+        return self.memo(("text", header), compute)
+
+    @property
+    def table(self) -> pa.Table:
+        """Every column as text (decodes what was not decoded yet)."""
+        return self.memo("table", lambda: pa.table({h: self.text(h) for h in self.column_names}))
 
     def column(self, name: str) -> pa.ChunkedArray | None:
         """The column for a canonical field, or None when the file lacks it."""
         header = self.fields.get(name)
-        return None if header is None else self.table.column(header)
+        return None if header is None else self.text(header)
 
     def resolve_tag(self, tag: str) -> str | None:
         """The file header a merge tag names: a header as written or a field's alias."""
@@ -122,7 +148,7 @@ class Roster:
         """
 
         def compute() -> list[str] | None:
-            values = pc.unique(self.table.column(header))
+            values = pc.unique(self.text(header))
             if len(values) > limit:
                 return None
             return sorted(v for v in values.to_pylist() if v is not None)
@@ -131,7 +157,7 @@ class Roster:
 
     def tag_names(self) -> list[str]:
         """Names usable as merge tags: every header, plus the English field aliases."""
-        names = list(self.table.column_names)
+        names = list(self.column_names)
         for canonical, header in self.fields.items():
             english = FIELD_HEADERS[canonical][1]
             if english not in names and header in names:
@@ -176,7 +202,7 @@ def load_roster(
             f"{table.num_rows:,} rows is more than the {MAX_ROSTER_ROWS:,} a roster may hold"
         )
     fields = _map_fields(table.column_names, mapping or {})
-    kind = _read_kinds(table, fields)
+    kind = _read_kinds(table.column(fields["kind"]), fields["kind"])
     _require_phone_columns(fields, kind)
     tag_index = {_fold(h): h for h in table.column_names}
     for canonical, header in fields.items():
@@ -213,7 +239,8 @@ def _detect_encoding(head: bytes) -> str:
         if exc.start < len(head) - 1:
             raise RosterError(
                 "the file is neither UTF-8 nor Shift_JIS (CP932) text; "
-                "export it from Excel as 'CSV UTF-8' or 'CSV'"
+                "export it from Excel as 'CSV UTF-8' or 'CSV'",
+                row=head.count(b"\n", 0, exc.start) + 1,
             ) from None
     return "cp932"
 
@@ -295,7 +322,7 @@ def _parse_csv(
     table = pcsv.read_csv(
         pa.BufferReader(body), read_options=read, parse_options=parse, convert_options=convert
     )
-    return decode_table(table) if binary else table
+    return table  # CP932 columns stay bytes until used: see Roster.text
 
 
 def _locate_csv_error(
@@ -413,19 +440,34 @@ def _map_fields(headers: list[str], mapping: Mapping[str, str]) -> dict[str, str
     return fields
 
 
-def _read_kinds(table: pa.Table, fields: dict[str, str]) -> np.ndarray:
-    """Candidate kind per row; unknown or empty values are named by row and column."""
-    header = fields["kind"]
-    encoded = pc.dictionary_encode(table.column(header)).combine_chunks()
+def _read_kinds(column: pa.ChunkedArray, header: str) -> np.ndarray:
+    """Candidate kind per row; unknown or empty values are named by row and column.
+
+    A CP932 column is read from its bytes: only its few distinct values are decoded.
+    """
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
     values = encoded.dictionary.to_pylist()
-    codes = np.array([_KIND_LOOKUP.get(_fold(v), -1) for v in values], dtype=np.int8)
+    if pa.types.is_binary(column.type):
+        words = []
+        for k, raw in enumerate(values):
+            try:
+                words.append(raw.decode("cp932"))
+            except UnicodeDecodeError:
+                raise RosterError(
+                    "this value is not Shift_JIS (CP932) text; export the file again from Excel",
+                    row=int(np.flatnonzero(indices == k)[0]) + 2,
+                    column=header,
+                ) from None
+        values = words
     if not len(values):
         return np.zeros(0, dtype=np.int8)
-    kind = codes[encoded.indices.to_numpy(zero_copy_only=False)]
+    codes = np.array([_KIND_LOOKUP.get(_fold(v), -1) for v in values], dtype=np.int8)
+    kind = codes[indices]
     unknown = np.flatnonzero(kind < 0)
     if len(unknown):
         first = int(unknown[0])
-        value = table.column(header)[first].as_py()
+        value = values[indices[first]]
         shown = f"'{value}'" if value else "empty"
         more = f"; {len(unknown) - 1} more rows have unknown kinds" if len(unknown) > 1 else ""
         raise RosterError(

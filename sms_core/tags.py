@@ -98,7 +98,7 @@ def column_holds_urls(roster: Roster, header: str) -> bool:
     """True when every non-empty value of the column is an http(s) URL (R11)."""
 
     def compute() -> bool:
-        values = roster.table.column(header)
+        values = roster.text(header)
         filled = pc.not_equal(values, "")
         if not pc.any(filled).as_py():
             return False

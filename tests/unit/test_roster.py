@@ -224,3 +224,14 @@ def test_shipped_samples_load(data_dir):
     ]:
         r = load_roster(data_dir / name)
         assert r.num_rows >= 100, name
+
+
+def test_r22_cp932_unknown_kind_is_shown_as_text_with_its_row():
+    data = "区分,携帯電話番号\n新卒,09011112222\n学生,09011112223\n".encode("cp932")
+    with pytest.raises(RosterError) as err:
+        load_roster(data)
+    assert err.value.row == 3 and "'学生'" in str(err.value)
+    bad = "区分,携帯電話番号\n新卒,09011112222\n".encode("cp932") + b"\x81\x7f,090\n"
+    with pytest.raises(RosterError) as err:
+        load_roster(bad)
+    assert err.value.row == 3  # found while telling the encoding: the line is named
