@@ -37,6 +37,10 @@ lint: $(DEV)
 
 bench: $(DEV)
 	$(PY) benchmarks/preview.py
+	$(PY) benchmarks/phones.py
+	$(PY) benchmarks/quota.py
+	$(PY) benchmarks/reports.py
+	$(PY) benchmarks/dispatch.py
 
 samples: $(RUNTIME)
 	$(PY) data/make_samples.py

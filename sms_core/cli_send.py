@@ -214,7 +214,10 @@ def cmd_cancel(args: argparse.Namespace, engine) -> int:
     from .campaigns import cancel_campaign
 
     info = cancel_campaign(engine, args.campaign, actor=args.actor)
-    print(f"campaign {info.id} cancelled")
+    if args.json:
+        _print_json({"campaign": info.id, "state": info.state})
+    else:
+        print(f"campaign {info.id} cancelled")
     return 0
 
 
@@ -224,7 +227,10 @@ def cmd_pause(args: argparse.Namespace, engine) -> int:
     from .campaigns import set_paused
 
     info = set_paused(engine, args.campaign, args.command == "pause", actor=args.actor)
-    print(f"campaign {info.id} is {info.state}")
+    if args.json:
+        _print_json({"campaign": info.id, "state": info.state})
+    else:
+        print(f"campaign {info.id} is {info.state}")
     return 0
 
 
@@ -287,10 +293,12 @@ def add_send_commands(commands) -> None:
     p = commands.add_parser("cancel", help="cancel a scheduled or sending campaign")
     p.add_argument("campaign", type=int)
     p.add_argument("--actor", default="cli")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_cancel)
 
     for name, text in (("pause", "pause a campaign"), ("resume", "resume a paused campaign")):
         p = commands.add_parser(name, help=text)
         p.add_argument("campaign", type=int)
         p.add_argument("--actor", default="cli")
+        p.add_argument("--json", action="store_true")
         p.set_defaults(func=cmd_pause)

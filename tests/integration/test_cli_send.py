@@ -124,7 +124,7 @@ def test_r13_scheduled_send_can_be_cancelled_and_releases_its_units(env):
     assert ok(env, "quota", "--json")["reserved"] == sent["units"]
     ok(env, "worker", "--once")
     assert ok(env, "history", "--json")[0]["state"] == "scheduled"
-    assert "cancelled" in ok(env, "cancel", str(sent["campaign"]))
+    assert ok(env, "cancel", str(sent["campaign"]), "--json")["state"] == "cancelled"
     assert ok(env, "quota", "--json")["reserved"] == 0
     done = run(env, "cancel", str(sent["campaign"]))
     assert done.returncode == 2 and "cannot be cancelled" in done.stderr
