@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing
-import os
 import sys
 import tempfile
 import threading
@@ -44,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
+from throwaway_db import postgres_database  # noqa: E402
 
 from sms_core.db import make_engine, transaction, upgrade  # noqa: E402
 from sms_core.models import Message  # noqa: E402
@@ -66,7 +66,6 @@ from tests.integration.fakes.process import ServerProcess  # noqa: E402
 TARGET_RATIO = 0.5
 TARGET_CAP_DEVIATION = 0.05
 DEFAULT_CONCURRENCY = 4  # DispatchConfig's default: what each worker process runs
-ADMIN_URL = os.environ.get("SMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 # --- (a) the bare requests loop ------------------------------------------------------------
@@ -250,22 +249,6 @@ def run_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, obje
     figures["messages"] = args.messages
     figures["capped_messages"] = capped_messages
     return figures
-
-
-def postgres_database():
-    """Create a throwaway database; returns its URL and a function that drops it."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = f"sms_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> int:

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from throwaway_db import postgres_database  # noqa: E402
 
 from sms_core import quota  # noqa: E402
 from sms_core.contract import set_contract  # noqa: E402
@@ -35,7 +35,6 @@ from sms_core.db import make_engine, transaction, upgrade  # noqa: E402
 
 MONTH = date(2026, 12, 1)
 TARGET_PER_S = 1000
-ADMIN_URL = os.environ.get("SMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _bare_loop(url: str, stop_at: float) -> int:
@@ -121,22 +120,6 @@ def run_backend(name: str, url: str, processes: int, seconds: float) -> dict[str
         "reserve": reserved / seconds,
         "ledger_ok": ledger == reserved_in_all,
     }
-
-
-def postgres_database():
-    """Create a throwaway database; returns its URL and a function that drops it."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = f"sms_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> int:

@@ -14,12 +14,10 @@ dropped at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from throwaway_db import postgres_database  # noqa: E402
+
 from sms_core import reports  # noqa: E402
 from sms_core.db import make_engine, upgrade  # noqa: E402
 from sms_core.seed import seed_history  # noqa: E402
-
-ADMIN_URL = os.environ.get("SMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 # (label, call): what the Overview, History and Settings pages and the notebook run.
 REPORTS: list[tuple[str, Callable]] = [
@@ -71,17 +69,11 @@ def database(backend: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{Path(folder) / 'bench.db'}"
         return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    name = f"sms_bench_reports_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    url, drop = postgres_database("sms_bench_reports")
     try:
-        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop()
 
 
 def run(backend: str, messages: int, repeat: int) -> None:
