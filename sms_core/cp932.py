@@ -59,6 +59,8 @@ def _decode_chunk(arr: pa.Array, header: str, first_row: int) -> pa.Array:
         coded = _decode_dictionary(arr, header, first_row)
         if coded is not None:
             return coded
+    if len(rows) == n:  # every row needs the codec (names): no subset, no merge
+        return _as_string(_decode_rows(arr, rows + first_row, header))
     decoded = _decode_rows(arr.take(pa.array(rows)), rows + first_row, header)
     mask = np.zeros(n, dtype=bool)
     mask[rows] = True
