@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from . import quota
-from .campaigns import CampaignInfo, cancel_campaign, confirm_campaign, set_paused
+from .campaigns import CampaignInfo, cancel_campaign, confirm_campaign
 from .contract import contract_end, get_contract, set_contract
 from .db import make_engine, now_utc, read_only, transaction, upgrade
 from .models import Campaign, Message
@@ -120,11 +120,6 @@ class SmsService:
         with transaction(self.reader) as s:
             return quota.remaining(s, month or quota.current_month())
 
-    def monthly_usage(self, months: int = 12) -> list[quota.MonthUsage]:
-        """Units used per month for the past ``months`` months (R20)."""
-        with transaction(self.reader) as s:
-            return quota.monthly_usage(s, months)
-
     # opt-outs, templates, drafts (R3, R12)
     def suppressed_numbers(self) -> set[str]:
         """Numbers that never receive an SMS."""
@@ -225,10 +220,6 @@ class SmsService:
     def cancel(self, campaign_id: int, *, actor: str) -> CampaignInfo:
         """Cancel a scheduled or sending campaign, releasing its unsent units."""
         return cancel_campaign(self.engine, campaign_id, actor=actor)
-
-    def pause(self, campaign_id: int, paused: bool, *, actor: str) -> CampaignInfo:
-        """Pause or resume a campaign."""
-        return set_paused(self.engine, campaign_id, paused, actor=actor)
 
     def now(self) -> datetime:
         """The current time (UTC), one clock for every page."""
