@@ -41,7 +41,8 @@ with st.form("template"):
     if left.form_submit_button(t("templates.save"), type="primary"):
         try:
             svc.save_template(name, body, actor=actor())
-            st.success(t("send.saved"))
+            st.toast(t("send.saved"))
+            st.rerun()  # the list above was drawn before the save
         except SmsError as exc:
             st.error(str(exc))
     if right.form_submit_button(t("templates.delete"), disabled=picked is None):
