@@ -32,7 +32,6 @@ from .campaigns import (
     units_per_campaign,
 )
 from .figures import (
-    LABELS,
     figure_clicks_per_campaign,
     figure_daily_sends,
     figure_failure_reasons,
@@ -50,7 +49,6 @@ MESSAGE_STATES = _MESSAGE_STATES
 __all__ = [
     "CLICK_COLUMNS",
     "FUNNEL_STAGES",
-    "LABELS",
     "MESSAGE_STATES",
     "SUCCESSFUL_STATES",
     "campaign_count",

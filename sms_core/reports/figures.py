@@ -10,69 +10,18 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..errors import InputError
+from ..i18n import t
 from ..models import MESSAGE_STATES
 from ..quota import format_month
 
-# The reports' own small dictionary (the UI catalogue is sms_core.i18n).
-LABELS: dict[str, dict[str, str]] = {
-    "monthly_success.title": {
-        "ja": "月別SMS送信成功数（過去{n}か月）",
-        "en": "Successful SMS sends per month (past {n} months)",
-    },
-    "daily_sends.title": {
-        "ja": "日別送信数（過去{n}日）",
-        "en": "Messages per day (past {n} days)",
-    },
-    "funnel.title": {"ja": "配信ファネル", "en": "Delivery funnel"},
-    "failure_reasons.title": {"ja": "失敗理由", "en": "Failure reasons"},
-    "quota_gauge.title": {
-        "ja": "今月の通数（使用＋予約 / 上限 {cap:,}）",
-        "en": "Units this month (used + reserved of {cap:,})",
-    },
-    "quota_by_month.title": {"ja": "月別の通数（上限・使用・予約）", "en": "Units per month"},
-    "units_per_campaign.title": {"ja": "キャンペーン別の通数", "en": "Units per campaign"},
-    "clicks_per_campaign.title": {
-        "ja": "キャンペーン別クリック率",
-        "en": "Click-through per campaign",
-    },
-    "axis.month": {"ja": "月", "en": "Month"},
-    "axis.day": {"ja": "日付", "en": "Day"},
-    "axis.messages": {"ja": "件数", "en": "Messages"},
-    "axis.units": {"ja": "通数", "en": "Units"},
-    "axis.campaign": {"ja": "キャンペーン", "en": "Campaign"},
-    "axis.reason": {"ja": "理由", "en": "Reason"},
-    "axis.click_rate": {"ja": "クリック率", "en": "Click rate"},
-    "legend.state": {"ja": "状態", "en": "State"},
-    "series.successful": {"ja": "送信成功", "en": "Successful"},
-    "series.delivered": {"ja": "到達確認済み", "en": "Delivered"},
-    "series.cap": {"ja": "上限", "en": "Cap"},
-    "series.used": {"ja": "使用", "en": "Used"},
-    "series.reserved": {"ja": "予約", "en": "Reserved"},
-    "series.units_used": {"ja": "使用", "en": "Used"},
-    "series.units_pending": {"ja": "送信待ち", "en": "Pending"},
-    "series.units_released": {"ja": "返却", "en": "Released"},
-    "state.queued": {"ja": "送信待ち", "en": "Queued"},
-    "state.sending": {"ja": "送信中", "en": "Sending"},
-    "state.accepted": {"ja": "受付済み", "en": "Accepted"},
-    "state.delivered": {"ja": "到達", "en": "Delivered"},
-    "state.failed": {"ja": "失敗", "en": "Failed"},
-    "state.unknown": {"ja": "確認中", "en": "Unknown"},
-    "state.cancelled": {"ja": "取消", "en": "Cancelled"},
-    "stage.queued": {"ja": "送信依頼", "en": "Queued"},
-    "stage.accepted": {"ja": "事業者受付", "en": "Accepted by the provider"},
-    "stage.delivered": {"ja": "到達", "en": "Delivered"},
-    "stage.failed": {"ja": "失敗", "en": "Failed"},
-    "reason.none": {"ja": "（理由なし）", "en": "(no reason given)"},
-    "empty": {"ja": "データがありません", "en": "No data"},
-}
 LANGUAGES = ("ja", "en")
 
 
 def label(key: str, lang: str = "ja", **values: object) -> str:
-    """The report label ``key`` in ``lang`` (``ja`` or ``en``), with ``values`` filled in."""
+    """The chart label ``key`` in ``lang`` (``ja`` or ``en``), from the one UI catalogue."""
     if lang not in LANGUAGES:
         raise InputError(f"lang is 'ja' or 'en', not {lang!r}")
-    return LABELS[key][lang].format(**values)
+    return t(f"chart.{key}", lang, **values)
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, lang: str, empty: bool) -> go.Figure:
