@@ -31,9 +31,10 @@ st.title(t("send.title"))
 upload = st.file_uploader(t("preview.upload"), type=["csv", "txt", "xlsx"])
 use_sample = st.toggle(t("preview.sample"), value=upload is None and SAMPLE.exists())
 if upload is not None:
-    data, name = upload.getvalue(), upload.name
+    # Read only when the upload is new: the cache knows an upload by its id.
+    data, name, source_id = upload.getvalue, upload.name, upload.file_id
 elif use_sample and SAMPLE.exists():
-    data, name = SAMPLE.read_bytes(), SAMPLE.name
+    data, name, source_id = SAMPLE.read_bytes, SAMPLE.name, f"sample:{SAMPLE}"
 else:
     st.info(t("send.upload_first"))
     st.stop()
@@ -60,7 +61,9 @@ bare = cost_of_body(body)
 st.caption(t("send.counter", chars=bare.chars, units=bare.units, segments=bare.segments))
 
 try:
-    result = cache.preview(data, name, body, suppressed=svc.suppressed_numbers())
+    result = cache.preview(
+        data, name, body, source_id=source_id, suppressed=svc.suppressed_numbers()
+    )
 except SmsError as exc:
     st.error(str(exc))
     st.stop()

@@ -548,21 +548,26 @@ class PreviewCache:
 
     def assessment(
         self,
-        data: bytes,
+        data: bytes | Callable[[], bytes],
         name: str,
         *,
+        source_id: str | None = None,
         mapping: dict[str, str] | None = None,
         suppressed: Iterable[str] = (),
     ) -> Assessment:
-        """Load and assess ``data`` unless it is the roster assessed last time."""
+        """Load and assess ``data`` unless it is the roster assessed last time.
+
+        With a ``source_id`` (an upload's id) the roster is recognised by it, and
+        ``data`` may be a function that is called only when the roster is new: a body
+        edited key by key then neither copies nor hashes a large file again.
+        """
         suppressed = tuple(sorted(suppressed))
-        key = (
-            hashlib.blake2b(data, digest_size=16).digest(),
-            name,
-            tuple(sorted((mapping or {}).items())),
-            suppressed,
-        )
+        if source_id is None:
+            data = data() if callable(data) else data
+            source_id = hashlib.blake2b(data, digest_size=16).hexdigest()
+        key = (source_id, name, tuple(sorted((mapping or {}).items())), suppressed)
         if key != self._key or self._assessment is None:
+            data = data() if callable(data) else data
             roster = load_roster(data, mapping=mapping, name=name)
             self._assessment = assess(roster, suppressed=suppressed)
             self._key = key
@@ -570,14 +575,17 @@ class PreviewCache:
 
     def preview(
         self,
-        data: bytes,
+        data: bytes | Callable[[], bytes],
         name: str,
         body: str,
         *,
+        source_id: str | None = None,
         mapping: dict[str, str] | None = None,
         suppressed: Iterable[str] = (),
         short_url_base: str | None = None,
     ) -> Preview:
-        """The preview of ``body`` against the roster in ``data``."""
-        assessment = self.assessment(data, name, mapping=mapping, suppressed=suppressed)
+        """The preview of ``body`` against the roster in ``data`` (see :meth:`assessment`)."""
+        assessment = self.assessment(
+            data, name, source_id=source_id, mapping=mapping, suppressed=suppressed
+        )
         return cost_messages(assessment, body, short_url_base=short_url_base)

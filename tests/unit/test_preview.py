@@ -284,3 +284,19 @@ def test_narrowing_by_roster_columns_updates_count_and_cost(data_dir):
     assert p.select({"LINE登録": []}).recipients == 0
     with pytest.raises(InputError, match="no column"):
         p.select({"nope": ["x"]})
+
+
+def test_preview_cache_reads_an_identified_upload_only_once():
+    cache = PreviewCache()
+    data = (HEADER + "C1,a,新卒,09011112222,,,,,\n").encode()
+    reads = []
+
+    def read() -> bytes:
+        reads.append(1)
+        return data
+
+    first = cache.preview(read, "r.csv", "a", source_id="upload-1")
+    second = cache.preview(read, "r.csv", "b" * 80, source_id="upload-1")
+    assert len(reads) == 1 and first.assessment is second.assessment
+    cache.preview(read, "r.csv", "a", source_id="upload-2")
+    assert len(reads) == 2
