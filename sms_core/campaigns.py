@@ -31,7 +31,6 @@ from .schedule import QuietHours, japan_time
 # A send time a little in the past is "now" (the form was filled a moment ago).
 _PAST_GRACE = timedelta(minutes=2)
 QUIET_POLICIES = ("refuse", "defer")
-OPEN_MESSAGE_STATES = ("queued", "sending", "unknown")
 # Links live about six months: long enough for a recruiting season's follow-ups (issue 3).
 DEFAULT_LINK_RETENTION_DAYS = 183
 

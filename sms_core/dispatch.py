@@ -50,7 +50,6 @@ from .providers.base import DELIVERED, FAILED, Outbound, Provider, Receipt
 
 log = logging.getLogger(__name__)
 
-FINAL_STATES = ("delivered", "failed", "cancelled")
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,6 @@ FIELD_HEADERS: dict[str, tuple[str, str]] = {
     "phone1": ("電話番号1", "phone1"),
     "phone2": ("電話番号2", "phone2"),
 }
-PHONE_FIELDS = ("mobile", "home_phone", "vacation_phone", "phone1", "phone2")
 
 NEW_GRAD, MID_CAREER = 0, 1
 KIND_CODES = ("new_grad", "mid_career")
