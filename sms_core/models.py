@@ -35,6 +35,7 @@ __all__ = [
     "CONTRACT_ID",
     "MESSAGE_STATES",
     "SENDER_MODES",
+    "AppSetting",
     "AuditEvent",
     "Base",
     "Campaign",
@@ -211,6 +212,8 @@ class Campaign(Base):
     sender_mode: Mapped[str] = mapped_column(String(16))
     sender_number: Mapped[str] = mapped_column(String(16))
     provider: Mapped[str] = mapped_column(String(32))
+    # The template the body was loaded from, if any: analysts slice history by it.
+    template_name: Mapped[str | None] = mapped_column(String(200), index=True)
     # Confirming the same form twice (a rerun, a double click) returns the same campaign.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     quiet_hours_override_reason: Mapped[str | None] = mapped_column(Text)
@@ -329,3 +332,20 @@ class ShortLink(Base):
     recipient_row: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppSetting(Base):
+    """A team-wide setting chosen in the dashboard (provider, quiet hours, short URL base).
+
+    Kept in the database so that every process (dashboards, workers, the CLI) sees the
+    same choice; the environment variable of the same setting is the default until an
+    admin stores one here. Secrets never live here: they come from the environment or
+    ``secrets.toml`` only.
+    """
+
+    __tablename__ = "app_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
