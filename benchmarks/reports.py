@@ -48,6 +48,9 @@ REPORTS: list[tuple[str, Callable]] = [
     ("units_per_campaign (20)", lambda e: reports.units_per_campaign(e)),
     ("quota_by_month (12 months)", lambda e: reports.quota_by_month(e)),
     ("clicks_per_campaign", lambda e: reports.clicks_per_campaign(e)),
+    ("template_summary (all time)", lambda e: reports.template_summary(e)),
+    ("funnel template", lambda e: reports.funnel(e, template="一次面接のご案内")),
+    ("campaign_templates", lambda e: reports.campaign_templates(e)),
 ]
 
 

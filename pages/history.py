@@ -16,10 +16,18 @@ CANCELLABLE = ("scheduled", "sending", "paused")
 svc = service()
 st.title(t("history.title"))
 
-total = reports.campaign_count(svc.reader)
+template = st.selectbox(
+    t("history.template"),
+    reports.campaign_templates(svc.reader),
+    index=None,
+    placeholder=t("history.all"),
+)
+total = reports.campaign_count(svc.reader, template=template)
 pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 page = st.number_input(t("history.page", pages=pages), min_value=1, max_value=pages, value=1)
-campaigns = reports.campaign_summary(svc.reader, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+campaigns = reports.campaign_summary(
+    svc.reader, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, template=template
+)
 shown = campaigns.assign(state=campaigns["state"].map(lambda s: t(f"campaign.{s}")))
 st.dataframe(shown, hide_index=True)
 if campaigns.empty:
@@ -55,12 +63,21 @@ if not reasons.empty:
     st.plotly_chart(reports.figure_failure_reasons(reasons, lang()), width="stretch")
 
 st.subheader(t("history.messages"))
-state_filter = st.selectbox(
+state_col, reason_col = st.columns(2)
+state_filter = state_col.selectbox(
     t("history.state"),
     [None, *reports.MESSAGE_STATES],
     format_func=lambda s: t("history.all") if s is None else t(f"message.{s}"),
 )
-count = reports.campaign_message_count(svc.reader, int(choice), state=state_filter)
+# Reasons as failure_reasons groups them: (code, text); a code alone or a text alone.
+reason_filter = reason_col.selectbox(
+    t("history.reason"),
+    [None, *zip(reasons["error_code"], reasons["error_message"], strict=True)],
+    format_func=lambda r: t("history.all") if r is None else " / ".join(x for x in r if x),
+)
+code, text = reason_filter or (None, None)
+filters = {"state": state_filter, "error_code": code, "error_message": text}
+count = reports.campaign_message_count(svc.reader, int(choice), **filters)
 message_pages = max((count + MESSAGE_PAGE - 1) // MESSAGE_PAGE, 1)
 message_page = st.number_input(
     t("history.page", pages=message_pages),
@@ -72,7 +89,7 @@ message_page = st.number_input(
 messages = reports.campaign_messages(
     svc.reader,
     int(choice),
-    state=state_filter,
+    **filters,
     limit=MESSAGE_PAGE,
     offset=(message_page - 1) * MESSAGE_PAGE,
 )
@@ -80,7 +97,7 @@ st.dataframe(messages, hide_index=True)
 st.download_button(
     t("history.export"),
     data=lambda: frame_csv_bytes(
-        reports.campaign_messages(svc.reader, int(choice), state=state_filter, limit=None)
+        reports.campaign_messages(svc.reader, int(choice), **filters, limit=None)
     ),
     file_name=f"campaign_{choice}.csv",
     mime="text/csv",

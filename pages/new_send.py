@@ -43,9 +43,10 @@ else:
 templates = {tpl.name: tpl.body for tpl in svc.templates()}
 drafts = {f"{d.title} (#{d.id})": d.body for d in svc.drafts()}
 with st.expander(t("send.load")):
+    # label → (body, template name or None for a draft)
     sources = {
-        **{f"[T] {k}": v for k, v in templates.items()},
-        **{f"[D] {k}": v for k, v in drafts.items()},
+        **{f"[T] {k}": (v, k) for k, v in templates.items()},
+        **{f"[D] {k}": (v, None) for k, v in drafts.items()},
     }
     chosen_source = st.selectbox(
         t("send.load_pick"), list(sources), index=None, placeholder=t("ui.choose")
@@ -53,10 +54,15 @@ with st.expander(t("send.load")):
     st.button(
         t("send.load_button"),
         disabled=chosen_source is None,
-        on_click=lambda: state.update(body=sources[chosen_source]),
+        on_click=lambda: state.update(
+            body=sources[chosen_source][0], template_name=sources[chosen_source][1]
+        ),
     )
 
 body = st.text_area(t("preview.body"), key="body", height=140)
+if state.get("template_name"):
+    # The campaign records the template it was made from, so history can be sliced by it.
+    st.caption(t("send.from_template", name=state["template_name"]))
 bare = cost_of_body(body)
 st.caption(t("send.counter", chars=bare.chars, units=bare.units, segments=bare.segments))
 
@@ -214,6 +220,7 @@ def confirm() -> None:
                 rows=selection.rows,
                 quiet_policy=policy,
                 urgent_reason=reason if urgent else None,
+                template_name=state.get("template_name"),
             )
         except SmsError as exc:
             st.error(str(exc))

@@ -123,12 +123,14 @@ def confirm_campaign(
     urgent_reason: str | None = None,
     now: datetime | None = None,
     plan: SendPlan | None = None,
+    template_name: str | None = None,
 ) -> CampaignInfo:
     """Confirm a send of ``preview`` (to ``rows``, default every eligible recipient).
 
     Idempotent on ``idempotency_key``. Raises QuotaError with the shortfall when the
     units do not fit the month the send goes out in (R18), StateError without a contract,
     InputError for a bad time or selection. Nothing is written unless all of it is.
+    ``template_name`` records the template the body was loaded from, for the reports.
     """
     if not name.strip():
         raise InputError("give the send a name, so it can be found in the history")
@@ -159,6 +161,7 @@ def confirm_campaign(
                 provider=provider,
                 when=when,
                 urgent_reason=urgent_reason,
+                template_name=(template_name or "").strip() or None,
             )
     except IntegrityError:
         # The same confirmation raced this one and won (PostgreSQL; SQLite serialises).
@@ -180,6 +183,7 @@ def _write(
     provider: str,
     when: datetime,
     urgent_reason: str | None,
+    template_name: str | None,
 ) -> CampaignInfo:
     found = _existing(session, key)
     if found is not None:
@@ -208,6 +212,7 @@ def _write(
         sender_mode=contract.sender_mode,
         sender_number=contract.sender_number,
         provider=provider,
+        template_name=template_name,
         idempotency_key=key,
         quiet_hours_override_reason=urgent_reason,
         created_by=actor,

@@ -33,11 +33,13 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
     from .suppression import suppressed_numbers
     from .templates import get_template
 
+    template_name = None
     if args.template:
         if args.body is not None or args.body_file is not None:
             raise InputError("give --template or a body, not both")
         with transaction(engine) as session:
-            body = get_template(session, args.template).body
+            template = get_template(session, args.template)
+            body, template_name = template.body, template.name
     else:
         body = _read_body(args)
     with transaction(engine) as session:
@@ -77,6 +79,7 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
         quiet_policy=args.quiet,
         urgent_reason=args.urgent,
         plan=plan,
+        template_name=template_name,
     )
     if args.json:
         _print_json(
@@ -190,6 +193,7 @@ def cmd_history(args: argparse.Namespace, engine) -> int:
                 {
                     "campaign": c.id,
                     "name": c.name,
+                    "template": c.template_name or "",
                     "state": c.state,
                     "scheduled_at": japan_time(c.scheduled_at) if c.scheduled_at else "",
                     "recipients": c.recipients,

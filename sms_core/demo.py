@@ -19,6 +19,7 @@ from .contract import get_contract, set_contract
 from .db import now_utc, transaction
 from .models import Campaign, Message, QuotaMonth
 from .schedule import JST
+from .templates import save_template
 
 DEMO_MONTHLY_UNITS = 5_000
 DEMO_ACTOR = "demo"
@@ -44,6 +45,8 @@ def seed_demo(engine: Engine, *, now: datetime | None = None, seed: int = 2026) 
         this_month = quota.jst_month(now)
         start = quota.add_months(this_month, -3)
         set_contract(s, DEMO_MONTHLY_UNITS, start, 12, actor=DEMO_ACTOR, now=now)
+        for name, text in _CAMPAIGNS:
+            save_template(s, name, _template_body(text), actor=DEMO_ACTOR)
         for back in range(3, -1, -1):
             month = quota.add_months(this_month, -back)
             for index in range(2 if back else 1):
@@ -69,6 +72,7 @@ def _campaign(s, rng: random.Random, month: date, index: int, now: datetime) -> 
         sender_mode="shared",
         sender_number="05055271265",
         provider="sandbox",
+        template_name=name,
         idempotency_key=None,
         created_by=DEMO_ACTOR,
         created_at=when,
@@ -116,6 +120,11 @@ def _campaign(s, rng: random.Random, month: date, index: int, now: datetime) -> 
     else:
         ledger.used += used
     s.flush()
+
+
+def _template_body(text: str) -> str:
+    """The saved template behind a demo campaign: the name as a merge tag, no month."""
+    return text.replace("{name}", "{{氏名}}").replace("{month}月の", "")
 
 
 def quota_units(body: str) -> int:

@@ -27,7 +27,14 @@ from .models import Campaign, QuotaMonth
 from .quota import add_months, current_month, jst_month
 from .schedule import JST
 
-__all__ = ["FAILURES", "MESSAGE_COLUMNS", "SeedSummary", "seed_history"]
+__all__ = [
+    "FAILURES",
+    "MESSAGE_COLUMNS",
+    "SEED_TEMPLATES",
+    "SeedSummary",
+    "seed_history",
+    "template_of",
+]
 
 # The columns written per message; ``id`` comes from the table's own sequence/rowid.
 MESSAGE_COLUMNS: tuple[str, ...] = (
@@ -77,6 +84,8 @@ _SENDING = (
     + ["sending", "unknown", "accepted", "invalid", "unreachable"]
 )
 _OPEN = ("queued", "sending", "unknown")
+# The template each campaign was loaded from, by campaign id % 3 (None: written by hand).
+SEED_TEMPLATES: tuple[str | None, ...] = ("一次面接のご案内", "会社説明会のご案内", None)
 _STEP = timedelta(milliseconds=500)  # between two messages of one campaign
 _BODY = "{name}様\n一次面接のご案内です。日程のご確認をお願いいたします。株式会社サンプル 採用担当"
 
@@ -94,6 +103,7 @@ class SeedSummary:
     units: int = 0
     by_state: Counter[str] = field(default_factory=Counter)
     by_kind: Counter[str] = field(default_factory=Counter)
+    by_template: Counter[str | None] = field(default_factory=Counter)  # messages
     reached_acceptance: int = 0
     units_used: int = 0
     successful_by_month: Counter[date] = field(default_factory=Counter)
@@ -199,6 +209,7 @@ def _campaign_rows(plans, summary: SeedSummary) -> list[dict]:
                 "sender_mode": "shared",
                 "sender_number": "05055271265",
                 "provider": "sandbox",
+                "template_name": template_of(cid),
                 "idempotency_key": f"seed-{cid}",
                 "created_by": "seed",
                 "created_at": sent - timedelta(days=1),
@@ -209,6 +220,11 @@ def _campaign_rows(plans, summary: SeedSummary) -> list[dict]:
         summary.campaigns += 1
         summary.campaign_ids.append(cid)
     return rows
+
+
+def template_of(campaign_id: int) -> str | None:
+    """The template a seeded campaign was loaded from (see SEED_TEMPLATES)."""
+    return SEED_TEMPLATES[campaign_id % len(SEED_TEMPLATES)]
 
 
 def _outcome(row: int, is_open: bool) -> str:
@@ -236,6 +252,7 @@ def _messages(plans, summary: SeedSummary) -> Iterator[tuple]:
         boundary = _jst_month_start_utc(add_months(month, 1))
         created = _text(base - timedelta(days=1))
         ledger = summary.ledger.setdefault(month, [0, 0])
+        summary.by_template[template_of(cid)] += count
         for row in range(1, count + 1):
             outcome = _outcome(row, is_open)
             units = 2 if row % 7 == 0 else 1

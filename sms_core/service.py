@@ -188,6 +188,7 @@ class SmsService:
         rows: Sequence[int] | None = None,
         quiet_policy: str = "refuse",
         urgent_reason: str | None = None,
+        template_name: str | None = None,
     ) -> CampaignInfo:
         """Confirm a send; the same ``key`` (one confirm dialog) never creates two."""
         return confirm_campaign(
@@ -202,6 +203,7 @@ class SmsService:
             quiet=QuietHours.configured(),
             quiet_policy=quiet_policy,
             urgent_reason=urgent_reason,
+            template_name=template_name,
         )
 
     def progress(self, campaign_id: int) -> Progress:

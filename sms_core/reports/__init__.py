@@ -8,6 +8,10 @@ campaign of a page, never the messages themselves (:func:`campaign_messages` ret
 page of them). Months and days are Japan-time calendar periods (R17); timestamps come
 back as timezone-aware Japan time.
 
+Common filters: ``campaign_id``, ``kind`` (新卒 / 中途, or new_grad / mid_career),
+``template`` (the name of the template campaigns were loaded from), and months or
+instants where a report has a time axis.
+
 Figures: ``figure_<report>(df, lang="ja")``, titles and labels in Japanese by default,
 English with ``lang="en"``.
 """
@@ -42,6 +46,7 @@ from .figures import (
     figure_units_per_campaign,
     label,
 )
+from .templates import TEMPLATE_COLUMNS, campaign_templates, template_summary
 
 # The message states, in the order the reports' columns use (re-exported for pages).
 MESSAGE_STATES = _MESSAGE_STATES
@@ -51,10 +56,12 @@ __all__ = [
     "FUNNEL_STAGES",
     "MESSAGE_STATES",
     "SUCCESSFUL_STATES",
+    "TEMPLATE_COLUMNS",
     "campaign_count",
     "campaign_message_count",
     "campaign_messages",
     "campaign_summary",
+    "campaign_templates",
     "clicks_per_campaign",
     "daily_sends",
     "failure_reasons",
@@ -70,5 +77,6 @@ __all__ = [
     "label",
     "monthly_success",
     "quota_by_month",
+    "template_summary",
     "units_per_campaign",
 ]

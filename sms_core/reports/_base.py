@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Date, Engine, cast, func, literal_column, type_coerce
+from sqlalchemy import Date, Engine, cast, func, literal_column, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Executable
 
 from ..errors import InputError
-from ..models import Message
+from ..models import Campaign, Message
 from ..quota import add_months, current_month
 from ..schedule import JST
 
@@ -144,14 +144,36 @@ def page(limit: int, offset: int) -> tuple[int, int]:
     return limit, offset
 
 
+def template_name(template: str | None) -> str | None:
+    """A template filter as stored (stripped); None means every template."""
+    if template is None:
+        return None
+    if not isinstance(template, str) or not template.strip():
+        raise InputError(f"template must be a template's name, not {template!r}")
+    return template.strip()
+
+
 def message_filters(
-    *, campaign_id: int | None = None, kind: str | None = None
+    *,
+    campaign_id: int | None = None,
+    kind: str | None = None,
+    template: str | None = None,
 ) -> list[ColumnElement[bool]]:
-    """WHERE clauses on message for the common filters (None: not filtered)."""
+    """WHERE clauses on message for the common filters (None: not filtered).
+
+    ``template`` keeps the messages of campaigns whose body was loaded from the template
+    of that name (Campaign.template_name): a sub-select of campaign ids, so the message
+    indexes on campaign_id still serve the query.
+    """
     clauses: list[ColumnElement[bool]] = []
     if campaign_id is not None:
         clauses.append(Message.campaign_id == campaign_id)
     code = kind_code(kind)
     if code is not None:
         clauses.append(Message.kind == code)
+    name = template_name(template)
+    if name is not None:
+        clauses.append(
+            Message.campaign_id.in_(select(Campaign.id).where(Campaign.template_name == name))
+        )
     return clauses

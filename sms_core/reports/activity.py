@@ -41,6 +41,7 @@ def monthly_success(
     *,
     campaign_id: int | None = None,
     kind: str | None = None,
+    template: str | None = None,
 ) -> pd.DataFrame:
     """Successful sends per Japan-time calendar month, the R20 chart: one row per month.
 
@@ -63,7 +64,7 @@ def monthly_success(
     table row or converting a time zone per message.
     """
     month_list = last_months(months, now)
-    filters = message_filters(campaign_id=campaign_id, kind=kind)
+    filters = message_filters(campaign_id=campaign_id, kind=kind, template=template)
     delivered = func.coalesce(func.sum(case((Message.state == "delivered", 1), else_=0)), 0)
     branches = [
         select(
@@ -95,6 +96,7 @@ def daily_sends(
     campaign_id: int | None = None,
     *,
     kind: str | None = None,
+    template: str | None = None,
     now: datetime | None = None,
 ) -> pd.DataFrame:
     """Messages per Japan-time day by their current state, for the ``days`` days to today.
@@ -112,7 +114,7 @@ def daily_sends(
         .where(
             when >= day_start(day_list[0]),
             when < day_start(day_list[-1] + timedelta(days=1)),
-            *message_filters(campaign_id=campaign_id, kind=kind),
+            *message_filters(campaign_id=campaign_id, kind=kind, template=template),
         )
         .group_by(day, Message.state)
     )
@@ -131,6 +133,7 @@ def funnel(
     *,
     until: date | datetime | None = None,
     kind: str | None = None,
+    template: str | None = None,
 ) -> pd.DataFrame:
     """The delivery funnel: queued → accepted → delivered / failed.
 
@@ -141,7 +144,7 @@ def funnel(
     a bare date means 00:00 Japan time. Columns: ``stage``, ``messages``, ``share`` (of
     queued, 0 when there are none).
     """
-    clauses = message_filters(campaign_id=campaign_id, kind=kind)
+    clauses = message_filters(campaign_id=campaign_id, kind=kind, template=template)
     start, end = instant(since, "since"), instant(until, "until")
     if start is not None:
         clauses.append(Message.created_at >= start)
@@ -175,6 +178,7 @@ def failure_reasons(
     since: date | datetime | None = None,
     until: date | datetime | None = None,
     kind: str | None = None,
+    template: str | None = None,
 ) -> pd.DataFrame:
     """Failed messages grouped by the provider's reason, most frequent first.
 
@@ -184,7 +188,10 @@ def failure_reasons(
     the time of failure; a bare date means 00:00 Japan time.
     """
     limit, _ = page(limit, 0)
-    clauses = [Message.state == "failed", *message_filters(campaign_id=campaign_id, kind=kind)]
+    clauses = [
+        Message.state == "failed",
+        *message_filters(campaign_id=campaign_id, kind=kind, template=template),
+    ]
     start, end = instant(since, "since"), instant(until, "until")
     if start is not None:
         clauses.append(Message.failed_at >= start)

@@ -14,7 +14,7 @@ from sqlalchemy.sql import ColumnElement
 
 from ..errors import InputError
 from ..models import CAMPAIGN_STATES, MESSAGE_STATES, Campaign, Message
-from ._base import Bind, fetch, frame, message_filters, page, typed
+from ._base import Bind, fetch, frame, message_filters, page, template_name, typed
 
 # Open messages still hold reserved units; accepted ones used theirs; the rest (refused
 # at sending, cancelled) gave them back.
@@ -31,9 +31,15 @@ def _month(value: date | None, what: str) -> date | None:
 
 
 def _campaign_filters(
-    state: str | None, month_from: date | None, month_to: date | None
+    state: str | None,
+    month_from: date | None,
+    month_to: date | None,
+    template: str | None = None,
 ) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
+    name = template_name(template)
+    if name is not None:
+        clauses.append(Campaign.template_name == name)
     if state is not None:
         if state not in CAMPAIGN_STATES:
             raise InputError(f"a campaign state is one of {', '.join(CAMPAIGN_STATES)}")
@@ -56,10 +62,11 @@ def campaign_count(
     *,
     month_from: date | None = None,
     month_to: date | None = None,
+    template: str | None = None,
 ) -> int:
     """How many campaigns :func:`campaign_summary` pages through with the same filters."""
     stmt = select(func.count()).select_from(Campaign)
-    _, rows = fetch(bind, stmt.where(*_campaign_filters(state, month_from, month_to)))
+    _, rows = fetch(bind, stmt.where(*_campaign_filters(state, month_from, month_to, template)))
     return int(rows[0][0])
 
 
@@ -71,20 +78,23 @@ def campaign_summary(
     *,
     month_from: date | None = None,
     month_to: date | None = None,
+    template: str | None = None,
 ) -> pd.DataFrame:
     """One row per campaign, newest first: a page of the History list.
 
-    Columns: ``campaign_id``, ``name``, ``state`` (the campaign's), ``scheduled_at``,
+    Columns: ``campaign_id``, ``name``, ``template_name`` (the template its body was
+    loaded from, or None), ``state`` (the campaign's), ``scheduled_at``,
     ``created_at`` (Japan time), ``quota_month``, ``recipients``, ``units_reserved`` (at
     confirmation), ``units_used`` (of messages the provider accepted), ``messages``, and
     one count per message state (``queued`` … ``cancelled``). Filters: campaign ``state``,
-    and ``month_from``/``month_to`` (inclusive) on the campaign's quota month.
+    ``month_from``/``month_to`` (inclusive) on the campaign's quota month, ``template``.
     """
     limit, offset = page(limit, offset)
     chosen = (
         select(
             Campaign.id.label("campaign_id"),
             Campaign.name,
+            Campaign.template_name,
             Campaign.state,
             Campaign.scheduled_at,
             Campaign.created_at,
@@ -92,7 +102,7 @@ def campaign_summary(
             Campaign.recipients,
             Campaign.units_reserved,
         )
-        .where(*_campaign_filters(state, month_from, month_to))
+        .where(*_campaign_filters(state, month_from, month_to, template))
         .order_by(Campaign.id.desc())
         .limit(limit)
         .offset(offset)
@@ -252,6 +262,7 @@ def units_per_campaign(
     month_from: date | None = None,
     month_to: date | None = None,
     kind: str | None = None,
+    template: str | None = None,
 ) -> pd.DataFrame:
     """Billable units of each campaign, newest first, split by what became of them.
 
@@ -259,12 +270,13 @@ def units_per_campaign(
     messages), ``units_used`` (the provider accepted them: the quota spent),
     ``units_pending`` (still queued, sending or unknown: reserved), ``units_released``
     (refused at sending or cancelled: given back). used + pending + released = planned.
-    With ``kind``, only that kind's messages count.
+    With ``kind``, only that kind's messages count; with ``template``, only campaigns
+    loaded from that template.
     """
     limit, offset = page(limit, offset)
     chosen = (
         select(Campaign.id.label("campaign_id"), Campaign.name, Campaign.quota_month)
-        .where(*_campaign_filters(None, month_from, month_to))
+        .where(*_campaign_filters(None, month_from, month_to, template))
         .order_by(Campaign.id.desc())
         .limit(limit)
         .offset(offset)

@@ -68,7 +68,7 @@ def figure_daily_sends(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
     fig = go.Figure()
     for state in MESSAGE_STATES:
         if state in df and int(df[state].sum()) > 0:
-            fig.add_trace(go.Bar(x=df["day"], y=df[state], name=label(f"state.{state}", lang)))
+            fig.add_trace(go.Bar(x=df["day"], y=df[state], name=t(f"message.{state}", lang)))
     fig.update_layout(barmode="stack")
     title = label("daily_sends.title", lang, n=len(df))
     empty = not fig.data
@@ -105,7 +105,7 @@ def figure_failure_reasons(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
             x=list(df["messages"])[::-1],
             y=reasons[::-1],
             orientation="h",
-            name=label("state.failed", lang),
+            name=t("message.failed", lang),
         )
     )
     x, y = label("axis.messages", lang), label("axis.reason", lang)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sms_core.demo import seed_demo
+from sms_core.demo import _CAMPAIGNS, seed_demo
 from sms_core.preview import preview
+
+
+def select(at, label: str):
+    return next(s for s in at.selectbox if s.label == label)
 
 
 def test_overview_shows_this_months_units_and_the_12_month_chart(database, run_app):
@@ -33,7 +37,7 @@ def test_history_lists_campaigns_and_cancels_a_scheduled_one(database, run_app, 
     assert info.state == "scheduled"
     at = run_app("history")
     assert not at.exception
-    assert at.selectbox[0].value == info.id  # newest first
+    assert select(at, "詳細を見る送信").value == info.id  # newest first
     cancel = next(b for b in at.button if b.label == f"送信 #{info.id} を取り消す")
     cancel.click().run()
     assert not at.exception
@@ -47,3 +51,29 @@ def test_history_messages_are_masked(database, run_app):
     messages = at.dataframe[-1].value
     assert len(messages) > 0
     assert all(str(phone).startswith("*******") for phone in messages["phone"])
+
+
+def test_history_filters_campaigns_by_template_and_messages_by_reason(database, run_app):
+    """Issue 5/6: the list narrows to one template's campaigns; a campaign's messages to
+    one failure reason, and the export follows the same filters."""
+    from sms_core import reports
+
+    seed_demo(database.engine)
+    at = run_app("history")
+    everything = len(at.dataframe[0].value)
+    name = _CAMPAIGNS[0][0]
+    select(at, "テンプレートで絞り込み").set_value(name).run()
+    assert not at.exception
+    listed = at.dataframe[0].value
+    assert 0 < len(listed) < everything
+    assert set(listed["template_name"]) == {name}
+
+    campaign = select(at, "詳細を見る送信").value
+    failures = reports.failure_reasons(database.reader, campaign_id=campaign)
+    assert not failures.empty  # the demo fails about 4 % of its messages
+    code, text = failures["error_code"].iloc[0], failures["error_message"].iloc[0]
+    select(at, "失敗理由で絞り込み").set_value((code, text)).run()
+    assert not at.exception
+    messages = at.dataframe[-1].value
+    assert len(messages) == int(failures["messages"].iloc[0])
+    assert set(messages["error_message"]) == {text} and set(messages["state"]) == {"failed"}

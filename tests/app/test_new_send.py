@@ -78,3 +78,21 @@ def test_unknown_tag_shows_the_available_tags(with_contract, run_app):
     at.text_area[0].set_value("{{名前}}様").run()
     assert not at.exception
     assert at.error and "{{氏名}}" in at.error[0].value
+
+
+def test_a_send_loaded_from_a_template_records_the_template(with_contract, run_app):
+    """Issue 5: loading a template names it on the page, and the campaign keeps it."""
+    from sms_core import reports
+
+    with_contract.save_template("説明会のご案内", "{{氏名}}様 説明会のご案内です。", actor="t")
+    at = run_app("new_send")
+    pick = next(s for s in at.selectbox if s.label == "読み込む本文")
+    pick.set_value("[T] 説明会のご案内").run()
+    next(b for b in at.button if b.label == "読み込む").click().run()
+    assert at.text_area[0].value == "{{氏名}}様 説明会のご案内です。"
+    assert any("説明会のご案内" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "内容を確認して送信").click().run()
+    next(b for b in at.button if b.label == "送信する").click().run()
+    assert not at.exception
+    summary = reports.campaign_summary(with_contract.reader)
+    assert summary["template_name"].tolist() == ["説明会のご案内"]

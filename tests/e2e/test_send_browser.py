@@ -55,7 +55,7 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
 
     page.get_by_text(re.compile(r"送信 #\d+: 完了")).wait_for(timeout=60_000)
     # Finished means nothing is left to hand over; delivery receipts may still follow.
-    page.get_by_text(re.compile(rf"配信成功: {expected.eligible:,}")).wait_for(timeout=60_000)
+    page.get_by_text(re.compile(rf"到達: {expected.eligible:,}")).wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "new_send_finished.png"), full_page=True)
 
     page.get_by_role("link", name="送信履歴").click()

@@ -109,6 +109,18 @@ def test_r18_over_quota_is_refused_with_the_shortfall_and_exit_2(env):
     assert ok(env, "history", "--json") == []
 
 
+def test_send_from_a_template_records_it_for_the_reports(env):
+    """Issue 5: a campaign sent with --template remembers that template's name."""
+    contract(env)
+    ok(env, "templates", "save", "面接リマインド", "--body", BODY)
+    done = run(env, "send", str(SAMPLE), "--template", "面接リマインド", "--body", "x")
+    assert done.returncode == 2 and "not both" in done.stderr
+    sent = ok(env, "send", str(SAMPLE), "--template", "面接リマインド", "--json")
+    by_hand = ok(env, "send", str(SAMPLE), "--body", BODY, "--json")
+    history = {c["campaign"]: c["template"] for c in ok(env, "history", "--json")}
+    assert history == {sent["campaign"]: "面接リマインド", by_hand["campaign"]: ""}
+
+
 def test_r16_without_a_contract_nothing_is_sent(env):
     done = run(env, "send", str(SAMPLE), "--body", BODY)
     assert done.returncode == 2 and "contract" in done.stderr

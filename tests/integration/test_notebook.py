@@ -42,6 +42,7 @@ REPORTS = [
     "campaign_summary",
     "campaign_count",
     "campaign_messages",
+    "template_summary",
 ]
 FIGURES = [name for name in reports.__all__ if name.startswith("figure_")]
 
@@ -84,8 +85,15 @@ def test_walks_through_every_report_with_the_dashboards_figures():
         assert f"reports.{name}(" in code, name
     assert "read_only(engine)" in code
     assert "seed_demo(engine)" in code
-    # Slicing by campaign, kind and month range.
-    for argument in ("campaign_id=", 'kind="新卒"', 'kind="中途"', "month_from=", "since="):
+    # Slicing by campaign, kind, template and month range.
+    for argument in (
+        "campaign_id=",
+        'kind="新卒"',
+        'kind="中途"',
+        "template=TEMPLATE",
+        "month_from=",
+        "since=",
+    ):
         assert argument in code, argument
     # No chart logic of its own: the figures are the reports' builders.
     assert "plotly.graph_objects" not in code and "plotly.express" not in code
@@ -160,6 +168,10 @@ def check_outputs(nb: nbformat.NotebookNode, url: str) -> None:
     (chart,) = figures(nb, "monthly")
     assert values(chart["data"][0]["y"]) == monthly["successful"].tolist()
     assert sum(values(chart["data"][0]["y"])) > 0
+    # Slicing by template: the demo's campaigns were made from its templates.
+    from sms_core.demo import _CAMPAIGNS
+
+    assert any(f"template: {name}" in printed(nb, "by-template") for name, _ in _CAMPAIGNS)
     # No clicks are recorded yet: the click-through chart says there is no data.
     (clicks,) = figures(nb, "clicks")
     notes = [a["text"] for a in clicks["layout"].get("annotations", [])]

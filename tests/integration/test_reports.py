@@ -20,7 +20,7 @@ from sms_core.contract import set_contract
 from sms_core.db import transaction
 from sms_core.errors import InputError, StateError
 from sms_core.models import MESSAGE_STATES, Campaign, Message, QuotaMonth
-from sms_core.seed import seed_history
+from sms_core.seed import SEED_TEMPLATES, seed_history
 
 # 12:00 on 10 December 2026 in Japan.
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
@@ -39,6 +39,8 @@ CAMPAIGNS = [
     ("scheduled", "scheduled", date(2026, 12, 1), z("2026-12-10 00:00:00")),
 ]
 JAN_C, NOV_C, DEC_C, SCHED_C = 1, 2, 3, 4
+# The template each campaign was loaded from (None: written by hand).
+TEMPLATE_OF = {"january": "面接案内", "november": "面接案内", "december": "説明会"}
 INVALID = ("invalid_number", "the number does not exist")
 BLOCKED = ("blocked", "the carrier blocked the message")
 UNREACHABLE = (None, "unreachable: handset off or out of coverage")
@@ -94,6 +96,7 @@ def history(engine):
                 "sender_mode": "shared",
                 "sender_number": "05055271265",
                 "provider": "sandbox",
+                "template_name": TEMPLATE_OF.get(name),
                 "created_by": "test",
                 "created_at": created,
             }
@@ -405,6 +408,45 @@ def test_units_and_clicks_per_campaign(history):
     assert clicks.empty and tuple(clicks.columns) == reports.CLICK_COLUMNS
 
 
+def test_reports_slice_by_template(history):
+    """Issue 5: every report of messages or campaigns takes ``template``; the per-template
+    summary counts campaigns, recipients and messages without multiplying them."""
+    df = reports.template_summary(history)
+    rows = [
+        (None if pd.isna(r.template_name) else r.template_name, *r[2:9]) for r in df.itertuples()
+    ]
+    assert rows == [
+        ("面接案内", 2, 9, 9, 6, 4, 2, 8),
+        ("説明会", 1, 7, 7, 2, 1, 2, 3),
+        (None, 1, 2, 2, 0, 0, 0, 0),
+    ]
+    assert df["success_rate"].tolist() == pytest.approx([6 / 9, 2 / 7, 0.0])
+    nov = reports.template_summary(
+        history, month_from=date(2026, 11, 1), month_to=date(2026, 11, 1)
+    )
+    assert nov["template_name"].tolist() == ["面接案内"] and nov["messages"].tolist() == [6]
+
+    assert funnel_of(reports.funnel(history, template="面接案内")) == {
+        "queued": 9,
+        "accepted": 7,
+        "delivered": 4,
+        "failed": 2,
+    }
+    monthly = reports.monthly_success(history, now=NOW, template="説明会")
+    assert months_of(monthly, "successful") == {date(2026, 12, 1): 2}
+    assert int(reports.daily_sends(history, now=NOW, template="説明会")["total"].sum()) == 7
+    assert int(reports.failure_reasons(history, template="説明会")["messages"].sum()) == 2
+    summary = reports.campaign_summary(history, template="面接案内")
+    assert summary["campaign_id"].tolist() == [NOV_C, JAN_C]
+    assert summary["template_name"].tolist() == ["面接案内", "面接案内"]
+    assert reports.campaign_count(history, template=" 面接案内 ") == 2
+    units = reports.units_per_campaign(history, template="説明会")
+    assert units["campaign_id"].tolist() == [DEC_C]
+    assert reports.campaign_count(history, template="no such template") == 0
+    with pytest.raises(InputError):
+        reports.funnel(history, template="  ")
+
+
 # --- figures ----------------------------------------------------------------------------
 
 
@@ -607,6 +649,17 @@ def test_a_million_messages_aggregate_in_sql(engine):
 
         by_kind = run("monthly_success kind", reports.monthly_success, now=NOW, kind="新卒")
         assert 0 < by_kind["successful"].sum() < monthly["successful"].sum()
+
+        templates = run("template_summary", reports.template_summary)
+        assert {
+            (None if pd.isna(n) else n): int(m)
+            for n, m in zip(templates["template_name"], templates["messages"], strict=True)
+        } == dict(seeded.by_template)
+        assert int(templates["campaigns"].sum()) == 200
+        assert int(templates["units_used"].sum()) == seeded.units_used
+        name = SEED_TEMPLATES[0]
+        by_template = run("funnel template", reports.funnel, template=name)
+        assert funnel_of(by_template)["queued"] == seeded.by_template[name]
     finally:
         log.close()
     backend = engine.dialect.name
