@@ -11,6 +11,7 @@ import streamlit as st
 from sms_core.errors import SmsError
 from sms_core.export import csv_bytes
 from sms_core.preview import REASONS, PreviewCache, confirmation_key
+from sms_core.roster import FIELD_HEADERS, guess_fields, read_headers
 from sms_core.schedule import JST, japan_time
 from sms_core.text import cost_of_body
 from ui import actor, service, t
@@ -38,6 +39,34 @@ elif use_sample and SAMPLE.exists():
 else:
     st.info(t("send.upload_first"))
     st.stop()
+
+# Column mapping: the roster's own headers for each field; open when one is not recognised.
+if state.get("headers_for") != source_id:
+    try:
+        state["headers"] = read_headers(data(), name)
+    except SmsError as exc:
+        st.error(str(exc))
+        st.stop()
+    state["headers_for"] = source_id
+headers: list[str] = state["headers"]
+guessed = guess_fields(headers)
+unrecognised = [f for f in ("kind", "mobile", "phone1") if f not in guessed]
+mapping: dict[str, str] = {}
+with st.expander(t("send.mapping"), expanded=bool(unrecognised)):
+    st.caption(t("send.mapping_help"))
+    if unrecognised:
+        st.warning(t("send.mapping_missing", fields=", ".join(unrecognised)))
+    columns = st.columns(4)
+    for i, (field, (japanese, english)) in enumerate(FIELD_HEADERS.items()):
+        chosen_header = columns[i % 4].selectbox(
+            f"{japanese} ({english})",
+            headers,
+            index=headers.index(guessed[field]) if field in guessed else None,
+            placeholder=t("send.mapping_none"),
+            key=f"map:{source_id}:{field}",
+        )
+        if chosen_header is not None:
+            mapping[field] = chosen_header
 
 # 2. Compose (before the preview, so every keystroke re-costs it)
 templates = {tpl.name: tpl.body for tpl in svc.templates()}
@@ -68,7 +97,12 @@ st.caption(t("send.counter", chars=bare.chars, units=bare.units, segments=bare.s
 
 try:
     result = cache.preview(
-        data, name, body, source_id=source_id, suppressed=svc.suppressed_numbers()
+        data,
+        name,
+        body,
+        source_id=source_id,
+        mapping=mapping,
+        suppressed=svc.suppressed_numbers(),
     )
 except SmsError as exc:
     st.error(str(exc))

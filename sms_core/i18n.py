@@ -103,6 +103,18 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "send.load": {"ja": "テンプレート・下書きから読み込む", "en": "Load a template or draft"},
     "send.load_pick": {"ja": "読み込む本文", "en": "Body to load"},
     "send.load_button": {"ja": "読み込む", "en": "Load"},
+    "send.mapping": {"ja": "列の対応", "en": "Column mapping"},
+    "send.mapping_help": {
+        "ja": "名簿のどの列を各項目として使うかを選びます。ATSの標準の見出しは自動で対応します。",
+        "en": "Choose which column of the roster holds each field. "
+        "The ATS export's standard headers are matched automatically.",
+    },
+    "send.mapping_missing": {
+        "ja": "見出しから分からない項目があります：{fields}。下で列を選んでください。",
+        "en": "These fields were not recognised from the headers: {fields}. "
+        "Choose their columns below.",
+    },
+    "send.mapping_none": {"ja": "（未選択）", "en": "(not chosen)"},
     "send.from_template": {
         "ja": "テンプレート「{name}」から作成（履歴でテンプレート別に集計されます）",
         "en": "Made from the template “{name}” (history can be sliced by template)",

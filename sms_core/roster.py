@@ -405,8 +405,65 @@ def _read_xlsx(data: bytes) -> pa.Table:
     )
 
 
+def read_headers(source: bytes, name: str | None = None) -> list[str]:
+    """The header row of a roster's bytes (CSV in UTF-8 or CP932, or .xlsx), checked as
+    :func:`load_roster` checks it: what a column-mapping editor offers to choose from.
+
+    Reads only the start of a CSV and the first row of a workbook, so a page can show
+    the columns even of a file whose fields cannot be recognised.
+    """
+    head = source[:_SNIFF_BYTES]
+    if not head.strip():
+        raise RosterError("the file is empty")
+    if head[:4] == b"PK\x03\x04":
+        return _xlsx_headers(source)
+    encoding = _detect_encoding(head)
+    if encoding == "utf-8-sig":
+        head = head[3:]
+    return _header(head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore"))
+
+
+def _xlsx_headers(data: bytes) -> list[str]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise RosterError(f"the Excel file cannot be opened: {exc}") from None
+    try:
+        first = next(book.worksheets[0].iter_rows(max_row=1, values_only=True), None)
+    finally:
+        book.close()
+    if first is None:
+        raise RosterError("the sheet is empty", row=1)
+    while first and first[-1] is None:
+        first = first[:-1]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([_cell_text(v) for v in first])
+    return _header(buffer.getvalue())
+
+
+def guess_fields(headers: list[str], mapping: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Canonical field -> header as :func:`load_roster` would map ``headers``: the explicit
+    ``mapping`` first, then the ATS export's defaults. Unlike loading, a missing field is
+    simply absent here (an editor shows it unset), not an error.
+    """
+    return _match_fields(headers, mapping or {})
+
+
 def _map_fields(headers: list[str], mapping: Mapping[str, str]) -> dict[str, str]:
     """Canonical field -> header: explicit mapping first, then the ATS defaults."""
+    fields = _match_fields(headers, mapping)
+    if "kind" not in fields:
+        raise RosterError(
+            "the roster has no candidate-kind column (区分 / kind, holding 新卒 or 中途); "
+            f"its columns are: {', '.join(headers)}"
+        )
+    return fields
+
+
+def _match_fields(headers: list[str], mapping: Mapping[str, str]) -> dict[str, str]:
     folded = {_fold(h): h for h in headers}
     fields: dict[str, str] = {}
     for canonical, header in mapping.items():
@@ -431,11 +488,6 @@ def _map_fields(headers: list[str], mapping: Mapping[str, str]) -> dict[str, str
                 fields[canonical] = actual
                 taken.add(actual)
                 break
-    if "kind" not in fields:
-        raise RosterError(
-            "the roster has no candidate-kind column (区分 / kind, holding 新卒 or 中途); "
-            f"its columns are: {', '.join(headers)}"
-        )
     return fields
 
 

@@ -96,3 +96,34 @@ def test_a_send_loaded_from_a_template_records_the_template(with_contract, run_a
     assert not at.exception
     summary = reports.campaign_summary(with_contract.reader)
     assert summary["template_name"].tolist() == ["説明会のご案内"]
+
+
+def test_unrecognised_headers_are_mapped_in_the_column_editor(with_contract, run_app):
+    """Issue 6: a roster whose headers are not the ATS's shows the mapping open, with the
+    missing fields named; choosing their columns previews it, row numbers and all."""
+    roster = (
+        "ID,お名前,採用区分,携帯TEL,TEL\n"
+        "A1,佐藤,新卒,090-1234-5678,\n"
+        "A2,鈴木,中途,,03-1234-5678\n"
+        "A3,高橋,中途,,080-2345-6789\n"
+    ).encode("cp932")
+    at = run_app("new_send")
+    at.file_uploader[0].set_value(("ats_export.csv", roster, "text/csv")).run()
+    assert not at.exception
+    assert any("採用区分" not in w.value and "kind" in w.value for w in at.warning)
+    assert at.error  # the preview cannot run yet: no kind column
+    by_label = {s.label: s for s in at.selectbox}
+    by_label["区分 (kind)"].set_value("採用区分").run()
+    by_label = {s.label: s for s in at.selectbox}
+    by_label["携帯電話番号 (mobile)"].set_value("携帯TEL").run()
+    by_label = {s.label: s for s in at.selectbox}
+    by_label["電話番号1 (phone1)"].set_value("TEL").run()
+    assert "{{氏名}}" in at.error[0].value  # the default body's tag needs the name column
+    by_label = {s.label: s for s in at.selectbox}
+    by_label["氏名 (name)"].set_value("お名前").run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    shown = metrics(at)
+    assert shown["名簿の行数"] == "3"
+    # 新卒 on a mobile; 中途 on 電話番号1 only if it is a mobile (R3/R4): 080 yes, 03 no.
+    assert shown["送信先"] == "2"

@@ -235,3 +235,29 @@ def test_r22_cp932_unknown_kind_is_shown_as_text_with_its_row():
     with pytest.raises(RosterError) as err:
         load_roster(bad)
     assert err.value.row == 3  # found while telling the encoding: the line is named
+
+
+def test_headers_and_guessed_fields_for_the_mapping_editor():
+    """Issue 6: the editor reads only the header row (CSV in either encoding, or .xlsx)
+    and shows what loading would map; an explicit mapping wins over the defaults."""
+    from sms_core.roster import guess_fields, read_headers
+
+    cp932 = "氏名,採用区分,携帯電話番号,TEL\n佐藤,新卒,09012345678,\n".encode("cp932")
+    utf8_bom = "\ufeff氏名,採用区分,携帯電話番号,TEL\n".encode()
+    sheet = _xlsx([["氏名", "採用区分", "携帯電話番号", "TEL", None], ["佐藤", "新卒"]])
+    for data in (cp932, utf8_bom, sheet):
+        assert read_headers(data) == ["氏名", "採用区分", "携帯電話番号", "TEL"]
+    headers = read_headers(cp932)
+    assert guess_fields(headers) == {"name": "氏名", "mobile": "携帯電話番号"}
+    mapped = guess_fields(headers, {"kind": "採用区分", "phone1": "tel"})  # case folded
+    assert mapped == {"kind": "採用区分", "phone1": "TEL", "name": "氏名", "mobile": "携帯電話番号"}
+    with pytest.raises(RosterError, match="does not have"):
+        guess_fields(headers, {"kind": "種別"})
+    with pytest.raises(RosterError, match="empty"):
+        read_headers(b"  \n")
+    with pytest.raises(RosterError) as raised:
+        read_headers("氏名,氏名\n".encode())
+    assert raised.value.column == "氏名" and raised.value.row == 1
+    # Loading with the editor's mapping reads the file the guess could not.
+    loaded = load_roster(cp932, mapping={"kind": "採用区分", "phone1": "TEL"})
+    assert loaded.fields["kind"] == "採用区分" and loaded.num_rows == 1
