@@ -103,6 +103,7 @@ try:
         source_id=source_id,
         mapping=mapping,
         suppressed=svc.suppressed_numbers(),
+        short_url_base=svc.short_url_base(),
     )
 except SmsError as exc:
     st.error(str(exc))
@@ -210,6 +211,16 @@ policy = st.radio(
 )
 urgent = st.toggle(t("send.urgent"))
 reason = st.text_input(t("send.urgent_reason")) if urgent else None
+quiet = svc.quiet_hours()
+starts = send_at or datetime.now(JST)
+if quiet.contains(starts) and not urgent:
+    st.warning(
+        t(
+            f"send.quiet_warning.{policy}",
+            window=quiet.label(),
+            end=japan_time(quiet.end_after(starts)),
+        )
+    )
 
 blocked = None
 if status.remaining <= 0:

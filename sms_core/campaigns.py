@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import quota
+from .app_settings import quiet_hours_in_use
 from .contract import get_contract
 from .db import now_utc, transaction
 from .errors import ConfigError, InputError, QuotaError, StateError
@@ -144,7 +145,7 @@ def confirm_campaign(
     when = resolve_send_time(
         send_at,
         now=now,
-        quiet=quiet or QuietHours.configured(),
+        quiet=quiet or quiet_hours_in_use(engine),
         policy=quiet_policy,
         urgent_reason=urgent_reason,
     )

@@ -426,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_send import add_send_commands  # here: it imports this module's helpers
 
     add_send_commands(commands)
+    from .cli_settings import add_settings_commands
+
+    add_settings_commands(commands)
     return parser
 
 

@@ -24,6 +24,7 @@ def _mask(phone: str) -> str:
 @_with_db
 def cmd_send(args: argparse.Namespace, engine) -> int:
     """Preview a roster and confirm the send now or at --at (Japan time)."""
+    from .app_settings import provider_in_use, short_url_base_in_use
     from .campaigns import confirm_campaign
     from .db import transaction
     from .plan import plan_send
@@ -44,7 +45,13 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
         body = _read_body(args)
     with transaction(engine) as session:
         blocked = suppressed_numbers(session)
-    result = preview(args.roster, body, mapping=_parse_mapping(args.map), suppressed=blocked)
+    result = preview(
+        args.roster,
+        body,
+        mapping=_parse_mapping(args.map),
+        suppressed=blocked,
+        short_url_base=short_url_base_in_use(engine),
+    )
     send_at = parse_japan_time(args.at) if args.at else None
     plan = plan_send(result)
     summary = result.summary
@@ -65,9 +72,8 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
                 f"{plan.units:,} units; nothing was saved or sent"
             )
         return 0
-    provider = get_provider()
-    provider_name = provider.name
-    provider.close()
+    provider_name = provider_in_use(engine)
+    get_provider(provider_name).close()  # refuse now if it cannot be used here
     info = confirm_campaign(
         engine,
         result,
@@ -113,8 +119,10 @@ def _now():
 @_with_db
 def cmd_worker(args: argparse.Namespace, engine) -> int:
     """Run the dispatch worker until SIGTERM or Ctrl-C (the batch in flight is finished)."""
-    from .dispatch import DispatchConfig, Worker
+    from .app_settings import provider_in_use
+    from .dispatch import DispatchConfig
     from .providers import get_provider
+    from .workers import ProviderWorkers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     overrides = {
@@ -127,23 +135,31 @@ def cmd_worker(args: argparse.Namespace, engine) -> int:
         if v is not None
     }
     config = DispatchConfig.from_env(**overrides)
-    provider = get_provider()
-    worker = Worker(engine, provider, config)
+    in_use = provider_in_use(engine)
+    get_provider(in_use).close()  # the provider in use must work here: ConfigError if not
+    workers = ProviderWorkers(engine, config)
     try:
+        workers.refresh()
         if args.once:
-            report = worker.run_once()
-            _print_json({k: v for k, v in vars(report).items() if k != "outcomes"})
+            reports = workers.run_once()
+            _print_json(
+                {
+                    name: {k: v for k, v in vars(report).items() if k != "outcomes"}
+                    for name, report in reports.items()
+                }
+            )
             return 0
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: worker.stop.set())
+            signal.signal(signum, lambda *_: workers.request_stop())
         print(
-            f"worker {worker.id} sending through {provider.name}; Ctrl-C stops it", file=sys.stderr
+            f"worker sending through {', '.join(workers.workers)} (new sends: {in_use}); "
+            "Ctrl-C stops it",
+            file=sys.stderr,
         )
-        worker.run()
+        workers.run()
         return 0
     finally:
-        worker.close()
-        provider.close()
+        workers.close()
 
 
 @_with_db

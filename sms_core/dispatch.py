@@ -51,7 +51,6 @@ from .providers.base import DELIVERED, FAILED, Outbound, Provider, Receipt
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class DispatchConfig:
     """How a worker paces itself; every value can come from the environment."""

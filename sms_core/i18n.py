@@ -94,6 +94,52 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "config.provider": {"ja": "送信プロバイダ", "en": "Provider"},
     "config.quiet": {"ja": "送信停止時間帯（日本時間）", "en": "Quiet hours (Japan time)"},
     "config.short_url": {"ja": "短縮URL", "en": "Short URL base"},
+    "config.provider_help": {
+        "ja": "認証情報は環境変数か secrets.toml に置きます。設定されていない事業者は選べません。",
+        "en": "Credentials live in the environment or secrets.toml; "
+        "a provider without them cannot be chosen.",
+    },
+    "config.quiet_start": {"ja": "停止の開始（日本時間）", "en": "Quiet from (Japan time)"},
+    "config.quiet_end": {"ja": "停止の終了（日本時間）", "en": "Quiet until (Japan time)"},
+    "config.quiet_help": {
+        "ja": "この時間帯に始まる送信は拒否するか朝まで延期します（緊急の送信を除く）。",
+        "en": "Sends starting in this window are refused or deferred to its end "
+        "(urgent sends excepted).",
+    },
+    "config.short_url_help": {
+        "ja": "URLタグの短縮URLの先頭。リンクサービスの公開URLを指定します。",
+        "en": "The start of the short URLs behind URL tags: the link service's public address.",
+    },
+    "config.save": {"ja": "保存", "en": "Save"},
+    "config.saved": {"ja": "保存しました", "en": "Saved"},
+    "config.reset": {"ja": "環境変数 {env} の値に戻す", "en": "Use {env} again"},
+    "config.from_db": {
+        "ja": "この画面で設定（{by}、{at}）。すべてのワーカーに適用されます。",
+        "en": "Set here by {by} at {at}; every worker uses it.",
+    },
+    "config.from_environment": {"ja": "環境変数 {env} の値", "en": "From the environment ({env})"},
+    "config.from_default": {
+        "ja": "既定値（環境変数 {env} は未設定）",
+        "en": "Default ({env} is not set)",
+    },
+    "test.title": {"ja": "テスト送信", "en": "Test send"},
+    "test.number": {"ja": "送信先の携帯電話番号", "en": "Mobile number to send to"},
+    "test.body": {"ja": "本文", "en": "Message"},
+    "test.body_default": {
+        "ja": "SMS送信のテストです。このメッセージへの返信は不要です。",
+        "en": "This is a test of SMS sending. No reply is needed.",
+    },
+    "test.help": {
+        "ja": "{provider} 経由で今すぐ1通送ります。"
+        "今月の送信可能数から差し引かれ、送信履歴に残ります。",
+        "en": "Sends one message now through {provider}. "
+        "It counts against this month's units and appears in the history.",
+    },
+    "test.send": {"ja": "テスト送信する", "en": "Send the test"},
+    "test.progress": {
+        "ja": "テスト送信 #{id}：{state}（{parts}）",
+        "en": "Test send #{id}: {state} ({parts})",
+    },
     # New send
     "send.title": {"ja": "新規送信", "en": "New send"},
     "send.upload_first": {
@@ -103,6 +149,18 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "send.load": {"ja": "テンプレート・下書きから読み込む", "en": "Load a template or draft"},
     "send.load_pick": {"ja": "読み込む本文", "en": "Body to load"},
     "send.load_button": {"ja": "読み込む", "en": "Load"},
+    "send.quiet_warning.refuse": {
+        "ja": "送信時刻が送信停止時間帯（{window}、日本時間）に入っています。"
+        "このままでは送信できません。時刻を変えるか、朝まで延期するか、緊急として理由を記入してください。",
+        "en": "The send time is inside quiet hours ({window}, Japan time): it will be refused. "
+        "Choose another time, defer it to the morning, or mark it urgent with a reason.",
+    },
+    "send.quiet_warning.defer": {
+        "ja": "送信時刻が送信停止時間帯（{window}、日本時間）に入っているため、"
+        "{end} に延期されます。",
+        "en": "The send time is inside quiet hours ({window}, Japan time): "
+        "it will go out at {end}.",
+    },
     "send.mapping": {"ja": "列の対応", "en": "Column mapping"},
     "send.mapping_help": {
         "ja": "名簿のどの列を各項目として使うかを選びます。ATSの標準の見出しは自動で対応します。",

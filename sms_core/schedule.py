@@ -30,7 +30,8 @@ class QuietHours:
     def parse(cls, text: str) -> QuietHours:
         """Parse ``"21:00-08:00"``; an empty or equal window means no quiet hours."""
         try:
-            a, b = (part.strip() for part in text.split("-"))
+            # "7:00" is written as often as "07:00"; isoformat wants two digits.
+            a, b = (part.strip().rjust(5, "0") for part in text.split("-"))
             return cls(time.fromisoformat(a), time.fromisoformat(b))
         except ValueError:
             raise ConfigError(f"quiet hours must look like 21:00-08:00, not '{text}'") from None

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from . import quota
+from . import app_settings, quota
 from .campaigns import CampaignInfo, cancel_campaign, confirm_campaign
 from .contract import contract_end, get_contract, set_contract
 from .db import make_engine, now_utc, read_only, transaction, upgrade
@@ -67,21 +67,53 @@ class Progress:
 class SmsService:
     """The product's actions and reads over one database."""
 
-    def __init__(self, engine: Engine, *, provider_name: str = "sandbox") -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # Reports and listings read through this one: on SQLite they never wait for
         # the worker's write lock.
         self.reader = read_only(engine)
-        self.provider_name = provider_name
 
     @classmethod
     def from_env(cls) -> SmsService:
         """Connect to ``SMS_DATABASE_URL`` (default: data/sms.db) and migrate it."""
-        from .providers.factory import provider_name
-
         engine = make_engine()
         upgrade(engine)
-        return cls(engine, provider_name=provider_name())
+        return cls(engine)
+
+    @property
+    def provider_name(self) -> str:
+        """The provider new sends go through (Settings, else ``SMS_PROVIDER``)."""
+        return app_settings.provider_in_use(self.engine)
+
+    # team-wide settings (issue 6)
+    def settings(self) -> dict[str, app_settings.EffectiveSetting]:
+        """Provider, quiet hours and short URL base in use, each with where it comes from."""
+        with transaction(self.reader) as s:
+            return app_settings.effective_all(s)
+
+    def set_setting(self, key: str, value: str, *, actor: str) -> app_settings.EffectiveSetting:
+        """Store a team-wide setting after checking it (audited)."""
+        with transaction(self.engine) as s:
+            return app_settings.set_setting(s, key, value, actor=actor)
+
+    def reset_setting(self, key: str, *, actor: str) -> bool:
+        """Return a setting to its environment variable (audited); False if none was stored."""
+        with transaction(self.engine) as s:
+            return app_settings.reset_setting(s, key, actor=actor)
+
+    def test_send(self, number: str, body: str, *, key: str, actor: str) -> CampaignInfo:
+        """Send ``body`` to one mobile number now, as a campaign of one (see test_send)."""
+        from .test_send import confirm_test_send
+
+        return confirm_test_send(self.engine, number, body, key=key, actor=actor)
+
+    def short_url_base(self) -> str:
+        """The short URL base previews count and sends create links under."""
+        return app_settings.short_url_base_in_use(self.engine)
+
+    def quiet_hours(self) -> QuietHours:
+        """The quiet hours new sends respect."""
+        return app_settings.quiet_hours_in_use(self.engine)
 
     # contract and quota (R16–R20)
     def contract(self) -> ContractView | None:
@@ -200,7 +232,6 @@ class SmsService:
             provider=self.provider_name,
             send_at=send_at,
             rows=rows,
-            quiet=QuietHours.configured(),
             quiet_policy=quiet_policy,
             urgent_reason=urgent_reason,
             template_name=template_name,

@@ -1,0 +1,125 @@
+"""The worker process of ``python -m sms_core worker``: a dispatch Worker per provider in use.
+
+A campaign keeps the provider it was confirmed with (messages carry its name), and an
+admin may switch the provider in Settings while campaigns are still going out or waiting
+for their delivery receipts. So the process does not serve one provider fixed at start:
+every ``refresh_interval`` it looks up the provider in use and the providers of recent
+or unfinished campaigns, and keeps one :class:`~sms_core.dispatch.Worker` for each —
+the old provider goes on settling and polling what it sent, the new one sends what was
+confirmed after the switch. A provider that cannot be built here (its credentials are
+missing on this machine) is logged once and its messages wait, untouched, for a worker
+that can.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import Engine
+
+from .app_settings import provider_in_use
+from .db import now_utc, read_only, transaction
+from .dispatch import CycleReport, DispatchConfig, Worker
+from .errors import ConfigError
+from .models import Campaign
+from .providers.base import Provider
+
+log = logging.getLogger(__name__)
+
+# Finished campaigns still have accepted messages whose receipts are being polled for a
+# while; their provider's worker is kept this long after the campaign was confirmed.
+RECENT_CAMPAIGNS = timedelta(days=7)
+_ACTIVE = ("scheduled", "sending", "paused")
+
+
+class ProviderWorkers:
+    """One Worker per provider in use, run in turn in one thread (one process)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: DispatchConfig | None = None,
+        *,
+        build: Callable[[str], Provider] | None = None,
+        refresh_interval: float = 5.0,
+    ) -> None:
+        from .providers import get_provider
+
+        self.engine = engine
+        self.config = config or DispatchConfig()
+        self._build = build or get_provider
+        self.refresh_interval = refresh_interval
+        self.workers: dict[str, Worker] = {}
+        self._providers: dict[str, Provider] = {}
+        self._unbuildable: set[str] = set()
+        self._next_refresh = 0.0
+        self.stop = threading.Event()
+
+    def providers_in_use(self) -> set[str]:
+        """The provider in use now and those of unfinished or recent campaigns."""
+        since = now_utc() - RECENT_CAMPAIGNS
+        with transaction(read_only(self.engine)) as s:
+            names = set(
+                s.scalars(
+                    select(Campaign.provider)
+                    .where(or_(Campaign.state.in_(_ACTIVE), Campaign.created_at >= since))
+                    .distinct()
+                )
+            )
+        names.add(provider_in_use(self.engine))
+        return names
+
+    def refresh(self) -> list[str]:
+        """Start a Worker for every provider in use that has none; returns their names."""
+        added = []
+        for name in sorted(self.providers_in_use() - self.workers.keys()):
+            if name in self._unbuildable:
+                continue
+            try:
+                provider = self._build(name)
+            except ConfigError as exc:
+                self._unbuildable.add(name)
+                log.error("cannot send through %s on this machine: %s", name, exc)
+                continue
+            self._providers[name] = provider
+            self.workers[name] = Worker(self.engine, provider, self.config)
+            added.append(name)
+            log.info("sending through %s", name)
+        return added
+
+    def run_once(self) -> dict[str, CycleReport]:
+        """Refresh if due, then one cycle of every provider's worker."""
+        if time.monotonic() >= self._next_refresh:
+            self.refresh()
+            self._next_refresh = time.monotonic() + self.refresh_interval
+        return {name: worker.run_once() for name, worker in list(self.workers.items())}
+
+    def run(self) -> None:
+        """Cycle until :attr:`stop` is set; each provider's batch in flight is finished."""
+        while not self.stop.is_set():
+            try:
+                reports = self.run_once()
+            except Exception:  # a database hiccup must not kill the process; leases cover it
+                log.exception("dispatch cycle failed; retrying")
+                self.stop.wait(self.config.idle_sleep * 4)
+                continue
+            if all(r.idle for r in reports.values()):
+                self.stop.wait(self.config.idle_sleep)
+
+    def request_stop(self) -> None:
+        """Stop after the batches in flight (what SIGTERM and Ctrl-C call)."""
+        self.stop.set()
+        for worker in self.workers.values():
+            worker.stop.set()
+
+    def close(self) -> None:
+        """Wait for sends in flight, then close every worker and provider."""
+        for worker in self.workers.values():
+            worker.close()
+        for provider in self._providers.values():
+            provider.close()

@@ -1,0 +1,62 @@
+"""Settings (issue 6): provider, quiet hours and short URL base are edited here and stored
+for every process; a test send goes out as a campaign of one."""
+
+from __future__ import annotations
+
+from datetime import time
+
+
+def button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_quiet_hours_and_short_url_base_are_saved_for_every_process(with_contract, run_app):
+    at = run_app("settings")
+    assert not at.exception
+    assert with_contract.settings()["quiet_hours"].source == "environment"  # the fixture's
+    start, end = (w for w in at.time_input if w.label.startswith("停止の"))
+    start.set_value(time(20, 30))
+    end.set_value(time(7, 45))
+    next(b for b in at.button if b.label == "保存" and b.form_id == "quiet").click().run()
+    assert not at.exception
+    stored = with_contract.settings()["quiet_hours"]
+    assert (stored.value, stored.source, stored.updated_by) == (
+        "20:30-07:45",
+        "database",
+        "dashboard",
+    )
+    assert any("この画面で設定" in c.value for c in at.caption)
+
+    url = next(w for w in at.text_input if w.label == "短縮URL")
+    url.set_value("ftp://s.example.jp/")
+    next(b for b in at.button if b.label == "保存" and b.form_id == "short_url").click().run()
+    assert any("http" in e.value for e in at.error)
+    assert with_contract.settings()["short_url_base"].source == "default"
+
+    button(at, "環境変数 SMS_QUIET_HOURS の値に戻す").click().run()
+    assert with_contract.settings()["quiet_hours"].source == "environment"
+
+
+def test_a_provider_without_credentials_cannot_be_chosen(with_contract, run_app, monkeypatch):
+    monkeypatch.delenv("SMS_TWILIO_ACCOUNT_SID", raising=False)
+    monkeypatch.delenv("SMS_TWILIO_AUTH_TOKEN", raising=False)
+    at = run_app("settings")
+    next(s for s in at.selectbox if s.label == "送信プロバイダ").set_value("twilio")
+    next(b for b in at.button if b.label == "保存" and b.form_id == "provider").click().run()
+    assert any("SMS_TWILIO_AUTH_TOKEN" in e.value for e in at.error)
+    assert with_contract.provider_name == "sandbox"
+
+
+def test_a_test_send_creates_one_campaign_and_shows_its_state(with_contract, run_app):
+    at = run_app("settings")
+    next(w for w in at.text_input if w.label == "送信先の携帯電話番号").set_value("090-1234-5678")
+    send = button(at, "テスト送信する")
+    send.click().run()
+    assert not at.exception and not at.error
+    assert any("テスト送信 #1" in i.value for i in at.info)
+    assert with_contract.quota().reserved == 1
+    # The form again, with a new number: a new campaign (the nonce was renewed).
+    next(w for w in at.text_input if w.label == "送信先の携帯電話番号").set_value("03-1234-5678")
+    button(at, "テスト送信する").click().run()
+    assert any("cannot receive" in e.value for e in at.error)
+    assert with_contract.quota().reserved == 1
