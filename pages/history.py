@@ -72,7 +72,7 @@ state_filter = state_col.selectbox(
 # Reasons as failure_reasons groups them: (code, text); a code alone or a text alone.
 reason_filter = reason_col.selectbox(
     t("history.reason"),
-    [None, *zip(reasons["error_code"], reasons["error_message"], strict=True)],
+    [None, *reports.failure_reason_keys(reasons)],
     format_func=lambda r: t("history.all") if r is None else " / ".join(x for x in r if x),
 )
 code, text = reason_filter or (None, None)

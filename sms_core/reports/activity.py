@@ -257,3 +257,15 @@ def quota_by_month(
         records.append((month, cap, used, reserved, remaining))
     df = pd.DataFrame(records, columns=["month", "cap", "used", "reserved", "remaining"])
     return typed(df, ints=["cap", "used", "reserved", "remaining"])
+
+
+def failure_reason_keys(df: pd.DataFrame) -> list[tuple[str | None, str | None]]:
+    """The ``(error_code, error_message)`` of each row of :func:`failure_reasons`, a missing
+    value as None (pandas gives NaN): what :func:`campaign_messages` filters by."""
+
+    def text(value: object) -> str | None:
+        return value if isinstance(value, str) else None
+
+    return [
+        (text(c), text(m)) for c, m in zip(df["error_code"], df["error_message"], strict=True)
+    ]

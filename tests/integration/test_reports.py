@@ -285,6 +285,17 @@ def test_failure_reasons_grouped_most_frequent_first(history):
     late = reports.failure_reasons(history, since=date(2026, 12, 10))
     assert reasons_of(late) == [(*BLOCKED, 1)]
     assert reports.failure_reasons(history, campaign_id=SCHED_C).empty
+    # The keys History filters messages by: a missing code is None, not pandas' NaN, and
+    # each key finds exactly the messages its row counts.
+    everything = reports.failure_reasons(history)
+    keys = reports.failure_reason_keys(everything)
+    assert UNREACHABLE in keys and INVALID in keys
+    for (code, text), n in zip(keys, everything["messages"], strict=True):
+        found = sum(
+            reports.campaign_message_count(history, c, error_code=code, error_message=text)
+            for c in (JAN_C, NOV_C, DEC_C, SCHED_C)
+        )
+        assert found == n
 
 
 # --- campaigns --------------------------------------------------------------------------
