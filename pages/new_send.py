@@ -156,7 +156,10 @@ cols[0].metric(t("preview.rows"), f"{summary.rows:,}")
 cols[1].metric(t("send.recipients"), f"{selection.recipients:,}")
 cols[2].metric(t("preview.units"), f"{selection.units:,}")
 cols[3].metric(t("preview.segments"), f"{selection.segments:,}", help=t("preview.segments_help"))
-cols[4].metric(t("send.remaining_after"), f"{status.remaining - selection.units:,}")
+# Once this form's send is confirmed its units are already reserved: not counted twice.
+sent = state.get("campaign_id") is not None
+after = status.remaining if sent else status.remaining - selection.units
+cols[4].metric(t("send.remaining_after"), f"{after:,}")
 if summary.empty_tag_rows:
     st.warning(f"{t('preview.empty_tags')}: {summary.empty_tag_rows:,}")
 
@@ -223,7 +226,9 @@ if quiet.contains(starts) and not urgent:
     )
 
 blocked = None
-if status.remaining <= 0:
+if sent:
+    blocked = t("send.already_sent")
+elif status.remaining <= 0:
     blocked = t("send.none_left")
 elif selection.units > status.remaining:
     blocked = t("send.short", short=selection.units - status.remaining)

@@ -193,6 +193,11 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Narrow recipients by (LINE registration, event booking, graduation year …)",
     },
     "send.recipients": {"ja": "送信先", "en": "Recipients"},
+    "send.already_sent": {
+        "ja": "この内容は送信を確定しました。"
+        "続けて送るときは下の「新しい送信を作成」を押してください。",
+        "en": "This send is confirmed. To send again, press “Start a new send” below.",
+    },
     "send.remaining_after": {"ja": "送信後の残り（今月）", "en": "Left after (this month)"},
     "send.when": {"ja": "送信日時", "en": "When"},
     "send.when.now": {"ja": "今すぐ送信", "en": "Send now"},

@@ -54,13 +54,18 @@ def test_confirm_creates_one_campaign_even_when_clicked_twice(with_contract, run
     send = next(b for b in at.button if b.label == "送信する")
     send.click().run()
     assert not at.exception
-    # The same confirmation again (a double click, a rerun): nothing new is reserved.
+    # The same confirmation again (a double click, a rerun, a refresh): nothing new.
     review = next(b for b in at.button if b.label == "内容を確認して送信")
-    review.click().run()
-    next(b for b in at.button if b.label == "送信する").click().run()
+    assert review.disabled  # confirmed: "start a new send" first
+    at.session_state["confirming"] = True  # as if a second click had reached the server
+    at.run()
+    assert not any(b.label == "送信する" for b in at.button)  # no second dialog
+    at.run()
     status = with_contract.quota()
     assert status.reserved == units
     assert any("送信 #1" in h.value for h in at.subheader)
+    # The units left are counted once: already reserved, not subtracted again.
+    assert number(metrics(at)["送信後の残り（今月）"]) == 1000 - units
 
 
 def test_r18_over_quota_is_refused_with_the_shortfall(database, run_app):
