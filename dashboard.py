@@ -1,7 +1,9 @@
 """Entry point of the dashboard: ``streamlit run dashboard.py`` (started by ``make run``).
 
-Navigation over pages/. Without an SMS contract only Settings is shown, where one is
-set up (R16).
+Nothing is open: a session without a signed-in user sees only the login page. After
+login, navigation over pages/ follows the user's role (sms_core.roles; the service checks
+the role again on every change). Without an SMS contract only Settings is shown, where an
+admin sets one up (R16).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from ui import service, t
+from ui import USER_KEY, oidc_configured, service, t, user
 
 st.set_page_config(page_title="SMS", page_icon=":material/sms:", layout="wide")
 
@@ -17,17 +19,43 @@ if "lang" not in st.session_state:
     st.session_state["lang"] = DEFAULT_LANGUAGE
 st.sidebar.selectbox("言語 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
 
-settings = st.Page("pages/settings.py", title=t("nav.settings"), icon=":material/settings:")
+principal = user()
+if principal is None:
+    st.navigation([st.Page("pages/login.py", title=t("login.title"))]).run()
+    st.stop()
+
+
+def _logout() -> None:
+    st.session_state.pop(USER_KEY, None)
+    if oidc_configured():
+        st.logout()
+
+
+st.sidebar.caption(t("login.as", name=principal.name, role=t(f"role.{principal.role}")))
+st.sidebar.button(t("login.logout"), on_click=_logout)
+
+
+def page(path: str, key: str, icon: str, **kw) -> st.Page:
+    return st.Page(f"pages/{path}.py", title=t(f"nav.{key}"), icon=f":material/{icon}:", **kw)
+
+
+settings = page("settings", "settings", "settings")
+overview = page("overview", "overview", "dashboard", default=True)
+history = page("history", "history", "history")
 if service().contract() is None:
     pages = [settings]
+elif principal.role == "analyst":
+    pages = [overview, history]
 else:
     pages = [
-        st.Page(
-            "pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True
-        ),
-        st.Page("pages/new_send.py", title=t("nav.new_send"), icon=":material/send:"),
-        st.Page("pages/history.py", title=t("nav.history"), icon=":material/history:"),
-        st.Page("pages/templates.py", title=t("nav.templates"), icon=":material/edit_note:"),
+        overview,
+        page("new_send", "new_send", "send"),
+        history,
+        page("templates", "templates", "edit_note"),
         settings,
     ]
+    if principal.can("settings"):
+        pages.append(page("admin", "admin", "admin_panel_settings"))
+    if principal.can("audit"):
+        pages.append(page("audit", "audit", "policy"))
 st.navigation(pages).run()

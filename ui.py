@@ -1,7 +1,9 @@
-"""What every page shares: the cached service, the user's language, the acting user.
+"""What every page shares: the signed-in user's service, the language, the acting user.
 
 Not a page. The Engine inside the service is cached once per process and database URL
 (``st.cache_resource``); sessions are never cached: each call opens and closes its own.
+The user of a browser session lives in ``st.session_state`` (set by pages/login.py); the
+service a page gets acts as that user, so sms_core checks the role on every change.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import streamlit as st
 
 from sms_core.i18n import DEFAULT_LANGUAGE
 from sms_core.i18n import t as _t
+from sms_core.roles import Principal
 from sms_core.service import SmsService
+
+USER_KEY = "principal"
 
 
 @st.cache_resource(show_spinner=False)
@@ -20,9 +25,22 @@ def _service(database_url: str) -> SmsService:
     return SmsService.from_env()
 
 
-def service() -> SmsService:
-    """The product's service for the configured database."""
+def base_service() -> SmsService:
+    """The service before anyone signs in: only login and the first-admin check use it."""
     return _service(os.environ.get("SMS_DATABASE_URL", ""))
+
+
+def user() -> Principal | None:
+    """Who is signed in in this browser session, if anyone."""
+    return st.session_state.get(USER_KEY)
+
+
+def service() -> SmsService:
+    """The product's service acting as the signed-in user (pages run only after login)."""
+    principal = user()
+    if principal is None:
+        st.stop()  # dashboard.py shows only the login page to a session without a user
+    return base_service().for_user(principal)
 
 
 def lang() -> str:
@@ -36,5 +54,14 @@ def t(key: str, **values: object) -> str:
 
 
 def actor() -> str:
-    """Who acts, for the audit trail (the login of the access-control issue goes here)."""
-    return "dashboard"
+    """Who acts, for the audit trail: the signed-in user."""
+    principal = user()
+    return principal.name if principal else "anonymous"
+
+
+def oidc_configured() -> bool:
+    """Whether `[auth]` is configured in .streamlit/secrets.toml (then st.login is used)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets.toml at all: Streamlit raises on first access
+        return False

@@ -6,7 +6,6 @@ import streamlit as st
 
 from sms_core import reports
 from sms_core.errors import SmsError
-from sms_core.export import frame_csv_bytes
 from ui import actor, lang, service, t
 
 PAGE_SIZE = 20
@@ -40,7 +39,8 @@ choice = st.selectbox(
     format_func=lambda i: f"#{i} {campaigns.set_index('campaign_id').at[i, 'name']}",
 )
 row = campaigns.set_index("campaign_id").loc[choice]
-if row["state"] in CANCELLABLE and st.button(t("history.cancel", id=choice)):
+can_cancel = svc.principal.can("send") and row["state"] in CANCELLABLE
+if can_cancel and st.button(t("history.cancel", id=choice)):
     try:
         svc.cancel(int(choice), actor=actor())
         st.rerun()
@@ -96,9 +96,8 @@ messages = reports.campaign_messages(
 st.dataframe(messages, hide_index=True)
 st.download_button(
     t("history.export"),
-    data=lambda: frame_csv_bytes(
-        reports.campaign_messages(svc.reader, int(choice), **filters, limit=None)
-    ),
+    # Built when clicked, not on every rerun; the service audits each export.
+    data=lambda: svc.export_messages(int(choice), **filters),
     file_name=f"campaign_{choice}.csv",
     mime="text/csv",
     on_click="ignore",

@@ -96,7 +96,8 @@ bare = cost_of_body(body)
 st.caption(t("send.counter", chars=bare.chars, units=bare.units, segments=bare.segments))
 
 try:
-    result = cache.preview(
+    result = svc.preview(
+        cache,
         data,
         name,
         body,

@@ -429,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_settings import add_settings_commands
 
     add_settings_commands(commands)
+    from .cli_users import add_user_commands
+
+    add_user_commands(commands)
     return parser
 
 

@@ -70,6 +70,11 @@ class QuotaError(SmsError):
         return max(self.needed - self.remaining, 0)
 
 
+class AccessError(SmsError):
+    """Who is acting may not do this: not logged in, a wrong password, or a role that lacks
+    the permission. The message names the permission, never a secret."""
+
+
 class StateError(SmsError):
     """The action is not allowed in the record's current state (e.g. cancel a sent campaign)."""
 

@@ -14,9 +14,19 @@ import sys
 import time
 from pathlib import Path
 
+from .users import FIRST_ADMIN
+
 ROOT = Path(__file__).resolve().parent.parent
 # How long a child gets to finish its work in flight before it is killed.
 _STOP_GRACE_SECONDS = 15
+
+
+def _first_admin(engine) -> str | None:
+    from .db import transaction
+    from .users import ensure_first_admin
+
+    with transaction(engine) as session:
+        return ensure_first_admin(session)
 
 
 def run_product(
@@ -31,8 +41,17 @@ def run_product(
         upgrade(engine)
         if demo and seed_demo(engine):
             print("demo data added: a contract and a few months of history", file=sys.stderr)
+        password = _first_admin(engine)
     finally:
         engine.dispose()
+    if password:
+        # Nothing is open by default: the first start creates one admin, shown once here.
+        print(
+            f"first start: sign in as '{FIRST_ADMIN}' with the one-time password {password}\n"
+            "(you choose a new password at first sign-in; add users with "
+            "python -m sms_core users add NAME --role ROLE)",
+            file=sys.stderr,
+        )
     commands = []
     if worker:
         commands.append([sys.executable, "-m", "sms_core", "worker"])

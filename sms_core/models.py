@@ -48,6 +48,7 @@ __all__ = [
     "Suppression",
     "Template",
     "UTCDateTime",
+    "User",
     "audit",
 ]
 
@@ -266,6 +267,9 @@ class Message(Base):
     client_ref: Mapped[str] = mapped_column(String(64), unique=True)
     provider: Mapped[str] = mapped_column(String(32))
     provider_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    # Set when the personal data of the row (phone, name, body) was masked: by retention
+    # after SMS_PHONE_RETENTION_MONTHS, or by an erasure request (sms_core.retention).
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -279,7 +283,6 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
 
 
-
 # Messages per day (reports.daily_sends; "sends today" on Overview) count each message on
 # the time it was sent: accepted, else failed, else queued. Indexed as that very
 # expression (with the state the report groups by), a window of days is a range of this
@@ -289,6 +292,7 @@ Index(
     func.coalesce(Message.accepted_at, Message.failed_at, Message.created_at),
     Message.state,
 )
+
 
 class Suppression(Base):
     """An opted-out number (national form, ``09012345678``): never sent to (R3)."""
@@ -363,3 +367,26 @@ class AppSetting(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class User(Base):
+    """Someone who may log in to the dashboard, with one role (admin, operator, analyst).
+
+    ``password_hash`` is an argon2 hash; None for accounts that log in through OpenID
+    Connect (``name`` is then their e-mail address). ``failed_logins`` and
+    ``locked_until`` slow down password guessing (sms_core.users).
+    """
+
+    __tablename__ = "app_user"
+    __table_args__ = (CheckConstraint(_in("role", ("admin", "operator", "analyst")), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

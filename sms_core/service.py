@@ -14,12 +14,15 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from . import app_settings, quota
+from . import app_settings, audit_trail, quota, users
+from .audit_trail import AuditView
 from .campaigns import CampaignInfo, cancel_campaign, confirm_campaign
 from .contract import contract_end, get_contract, set_contract
 from .db import make_engine, now_utc, read_only, transaction, upgrade
-from .models import Campaign, Message
-from .preview import Preview
+from .models import Campaign, Message, audit
+from .preview import Preview, PreviewCache
+from .retention import Erasure, erase_phone
+from .roles import SYSTEM, Principal
 from .schedule import QuietHours
 from .suppression import add_optout, import_optouts_bytes, list_optouts, remove_optout
 from .suppression import suppressed_numbers as _suppressed
@@ -46,6 +49,17 @@ class ContractView:
 
 
 @dataclass(frozen=True, slots=True)
+class UserView:
+    """A user as the Settings page lists them."""
+
+    name: str
+    role: str
+    disabled: bool
+    oidc: bool
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Progress:
     """A campaign's messages per state, for a progress bar (R15)."""
 
@@ -67,11 +81,25 @@ class Progress:
 class SmsService:
     """The product's actions and reads over one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, principal: Principal = SYSTEM) -> None:
         self.engine = engine
         # Reports and listings read through this one: on SQLite they never wait for
         # the worker's write lock.
         self.reader = read_only(engine)
+        # Who acts: every state-changing call checks this role (sms_core.roles) and
+        # records this name in the audit trail, whatever ``actor`` a caller passes.
+        self.principal = principal
+
+    def for_user(self, principal: Principal) -> SmsService:
+        """The same service (same engine and pool) acting as ``principal``."""
+        return SmsService(self.engine, principal)
+
+    def _who(self, permission: str, actor: str | None = None) -> str:
+        """Check ``permission``; the name to audit (the principal's, unless the system's)."""
+        self.principal.require(permission)
+        if self.principal is SYSTEM and actor:
+            return actor
+        return self.principal.name
 
     @classmethod
     def from_env(cls) -> SmsService:
@@ -85,6 +113,85 @@ class SmsService:
         """The provider new sends go through (Settings, else ``SMS_PROVIDER``)."""
         return app_settings.provider_in_use(self.engine)
 
+    # login and users (issue 4)
+    def login(self, name: str, password: str) -> tuple[SmsService, bool]:
+        """Check a name and password; the service acting as that user, and whether the
+        password must be changed first. AccessError when refused (the attempt is recorded
+        and audited either way, and repeated failures slow the account down)."""
+        with transaction(self.engine) as s:
+            attempt = users.authenticate(s, name, password)
+        return self.for_user(attempt.raise_if_refused()), attempt.must_change_password
+
+    def login_identity(self, email: str | None) -> SmsService:
+        """The service acting as someone signed in through OpenID Connect (st.login)."""
+        with transaction(self.engine) as s:
+            attempt = users.principal_for_identity(s, email)
+        return self.for_user(attempt.raise_if_refused())
+
+    def change_password(self, old: str, new: str) -> None:
+        """Change the acting user's own password."""
+        with transaction(self.engine) as s:
+            users.change_password(s, self.principal.name, old, new)
+
+    def users(self) -> list:
+        """Every user (names, roles, state; never a hash)."""
+        self.principal.require("users")
+        with transaction(self.reader) as s:
+            return [
+                UserView(u.name, u.role, u.disabled, u.password_hash is None, u.last_login_at)
+                for u in users.list_users(s)
+            ]
+
+    def add_user(self, name: str, role: str, *, oidc: bool = False) -> str | None:
+        """Create a user; returns the one-time password to hand over (None for OIDC)."""
+        who = self._who("users")
+        with transaction(self.engine) as s:
+            return users.add_user(s, name, role, actor=who, oidc=oidc)[1]
+
+    def set_user_disabled(self, name: str, disabled: bool) -> None:
+        """Disable or enable a user."""
+        who = self._who("users")
+        with transaction(self.engine) as s:
+            users.set_disabled(s, name, disabled, actor=who)
+
+    # audit trail, exports, erasure (issue 4)
+    def audit_events(
+        self, limit: int = 100, offset: int = 0, *, action: str | None = None
+    ) -> list[AuditView]:
+        """A page of the audit trail, newest first (admins only)."""
+        self.principal.require("audit")
+        return audit_trail.events(self.reader, limit, offset, action=action)
+
+    def audit_csv(self, *, action: str | None = None) -> bytes:
+        """The whole audit trail (or one action's events) as CSV; the export is audited."""
+        who = self._who("audit")
+        data = audit_trail.csv(self.reader, action=action)
+        with transaction(self.engine) as s:
+            audit(s, who, "export.audit", action=action)
+        return data
+
+    def export_messages(self, campaign_id: int, **filters: str | None) -> bytes:
+        """A campaign's messages as CSV (numbers masked but the last 4 digits), audited."""
+        from . import reports
+        from .export import frame_csv_bytes
+
+        who = self._who("read")
+        frame = reports.campaign_messages(self.reader, campaign_id, limit=None, **filters)
+        with transaction(self.engine) as s:
+            audit(s, who, "export.messages", campaign=campaign_id, rows=len(frame))
+        return frame_csv_bytes(frame)
+
+    def erase_phone(self, number: str) -> Erasure:
+        """Erase a candidate's data from the message history (admins only)."""
+        who = self._who("users")
+        with transaction(self.engine) as s:
+            return erase_phone(s, number, actor=who)
+
+    def preview(self, cache: PreviewCache, data, name: str, body: str, **options) -> Preview:
+        """Preview an uploaded roster (operators and admins: it holds personal data)."""
+        self.principal.require("preview")
+        return cache.preview(data, name, body, **options)
+
     # team-wide settings (issue 6)
     def settings(self) -> dict[str, app_settings.EffectiveSetting]:
         """Provider, quiet hours and short URL base in use, each with where it comes from."""
@@ -93,19 +200,22 @@ class SmsService:
 
     def set_setting(self, key: str, value: str, *, actor: str) -> app_settings.EffectiveSetting:
         """Store a team-wide setting after checking it (audited)."""
+        who = self._who("settings", actor)
         with transaction(self.engine) as s:
-            return app_settings.set_setting(s, key, value, actor=actor)
+            return app_settings.set_setting(s, key, value, actor=who)
 
     def reset_setting(self, key: str, *, actor: str) -> bool:
         """Return a setting to its environment variable (audited); False if none was stored."""
+        who = self._who("settings", actor)
         with transaction(self.engine) as s:
-            return app_settings.reset_setting(s, key, actor=actor)
+            return app_settings.reset_setting(s, key, actor=who)
 
     def test_send(self, number: str, body: str, *, key: str, actor: str) -> CampaignInfo:
         """Send ``body`` to one mobile number now, as a campaign of one (see test_send)."""
         from .test_send import confirm_test_send
 
-        return confirm_test_send(self.engine, number, body, key=key, actor=actor)
+        who = self._who("test_send", actor)
+        return confirm_test_send(self.engine, number, body, key=key, actor=who)
 
     def short_url_base(self) -> str:
         """The short URL base previews count and sends create links under."""
@@ -142,9 +252,10 @@ class SmsService:
         actor: str,
     ) -> None:
         """Create or change the contract (≥ 3 months)."""
+        who = self._who("contract", actor)
         with transaction(self.engine) as s:
             set_contract(
-                s, monthly_units, start_month, months, sender_mode, sender_number, actor=actor
+                s, monthly_units, start_month, months, sender_mode, sender_number, actor=who
             )
 
     def quota(self, month: date | None = None) -> quota.QuotaStatus:
@@ -154,29 +265,34 @@ class SmsService:
 
     # opt-outs, templates, drafts (R3, R12)
     def suppressed_numbers(self) -> set[str]:
-        """Numbers that never receive an SMS."""
+        """Numbers that never receive an SMS (full numbers: for a preview)."""
+        self.principal.require("preview")
         with transaction(self.reader) as s:
             return _suppressed(s)
 
     def optouts(self) -> list:
-        """Every opt-out entry, newest first."""
+        """Every opt-out entry, newest first (full numbers)."""
+        self.principal.require("optouts")
         with transaction(self.reader) as s:
             return list_optouts(s)
 
     def add_optout(self, number: str, reason: str | None, *, actor: str) -> bool:
         """Add a number; False when it was already there."""
+        who = self._who("optouts", actor)
         with transaction(self.engine) as s:
-            return add_optout(s, number, reason, actor=actor)[1]
+            return add_optout(s, number, reason, actor=who)[1]
 
     def remove_optout(self, number: str, *, actor: str) -> bool:
         """Remove a number; False when it was not there."""
+        who = self._who("optouts", actor)
         with transaction(self.engine) as s:
-            return remove_optout(s, number, actor=actor)
+            return remove_optout(s, number, actor=who)
 
     def import_optouts(self, data: bytes, name: str, *, actor: str):
         """Add every number of an uploaded text/CSV file, all or nothing."""
+        who = self._who("optouts", actor)
         with transaction(self.engine) as s:
-            return import_optouts_bytes(s, data, name, actor=actor)
+            return import_optouts_bytes(s, data, name, actor=who)
 
     def templates(self) -> list:
         """Saved templates, by name."""
@@ -185,13 +301,15 @@ class SmsService:
 
     def save_template(self, name: str, body: str, *, actor: str) -> None:
         """Save ``body`` under ``name`` (replacing a template of that name)."""
+        who = self._who("templates", actor)
         with transaction(self.engine) as s:
-            save_template(s, name, body, actor=actor)
+            save_template(s, name, body, actor=who)
 
     def delete_template(self, name: str, *, actor: str) -> None:
         """Delete a template."""
+        who = self._who("templates", actor)
         with transaction(self.engine) as s:
-            delete_template(s, name, actor=actor)
+            delete_template(s, name, actor=who)
 
     def drafts(self) -> list:
         """Saved drafts, newest first."""
@@ -200,11 +318,13 @@ class SmsService:
 
     def save_draft(self, title: str, body: str, draft_id: int | None = None) -> int:
         """Save a draft (a new one, or ``draft_id`` again); returns its id."""
+        self.principal.require("templates")
         with transaction(self.engine) as s:
             return save_draft(s, title, body, draft_id).id
 
     def delete_draft(self, draft_id: int) -> None:
         """Delete a draft."""
+        self.principal.require("templates")
         with transaction(self.engine) as s:
             delete_draft(s, draft_id)
 
@@ -223,12 +343,13 @@ class SmsService:
         template_name: str | None = None,
     ) -> CampaignInfo:
         """Confirm a send; the same ``key`` (one confirm dialog) never creates two."""
+        who = self._who("send", actor)
         return confirm_campaign(
             self.engine,
             preview,
             name=name,
             idempotency_key=key,
-            actor=actor,
+            actor=who,
             provider=self.provider_name,
             send_at=send_at,
             rows=rows,
@@ -252,7 +373,7 @@ class SmsService:
 
     def cancel(self, campaign_id: int, *, actor: str) -> CampaignInfo:
         """Cancel a scheduled or sending campaign, releasing its unsent units."""
-        return cancel_campaign(self.engine, campaign_id, actor=actor)
+        return cancel_campaign(self.engine, campaign_id, actor=self._who("send", actor))
 
     def now(self) -> datetime:
         """The current time (UTC), one clock for every page."""

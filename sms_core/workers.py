@@ -28,6 +28,7 @@ from .dispatch import CycleReport, DispatchConfig, Worker
 from .errors import ConfigError
 from .models import Campaign
 from .providers.base import Provider
+from .retention import redact_expired
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 # while; their provider's worker is kept this long after the campaign was confirmed.
 RECENT_CAMPAIGNS = timedelta(days=7)
 _ACTIVE = ("scheduled", "sending", "paused")
+# Retention masks by month: checking hourly keeps any message at most an hour late.
+RETENTION_INTERVAL = 3600.0
 
 
 class ProviderWorkers:
@@ -58,6 +61,7 @@ class ProviderWorkers:
         self._providers: dict[str, Provider] = {}
         self._unbuildable: set[str] = set()
         self._next_refresh = 0.0
+        self._next_retention = 0.0
         self.stop = threading.Event()
 
     def providers_in_use(self) -> set[str]:
@@ -97,7 +101,18 @@ class ProviderWorkers:
         if time.monotonic() >= self._next_refresh:
             self.refresh()
             self._next_refresh = time.monotonic() + self.refresh_interval
+        if time.monotonic() >= self._next_retention:
+            self.redact_expired()
+            self._next_retention = time.monotonic() + RETENTION_INTERVAL
         return {name: worker.run_once() for name, worker in list(self.workers.items())}
+
+    def redact_expired(self) -> int:
+        """Mask personal data past retention (sms_core.retention); several workers may."""
+        with transaction(self.engine) as s:
+            masked = redact_expired(s)
+        if masked:
+            log.info("masked the personal data of %d messages past retention", masked)
+        return masked
 
     def run(self) -> None:
         """Cycle until :attr:`stop` is set; each provider's batch in flight is finished."""

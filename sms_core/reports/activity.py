@@ -266,6 +266,4 @@ def failure_reason_keys(df: pd.DataFrame) -> list[tuple[str | None, str | None]]
     def text(value: object) -> str | None:
         return value if isinstance(value, str) else None
 
-    return [
-        (text(c), text(m)) for c, m in zip(df["error_code"], df["error_message"], strict=True)
-    ]
+    return [(text(c), text(m)) for c, m in zip(df["error_code"], df["error_message"], strict=True)]

@@ -8,7 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sms_core.quota import current_month
+from sms_core.roles import Principal
 from sms_core.service import SmsService
+from ui import USER_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,10 +34,14 @@ def with_contract(database) -> SmsService:
 
 @pytest.fixture
 def run_app():
-    """Run the dashboard once, as a fresh browser session would."""
+    """Run the dashboard once, as a fresh browser session of a signed-in user would
+    (``role``: admin by default; ``role=None`` for a session nobody signed in to)."""
 
-    def run(page: str | None = None) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    def run(page: str | None = None, role: str | None = "admin") -> AppTest:
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        if role is not None:
+            at.session_state[USER_KEY] = Principal(f"test-{role}", role)
+        at.run()
         return at.switch_page(f"pages/{page}.py").run() if page else at
 
     return run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -94,7 +95,11 @@ def dashboard_url(tmp_path_factory):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("the product did not start:\n" + log.read_text(errors="replace"))
             time.sleep(0.3)
-        yield url
+        # Nothing is open: the first start printed the admin's one-time password.
+        found = re.search(r"one-time password (\S+)", log.read_text(errors="replace"))
+        if found is None:
+            pytest.fail("the first start printed no admin password:\n" + log.read_text())
+        yield url, found.group(1)
     finally:
         proc.send_signal(signal.SIGINT)
         try:

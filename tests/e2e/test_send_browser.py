@@ -28,8 +28,26 @@ def wait_metric(page, label: str, value: str) -> None:
     )
 
 
+NEW_PASSWORD = "e2e-chosen-password-42"
+
+
+def sign_in(page, url: str, one_time: str) -> None:
+    """Nothing is open: sign in as the first admin, then replace the one-time password."""
+    page.goto(url, wait_until="networkidle")
+    page.get_by_role("heading", name="ログイン").wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "login.png"), full_page=True)
+    page.get_by_label("ユーザー名").fill("admin")
+    page.get_by_label("パスワード", exact=True).fill(one_time)
+    page.get_by_role("button", name="ログイン").click()
+    page.get_by_label("現在のパスワード").fill(one_time)
+    page.get_by_label("新しいパスワード（10文字以上）").fill(NEW_PASSWORD)
+    page.get_by_label("新しいパスワード（確認）").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="パスワードを変更").click()
+
+
 def test_upload_preview_send_and_follow_it(page, dashboard_url):
-    page.goto(dashboard_url, wait_until="networkidle")
+    url, one_time = dashboard_url
+    sign_in(page, url, one_time)
     page.get_by_role("heading", name="概要").wait_for(timeout=30_000)
     page.locator('[data-testid="stMetric"]').first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
@@ -71,10 +89,20 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "templates.png"), full_page=True)
 
-    # Settings: a test send to one number goes out through the worker like any send.
     page.get_by_role("link", name="設定").click()
+    page.get_by_role("heading", name="配信停止リスト").wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "settings.png"), full_page=True)
+
+    # Administration: a test send to one number goes out through the worker like any send.
+    page.get_by_role("link", name="管理").click()
     page.get_by_role("heading", name="テスト送信").wait_for(timeout=30_000)
     page.get_by_label("送信先の携帯電話番号").fill("090-1234-5678")
     page.get_by_role("button", name="テスト送信する").click()
     page.get_by_text(re.compile(r"テスト送信 #\d+：完了")).wait_for(timeout=60_000)
-    page.screenshot(path=str(ARTIFACTS / "settings.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
+
+    # The audit trail shows who did all this.
+    page.get_by_role("link", name="監査ログ").click()
+    page.get_by_role("heading", name="監査ログ").wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)

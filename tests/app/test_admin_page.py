@@ -1,4 +1,4 @@
-"""Settings (issue 6): provider, quiet hours and short URL base are edited here and stored
+"""Administration (issue 6): provider, quiet hours and short URL base are edited here and stored
 for every process; a test send goes out as a campaign of one."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ def button(at, label: str):
 
 
 def test_quiet_hours_and_short_url_base_are_saved_for_every_process(with_contract, run_app):
-    at = run_app("settings")
+    at = run_app("admin")
     assert not at.exception
     assert with_contract.settings()["quiet_hours"].source == "environment"  # the fixture's
     start, end = (w for w in at.time_input if w.label.startswith("停止の"))
@@ -23,7 +23,7 @@ def test_quiet_hours_and_short_url_base_are_saved_for_every_process(with_contrac
     assert (stored.value, stored.source, stored.updated_by) == (
         "20:30-07:45",
         "database",
-        "dashboard",
+        "test-admin",
     )
     assert any("この画面で設定" in c.value for c in at.caption)
 
@@ -40,7 +40,7 @@ def test_quiet_hours_and_short_url_base_are_saved_for_every_process(with_contrac
 def test_a_provider_without_credentials_cannot_be_chosen(with_contract, run_app, monkeypatch):
     monkeypatch.delenv("SMS_TWILIO_ACCOUNT_SID", raising=False)
     monkeypatch.delenv("SMS_TWILIO_AUTH_TOKEN", raising=False)
-    at = run_app("settings")
+    at = run_app("admin")
     next(s for s in at.selectbox if s.label == "送信プロバイダ").set_value("twilio")
     next(b for b in at.button if b.label == "保存" and b.form_id == "provider").click().run()
     assert any("SMS_TWILIO_AUTH_TOKEN" in e.value for e in at.error)
@@ -48,7 +48,7 @@ def test_a_provider_without_credentials_cannot_be_chosen(with_contract, run_app,
 
 
 def test_a_test_send_creates_one_campaign_and_shows_its_state(with_contract, run_app):
-    at = run_app("settings")
+    at = run_app("admin")
     next(w for w in at.text_input if w.label == "送信先の携帯電話番号").set_value("090-1234-5678")
     send = button(at, "テスト送信する")
     send.click().run()

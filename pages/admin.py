@@ -1,0 +1,136 @@
+"""Administration (admins): provider, quiet hours and short URL base, a test send, users."""
+
+from __future__ import annotations
+
+import secrets
+
+import streamlit as st
+
+from sms_core.errors import SmsError
+from sms_core.providers.factory import PROVIDERS
+from sms_core.roles import ROLES
+from sms_core.schedule import QuietHours, japan_time
+from ui import actor, service, t
+
+svc = service()
+st.title(t("admin.title"))
+
+st.subheader(t("settings.config"))
+current = svc.settings()
+
+
+def _source(key: str) -> None:
+    """Where the value in use comes from, and a way back to the environment's."""
+    setting = current[key]
+    if setting.source == "database":
+        st.caption(t("config.from_db", by=setting.updated_by, at=japan_time(setting.updated_at)))
+        if st.button(t("config.reset", env=setting.env), key=f"reset:{key}"):
+            svc.reset_setting(key, actor=actor())
+            st.rerun()
+    else:
+        st.caption(t(f"config.from_{setting.source}", env=setting.env))
+
+
+def _save(key: str, value: str) -> None:
+    try:
+        svc.set_setting(key, value, actor=actor())
+    except SmsError as exc:
+        st.error(str(exc))
+    else:
+        st.success(t("config.saved"))
+        st.rerun()
+
+
+provider_col, quiet_col, url_col = st.columns(3)
+with provider_col, st.form("provider"):
+    names = list(PROVIDERS)
+    chosen = st.selectbox(t("config.provider"), names, index=names.index(current["provider"].value))
+    st.caption(t("config.provider_help"))
+    if st.form_submit_button(t("config.save")):
+        _save("provider", chosen)
+with provider_col:
+    _source("provider")
+with quiet_col, st.form("quiet"):
+    quiet = QuietHours.parse(current["quiet_hours"].value)
+    start = st.time_input(t("config.quiet_start"), value=quiet.start, step=900)
+    end = st.time_input(t("config.quiet_end"), value=quiet.end, step=900)
+    st.caption(t("config.quiet_help"))
+    if st.form_submit_button(t("config.save")):
+        _save("quiet_hours", f"{start:%H:%M}-{end:%H:%M}")
+with quiet_col:
+    _source("quiet_hours")
+with url_col, st.form("short_url"):
+    base = st.text_input(t("config.short_url"), value=current["short_url_base"].value)
+    st.caption(t("config.short_url_help"))
+    if st.form_submit_button(t("config.save")):
+        _save("short_url_base", base)
+with url_col:
+    _source("short_url_base")
+
+if svc.contract() is not None:
+    # A test send is a campaign of one: quota-checked, idempotent on the form's nonce, sent
+    # by the worker through the provider in use, and listed in the history.
+    st.subheader(t("test.title"))
+    state = st.session_state
+    state.setdefault("test_nonce", secrets.token_hex(8))
+    with st.form("test_send"):
+        number = st.text_input(t("test.number"), placeholder="090-1234-5678")
+        body = st.text_area(t("test.body"), value=t("test.body_default"), height=80)
+        st.caption(t("test.help", provider=current["provider"].value))
+        if st.form_submit_button(t("test.send"), type="primary"):
+            try:
+                info = svc.test_send(number, body, key=state["test_nonce"], actor=actor())
+            except SmsError as exc:
+                st.error(str(exc))
+            else:
+                state["test_campaign"] = info.id
+                state["test_nonce"] = secrets.token_hex(8)
+
+    @st.fragment(run_every=1.0)
+    def test_progress() -> None:
+        campaign_id = st.session_state.get("test_campaign")
+        if campaign_id is None:
+            return
+        p = svc.progress(campaign_id)
+        words = ", ".join(f"{t(f'message.{k}')} {v}" for k, v in sorted(p.counts.items()))
+        st.info(t("test.progress", id=campaign_id, state=t(f"campaign.{p.state}"), parts=words))
+
+    test_progress()
+
+st.subheader(t("users.title"))
+st.dataframe(
+    [
+        {
+            t("users.name"): u.name,
+            t("users.role"): t(f"role.{u.role}"),
+            t("users.kind"): "OIDC" if u.oidc else t("users.local"),
+            t("users.disabled"): u.disabled,
+            t("users.last_login"): japan_time(u.last_login_at) if u.last_login_at else "",
+        }
+        for u in svc.users()
+    ],
+    hide_index=True,
+)
+with st.form("add_user", clear_on_submit=True):
+    left, mid, right = st.columns(3)
+    new_name = left.text_input(t("users.name"))
+    new_role = mid.selectbox(t("users.role"), ROLES, format_func=lambda r: t(f"role.{r}"))
+    oidc = right.toggle(t("users.oidc"))
+    if st.form_submit_button(t("users.add")):
+        try:
+            password = svc.add_user(new_name, new_role, oidc=oidc)
+        except SmsError as exc:
+            st.error(str(exc))
+        else:
+            # Shown once, to hand over; only its hash is stored.
+            st.success(t("users.added_oidc") if oidc else t("users.added", password=password))
+with st.form("disable_user"):
+    names = [u.name for u in svc.users() if u.name != svc.principal.name]
+    target = st.selectbox(t("users.pick"), names, index=None, placeholder=t("ui.choose"))
+    left, right = st.columns(2)
+    if left.form_submit_button(t("users.disable")) and target:
+        svc.set_user_disabled(target, True)
+        st.rerun()
+    if right.form_submit_button(t("users.enable")) and target:
+        svc.set_user_disabled(target, False)
+        st.rerun()
