@@ -45,7 +45,7 @@ history = page("history", "history", "history")
 if service().contract() is None:
     pages = [settings]
 elif principal.role == "analyst":
-    pages = [overview, history]
+    pages = [overview, history, settings]  # settings read-only: contract and quota
 else:
     pages = [
         overview,

@@ -43,6 +43,18 @@ def service() -> SmsService:
     return base_service().for_user(principal)
 
 
+def require(permission: str) -> None:
+    """Stop the page with a plain message unless the user's role has ``permission``.
+
+    Navigation already hides such pages and the service refuses their actions; this
+    only turns a forged page address into a message instead of an error trace.
+    """
+    principal = user()
+    if principal is None or not principal.can(permission):
+        st.error(t("ui.forbidden"))
+        st.stop()
+
+
 def lang() -> str:
     """The language chosen in the sidebar."""
     return st.session_state.get("lang", DEFAULT_LANGUAGE)

@@ -10,8 +10,9 @@ from sms_core.errors import SmsError
 from sms_core.providers.factory import PROVIDERS
 from sms_core.roles import ROLES
 from sms_core.schedule import QuietHours, japan_time
-from ui import actor, service, t
+from ui import actor, require, service, t
 
+require("settings")
 svc = service()
 st.title(t("admin.title"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.schedule import japan_time
-from ui import service, t
+from ui import require, service, t
 
 PAGE_SIZE = 100
 ACTIONS = (
@@ -21,6 +21,7 @@ ACTIONS = (
     "erase",
 )
 
+require("audit")
 svc = service()
 st.title(t("audit.title"))
 action = st.selectbox(t("audit.action"), ACTIONS, index=None, placeholder=t("history.all"))

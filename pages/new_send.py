@@ -14,12 +14,13 @@ from sms_core.preview import REASONS, PreviewCache, confirmation_key
 from sms_core.roster import FIELD_HEADERS, guess_fields, read_headers
 from sms_core.schedule import JST, japan_time
 from sms_core.text import cost_of_body
-from ui import actor, service, t
+from ui import actor, require, service, t
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "roster_sample_cp932.csv"
 # st.dataframe sends every row to the browser; past this the table is cut (the CSV is whole).
 SHOWN_ROWS = 5_000
 
+require("preview")
 svc = service()
 state = st.session_state
 cache: PreviewCache = state.setdefault("send_cache", PreviewCache())

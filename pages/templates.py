@@ -6,8 +6,9 @@ import streamlit as st
 
 from sms_core.errors import SmsError
 from sms_core.text import cost_of_body
-from ui import actor, service, t
+from ui import actor, require, service, t
 
+require("templates")
 svc = service()
 st.title(t("templates.title"))
 

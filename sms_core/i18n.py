@@ -34,6 +34,10 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "overview.upcoming": {"ja": "予約済みの送信", "en": "Scheduled sends"},
     "overview.failures": {"ja": "直近7日間の失敗理由", "en": "Failures, last 7 days"},
     "overview.none": {"ja": "ありません。", "en": "None."},
+    "ui.forbidden": {
+        "ja": "このページを使う権限がありません。",
+        "en": "Your role does not give access to this page.",
+    },
     "login.title": {"ja": "ログイン", "en": "Sign in"},
     "login.oidc": {"ja": "組織のアカウントでログイン", "en": "Sign in with your organisation"},
     "login.logout": {"ja": "ログアウト", "en": "Sign out"},

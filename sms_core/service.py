@@ -167,7 +167,7 @@ class SmsService:
         who = self._who("audit")
         data = audit_trail.csv(self.reader, action=action)
         with transaction(self.engine) as s:
-            audit(s, who, "export.audit", action=action)
+            audit(s, who, "export.audit", only=action)
         return data
 
     def export_messages(self, campaign_id: int, **filters: str | None) -> bytes:
