@@ -173,3 +173,18 @@ def test_retention_and_erasure_mask_personal_data_and_keep_every_count(system):
     with transaction(system.engine) as s:
         logged = s.scalars(select(AuditEvent.detail).where(AuditEvent.action == "erase")).one()
     assert phone not in logged and phone[-4:] in logged  # the trail keeps only the tail
+
+
+def test_openid_connect_identities_map_to_users_added_for_them(system):
+    """st.login gives an e-mail address; only one added with --oidc signs in, as its role."""
+    assert system.add_user("ito@example.co.jp", "analyst", oidc=True) is None
+    signed = system.login_identity("ITO@example.co.jp")
+    assert signed.principal == Principal("ito@example.co.jp", "analyst")
+    for email in ("stranger@example.co.jp", None):
+        with pytest.raises(AccessError, match="not a user here"):
+            system.login_identity(email)
+    with pytest.raises(AccessError):  # an OIDC user has no password to guess
+        system.login("ito@example.co.jp", "")
+    system.add_user("local", "operator")
+    with pytest.raises(AccessError):  # nor does a local user sign in through OIDC
+        system.login_identity("local")

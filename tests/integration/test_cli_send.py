@@ -157,3 +157,29 @@ def test_quiet_hours_refuse_or_defer(env):
     )
     morning = (night + timedelta(days=1)).replace(hour=8, minute=0)
     assert datetime.fromisoformat(deferred["scheduled_at"]) == morning
+
+
+def test_users_erase_and_retention_from_the_command_line(env):
+    """Issue 4: users add prints a one-time password that signs in; erase masks a number's
+    messages and keeps the month's counts; retention runs on demand."""
+    added = ok(env, "users", "add", "suzuki", "--role", "operator", "--json")
+    assert added["role"] == "operator" and len(added["one_time_password"]) >= 16
+    ok(env, "users", "add", "sato@example.co.jp", "--role", "analyst", "--oidc")
+    listed = {u["name"]: (u["role"], u["oidc"]) for u in ok(env, "users", "list", "--json")}
+    assert listed == {"suzuki": ("operator", False), "sato@example.co.jp": ("analyst", True)}
+    done = run(env, "users", "add", "suzuki", "--role", "admin")
+    assert done.returncode == 2 and "already exists" in done.stderr
+    ok(env, "users", "disable", "suzuki")
+
+    contract(env)
+    sent = ok(env, "send", str(SAMPLE), "--body", BODY, "--json")
+    ok(env, "worker", "--once")
+    used = ok(env, "quota", "--json")["used"]
+    first = ok(env, "history", "--campaign", str(sent["campaign"]), "--json")[0]
+    assert first["row"] == 2 and first["phone"].endswith("6451")  # 090-9037-6451
+    erased = ok(env, "erase", "--phone", "090-9037-6451", "--json")
+    assert erased == {"phone_tail": "6451", "messages": 1, "kept_on_optout_list": False}
+    assert ok(env, "quota", "--json")["used"] == used  # counts stay
+    again = ok(env, "history", "--campaign", str(sent["campaign"]), "--json")[0]
+    assert again["state"] == first["state"] and again["units"] == first["units"]
+    assert ok(env, "retention", "--json") == {"masked": 0, "months": 13}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -85,3 +86,17 @@ def test_run_starts_dashboard_and_worker_and_ctrl_c_stops_both(tmp_path):
         assert launcher.wait(timeout=30) == 0
     left = subprocess.run(["pgrep", "-f", f"server.port {port}"], capture_output=True, text=True)
     assert left.stdout.strip() == ""
+    # Nothing is open by default: the first start created one admin, its password printed
+    # once; it signs in (and must choose a new password).
+    printed = launcher.stdout.read()
+    found = re.search(r"sign in as 'admin' with the one-time password (\S+)", printed)
+    assert found, printed
+    from sms_core.db import make_engine
+    from sms_core.service import SmsService
+
+    engine = make_engine(env["SMS_DATABASE_URL"])
+    try:
+        signed, must_change = SmsService(engine).login("admin", found.group(1))
+        assert signed.principal.role == "admin" and must_change
+    finally:
+        engine.dispose()
