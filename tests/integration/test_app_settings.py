@@ -28,8 +28,10 @@ PLANTED = "kd-PLANTED-settings-secret-91c2"
 
 @pytest.fixture
 def svc(engine, monkeypatch, tmp_path) -> SmsService:
-    for name in ("SMS_PROVIDER", "SMS_QUIET_HOURS", "SMS_SHORT_URL_BASE"):
+    for name in ("SMS_PROVIDER", "SMS_SHORT_URL_BASE"):
         monkeypatch.delenv(name, raising=False)
+    # Sends at any hour the suite runs; a test of the defaults removes it.
+    monkeypatch.setenv("SMS_QUIET_HOURS", "00:00-00:00")
     monkeypatch.setenv("SMS_SANDBOX_PATH", str(tmp_path / "outbox.db"))
     monkeypatch.setenv("SMS_SANDBOX_DELIVERY_DELAY", "0")
     for name in ("TOKEN", "TENANT_ID", "SERVICE_ID", "BASE_URL"):
@@ -46,6 +48,7 @@ def audited(engine, action: str) -> list[dict]:
 
 
 def test_a_stored_setting_wins_over_the_environment_and_reset_returns_to_it(svc, monkeypatch):
+    monkeypatch.delenv("SMS_QUIET_HOURS")
     assert {k: (s.value, s.source) for k, s in svc.settings().items()} == {
         "provider": ("sandbox", "default"),
         "quiet_hours": ("21:00-08:00", "default"),
@@ -87,7 +90,11 @@ def test_bad_values_are_refused_and_nothing_is_stored(svc):
     with pytest.raises(ConfigError) as refused:
         svc.set_setting("provider", "karaden", actor="admin")
     assert "SMS_KARADEN_TOKEN" in str(refused.value)
-    assert {s.source for s in svc.settings().values()} == {"default"}
+    assert {k: s.source for k, s in svc.settings().items()} == {
+        "provider": "default",
+        "quiet_hours": "environment",  # the fixture's
+        "short_url_base": "default",
+    }
     assert audited(svc.engine, "settings.change") == []
 
 
