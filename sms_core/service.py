@@ -15,7 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from . import quota
-from .campaigns import CampaignInfo, cancel_campaign, confirm_campaign
+from .campaigns import (
+    CampaignInfo,
+    cancel_campaign,
+    confirm_campaign,
+    link_retention_days,
+    links_expire_on,
+)
 from .contract import contract_end, get_contract, set_contract
 from .db import make_engine, now_utc, read_only, transaction, upgrade
 from .models import Campaign, Message
@@ -204,6 +210,10 @@ class SmsService:
             urgent_reason=urgent_reason,
         )
 
+    def links_expire_on(self, preview: Preview, send_at: datetime | None = None) -> date | None:
+        """The Japan-time day the body's short links stop working; None without URL tags."""
+        return links_expire_on(preview, send_at)
+
     def progress(self, campaign_id: int) -> Progress:
         """Messages per state of a campaign, read fresh (the dashboard follows it live)."""
         with transaction(self.reader) as s:
@@ -220,6 +230,10 @@ class SmsService:
     def cancel(self, campaign_id: int, *, actor: str) -> CampaignInfo:
         """Cancel a scheduled or sending campaign, releasing its unsent units."""
         return cancel_campaign(self.engine, campaign_id, actor=actor)
+
+    def link_retention_days(self) -> int:
+        """How many days short links keep redirecting after a send (SMS_LINK_RETENTION_DAYS)."""
+        return link_retention_days()
 
     def now(self) -> datetime:
         """The current time (UTC), one clock for every page."""
