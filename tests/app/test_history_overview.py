@@ -47,3 +47,29 @@ def test_history_messages_are_masked(database, run_app):
     messages = at.dataframe[-1].value
     assert len(messages) > 0
     assert all(str(phone).startswith("*******") for phone in messages["phone"])
+
+
+def test_history_shows_a_campaigns_clicks(database, run_app, data_dir):
+    """Issue 3: clicks per campaign and per recipient, click rate in the funnel."""
+    from sms_core.linkserver.clicks import follow
+    from sms_core.models import ShortLink
+
+    seed_demo(database.engine)
+    p = preview(data_dir / "roster_sample_cp932.csv", "詳細: {{url:https://example.jp/e}}")
+    info = database.confirm(p, name="リンク付き", key="links", actor="test", quiet_policy="defer")
+    with database.engine.connect() as conn:
+        code = (
+            conn.execute(
+                ShortLink.__table__.select().where(ShortLink.campaign_id == info.id).limit(1)
+            )
+            .first()
+            .code
+        )
+    assert follow(database.engine, code, "test-agent") is not None
+    at = run_app("history")
+    assert not at.exception
+    assert at.selectbox[0].value == info.id
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["クリックした宛先"] == "1"
+    assert shown["短縮URLの宛先"] == f"{info.recipients:,}"
+    assert shown["最初のクリック"] != "—"

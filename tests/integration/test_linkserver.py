@@ -18,10 +18,11 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from sms_core import quota
+from sms_core import quota, reports
 from sms_core.campaigns import confirm_campaign
 from sms_core.contract import set_contract
 from sms_core.db import now_utc, transaction
+from sms_core.export import frame_csv_bytes
 from sms_core.linkserver.receipts import ReceiptConfig
 from sms_core.linkserver.server import start
 from sms_core.linkserver.signatures import shared_signature, twilio_signature
@@ -491,6 +492,43 @@ def test_secrets_never_reach_logs_answers_or_the_database(engine, campaign, serv
     with transaction(engine) as s:
         stored = [tuple(r) for r in s.execute(select(ReceiptSeen.provider, ReceiptSeen.digest))]
     assert stored and not any(p in str(stored) for p in planted)
+
+
+# --- reports and export ------------------------------------------------------------------
+
+
+def test_clicks_reach_the_reports_and_the_export(engine, campaign, server):
+    code = links(engine)[1]
+    for _ in range(3):
+        requests.get(f"{server.url}/s/{code}", allow_redirects=False, timeout=10)
+    per_campaign = reports.clicks_per_campaign(engine)
+    assert tuple(per_campaign.columns) == reports.CLICK_COLUMNS
+    row = per_campaign.iloc[0]
+    assert (row.campaign_id, row.recipients, row.clicked_recipients, row.clicks) == (
+        campaign,
+        2,
+        1,
+        3,
+    )
+    assert row.click_rate == 0.5 and str(row.first_click_at.tz) == "Asia/Tokyo"
+    per_recipient = reports.campaign_clicks(engine, campaign)
+    assert tuple(per_recipient.columns) == reports.RECIPIENT_CLICK_COLUMNS
+    assert per_recipient[["recipient_row", "name", "links", "clicks"]].values.tolist() == [
+        [0, "山田", 1, 0],
+        [1, "佐藤", 1, 3],
+    ]
+    assert reports.is_missing(per_recipient.iloc[0].first_click_at)
+    assert per_recipient.iloc[1].first_click_at <= per_recipient.iloc[1].last_click_at
+    funnel = reports.funnel(engine, campaign_id=campaign, clicks=True)
+    assert funnel["stage"].tolist()[-1] == "clicked"
+    assert funnel.iloc[-1][["messages", "share"]].tolist() == [1, 0.5]
+    figure = reports.figure_funnel(funnel, lang="en")
+    assert figure.data[0].y[-1] == "Clicked (recipients)" and figure.data[0].text[-1] == "1 (50%)"
+    messages = reports.campaign_messages(engine, campaign, limit=None, clicks=True)
+    assert messages["clicks"].tolist() == [0, 3]
+    csv = frame_csv_bytes(messages).decode("utf-8-sig").splitlines()
+    assert "clicks" in csv[0] and "first_click_at" in csv[0]
+    assert reports.clicks_per_campaign(engine, campaign_id=campaign + 1).empty
 
 
 # --- the serve command ---------------------------------------------------------------

@@ -160,7 +160,7 @@ def check_outputs(nb: nbformat.NotebookNode, url: str) -> None:
     (chart,) = figures(nb, "monthly")
     assert values(chart["data"][0]["y"]) == monthly["successful"].tolist()
     assert sum(values(chart["data"][0]["y"])) > 0
-    # No clicks are recorded yet: the click-through chart says there is no data.
+    # The demo history has no short links: the click-through chart says there is no data.
     (clicks,) = figures(nb, "clicks")
     notes = [a["text"] for a in clicks["layout"].get("annotations", [])]
     assert reports.label("empty") in notes
