@@ -211,6 +211,26 @@ def test_r11_a_short_link_redirects_and_counts_one_click_per_request(engine, cam
     assert not {"ip", "ip_address", "remote_addr", "client_ip"} & set(Click.__table__.c.keys())
 
 
+def test_r11_concurrent_clicks_are_each_recorded_once(engine, campaign, server):
+    """Clicks arriving together share a commit (ClickRecorder), and none is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    codes = list(links(engine).values())
+
+    def click(i: int) -> int:
+        url = f"{server.url}/s/{codes[i % 2]}"
+        return requests.get(url, allow_redirects=False, timeout=30).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(click, range(200)))
+    assert answers == [302] * 200
+    with transaction(engine) as s:
+        per_row = dict(
+            s.execute(select(Click.recipient_row, func.count()).group_by(Click.recipient_row)).all()
+        )
+    assert per_row == {0: 100, 1: 100}
+
+
 def test_r11_unknown_malformed_and_expired_links_are_a_404_page_in_both_languages(
     engine, campaign, server
 ):
