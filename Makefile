@@ -41,6 +41,7 @@ bench: $(DEV)
 	$(PY) benchmarks/quota.py
 	$(PY) benchmarks/reports.py
 	$(PY) benchmarks/dispatch.py
+	$(PY) benchmarks/redirects.py
 
 samples: $(RUNTIME)
 	$(PY) data/make_samples.py

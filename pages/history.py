@@ -49,7 +49,7 @@ if can_cancel and st.button(t("history.cancel", id=choice)):
 
 left, right = st.columns(2)
 left.plotly_chart(
-    reports.figure_funnel(reports.funnel(svc.reader, campaign_id=int(choice)), lang()),
+    reports.figure_funnel(reports.funnel(svc.reader, campaign_id=int(choice), clicks=True), lang()),
     width="stretch",
 )
 right.plotly_chart(
@@ -61,6 +61,27 @@ right.plotly_chart(
 reasons = reports.failure_reasons(svc.reader, campaign_id=int(choice))
 if not reasons.empty:
     st.plotly_chart(reports.figure_failure_reasons(reasons, lang()), width="stretch")
+
+# Short-link clicks (R11): who clicked, how many, since when
+st.subheader(t("history.clicks"))
+clicks = reports.clicks_per_campaign(svc.reader, campaign_id=int(choice))
+if clicks.empty:
+    st.caption(t("history.clicks_none"))
+else:
+    summary = clicks.iloc[0]
+    first = summary["first_click_at"]
+    cols = st.columns(4)
+    cols[0].metric(t("history.click_recipients"), f"{summary['recipients']:,}")
+    cols[1].metric(t("history.clicked_recipients"), f"{summary['clicked_recipients']:,}")
+    cols[2].metric(t("history.click_rate"), f"{summary['click_rate']:.1%}")
+    cols[3].metric(
+        t("history.first_click"),
+        "—" if reports.is_missing(first) else f"{first:%Y-%m-%d %H:%M}",
+    )
+    with st.expander(t("history.clicks_by_recipient")):
+        st.dataframe(
+            reports.campaign_clicks(svc.reader, int(choice), limit=MESSAGE_PAGE), hide_index=True
+        )
 
 st.subheader(t("history.messages"))
 state_col, reason_col = st.columns(2)

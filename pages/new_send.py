@@ -238,6 +238,9 @@ elif not selection.recipients:
     blocked = t("send.nobody")
 if blocked:
     st.warning(blocked)
+expires = svc.links_expire_on(result, send_at)
+if expires is not None:  # R11: short links live a set time; say so before sending
+    st.warning(t("send.links_expire", date=expires, days=svc.link_retention_days()))
 
 key = confirmation_key(state["send_nonce"], result, selection.rows, send_at, send_name)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
@@ -25,15 +25,18 @@ from .contract import get_contract
 from .db import now_utc, transaction
 from .errors import ConfigError, InputError, QuotaError, StateError
 from .models import Campaign, Message, ShortLink, audit
-from .plan import SendPlan, plan_send
+from .plan import PlannedLink, SendPlan, new_short_code, plan_send
 from .preview import Preview
-from .schedule import QuietHours, japan_time
+from .schedule import JST, QuietHours, japan_time
+from .tags import URL, URL_COLUMN, parse_body
 
 # A send time a little in the past is "now" (the form was filled a moment ago).
 _PAST_GRACE = timedelta(minutes=2)
 QUIET_POLICIES = ("refuse", "defer")
 # Links live about six months: long enough for a recruiting season's follow-ups (issue 3).
 DEFAULT_LINK_RETENTION_DAYS = 183
+# Codes checked against earlier campaigns per statement (bound parameters stay few).
+_CODE_CHECK_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,7 @@ def confirm_campaign(
                 session,
                 plan,
                 preview.body,
+                url_base=preview.url_base,
                 name=name.strip(),
                 key=idempotency_key,
                 actor=actor,
@@ -178,6 +182,7 @@ def _write(
     plan: SendPlan,
     body: str,
     *,
+    url_base: str,
     name: str,
     key: str,
     actor: str,
@@ -220,6 +225,7 @@ def _write(
     )
     session.add(campaign)
     session.flush()
+    plan = _fresh_codes(session, plan, url_base)
     created = now_utc()
     session.execute(
         insert(Message),
@@ -246,7 +252,7 @@ def _write(
             for p in plan.parts
         ],
     )
-    _write_links(session, campaign.id, plan)
+    _write_links(session, campaign.id, plan, sent_at=when)
     audit(
         session,
         actor,
@@ -261,12 +267,55 @@ def _write(
     return CampaignInfo.of(campaign, len(plan.parts), created=True)
 
 
-def _write_links(session: Session, campaign_id: int, plan: SendPlan) -> None:
-    """Short links of the plan (R11); the link service serves them (issue 3)."""
+def _fresh_codes(session: Session, plan: SendPlan, url_base: str) -> SendPlan:
+    """``plan`` with every short code that an earlier campaign already uses replaced.
+
+    Codes are random (62**8 of them), so a collision is rare but possible: the primary
+    key would then refuse the whole confirmation. A replacement code has the same length,
+    so the text keeps its cost (R9), and it is swapped into the recipient's parts here,
+    in the confirming transaction, before anything is written.
+    """
+    if not plan.links:
+        return plan
+    taken: set[str] = set()
+    codes = [link.code for link in plan.links]
+    for start in range(0, len(codes), _CODE_CHECK_CHUNK):
+        chunk = codes[start : start + _CODE_CHECK_CHUNK]
+        taken.update(session.scalars(select(ShortLink.code).where(ShortLink.code.in_(chunk))))
+    if not taken:
+        return plan
+    used = set(codes)
+    links: list[PlannedLink] = []
+    swaps: dict[int, list[tuple[str, str]]] = {}
+    for link in plan.links:
+        if link.code not in taken:
+            links.append(link)
+            continue
+        code = new_short_code()
+        while code in used or session.get(ShortLink, code) is not None:
+            code = new_short_code()
+        used.add(code)
+        links.append(replace(link, code=code))
+        swaps.setdefault(link.recipient_row, []).append((url_base + link.code, url_base + code))
+    parts = []
+    for part in plan.parts:
+        body = part.body
+        for old, new in swaps.get(part.recipient_row, ()):
+            body = body.replace(old, new)
+        parts.append(part if body is part.body else replace(part, body=body))
+    return replace(plan, links=links, parts=parts)
+
+
+def _write_links(session: Session, campaign_id: int, plan: SendPlan, *, sent_at: datetime) -> None:
+    """Short links of the plan (R11); the link service serves them (issue 3).
+
+    They expire ``link_retention_days()`` after the send goes out (not after it was
+    confirmed: a send scheduled weeks ahead keeps its links as long as one sent now).
+    """
     if not plan.links:
         return
     created = now_utc()
-    expires = created + timedelta(days=link_retention_days())
+    expires = max(created, sent_at) + timedelta(days=link_retention_days())
     rows = [
         {
             "code": link.code,
@@ -279,6 +328,19 @@ def _write_links(session: Session, campaign_id: int, plan: SendPlan) -> None:
         for link in plan.links
     ]
     session.execute(insert(ShortLink), rows)
+
+
+def links_expire_on(preview: Preview, send_at: datetime | None = None) -> date | None:
+    """The Japan-time day the short links of ``preview``'s body stop working, if any.
+
+    None when the body has no URL tag. ``send_at`` defaults to now. What the New send
+    page warns with, so a link whose target must live longer is noticed before sending.
+    """
+    roster = preview.assessment.roster
+    if not any(p.kind in (URL, URL_COLUMN) for p in parse_body(preview.body, roster)):
+        return None
+    when = max(send_at or now_utc(), now_utc())
+    return (when + timedelta(days=link_retention_days())).astimezone(JST).date()
 
 
 def link_retention_days() -> int:

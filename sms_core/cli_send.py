@@ -254,12 +254,31 @@ def cmd_pause(args: argparse.Namespace, engine) -> int:
     return 0
 
 
+@_with_db
+def cmd_serve(args: argparse.Namespace, engine) -> int:
+    """Run the short-link and receipt service until SIGTERM or Ctrl-C (issue 3)."""
+    from .linkserver.server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    print(
+        f"link service on http://{args.host}:{args.port} (/s/CODE, /receipts/PROVIDER, "
+        "/healthz); Ctrl-C stops it",
+        file=sys.stderr,
+    )
+    return serve(engine, host=args.host, port=args.port, threads=args.threads)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the whole product: dashboard and worker (what `make run` does)."""
+    """Start the whole product: dashboard, worker and link service (what `make run` does)."""
     from .launcher import run_product
 
     return run_product(
-        port=args.port, address=args.address, demo=not args.no_demo, worker=not args.no_worker
+        port=args.port,
+        address=args.address,
+        demo=not args.no_demo,
+        worker=not args.no_worker,
+        links=not args.no_links,
+        links_port=args.links_port,
     )
 
 
@@ -297,12 +316,22 @@ def add_send_commands(commands) -> None:
     p.add_argument("--batch", type=int, help="messages claimed per cycle")
     p.set_defaults(func=cmd_worker)
 
-    p = commands.add_parser("run", help="start the dashboard and a worker (make run)")
+    p = commands.add_parser("run", help="start the dashboard, a worker and the link service")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="127.0.0.1")
     p.add_argument("--no-demo", action="store_true", help="do not seed demo data")
     p.add_argument("--no-worker", action="store_true", help="start the dashboard alone")
+    p.add_argument("--no-links", action="store_true", help="do not start the link service")
+    p.add_argument(
+        "--links-port", type=int, default=8600, help="port of the link service (default 8600)"
+    )
     p.set_defaults(func=cmd_run)
+
+    p = commands.add_parser("serve", help="short links and delivery receipts over HTTP")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8600, help="port (default 8600)")
+    p.add_argument("--threads", type=int, default=16, help="requests served at once")
+    p.set_defaults(func=cmd_serve)
 
     p = commands.add_parser("history", help="campaigns and their message states")
     p.add_argument("--campaign", type=int, help="list this campaign's messages")

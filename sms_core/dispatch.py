@@ -611,22 +611,7 @@ class Worker:
 
     def _receipt_values(self, receipt: Receipt, now: datetime) -> dict[str, object]:
         """The columns a receipt sets on a message, but its provider id."""
-        values: dict[str, object] = {
-            "accepted_at": now,
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "updated_at": now,
-            "error_code": None,
-            "error_message": None,
-            "next_attempt_at": now + timedelta(seconds=self.config.status_poll_after),
-        }
-        if receipt.state == DELIVERED:
-            values.update(state="delivered", delivered_at=now)
-        elif receipt.state == FAILED:
-            values.update(state="failed", failed_at=now, error_message=receipt.reason)
-        else:
-            values.update(state="accepted")
-        return values
+        return receipt_values(receipt, now, poll_after=self.config.status_poll_after)
 
     def _cancel_later_parts(self, s: Session, m: Claimed, reason: str) -> None:
         """A failed part means the recipient's later parts can never go out in order (R8)."""
@@ -710,6 +695,32 @@ class Worker:
                 .values(state="finished", finished_at=now)
             )
             return result.rowcount or 0
+
+
+def receipt_values(receipt: Receipt, now: datetime, *, poll_after: float) -> dict[str, object]:
+    """The columns a provider's first word on a message sets, but its provider id.
+
+    For a message the provider had not been known to hold (``sending`` or ``unknown``):
+    it is accepted now, whatever its state, and its status is polled ``poll_after``
+    seconds later. The worker and the link service's pushed receipts
+    (:mod:`sms_core.linkserver.receipts`) both use it, so both record the same thing.
+    """
+    values: dict[str, object] = {
+        "accepted_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+        "error_code": None,
+        "error_message": None,
+        "next_attempt_at": now + timedelta(seconds=poll_after),
+    }
+    if receipt.state == DELIVERED:
+        values.update(state="delivered", delivered_at=now)
+    elif receipt.state == FAILED:
+        values.update(state="failed", failed_at=now, error_message=receipt.reason)
+    else:
+        values.update(state="accepted")
+    return values
 
 
 class _NotSent(Exception):

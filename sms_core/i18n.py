@@ -110,6 +110,33 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "history.template": {"ja": "テンプレートで絞り込み", "en": "Filter by template"},
     "history.reason": {"ja": "失敗理由で絞り込み", "en": "Filter by failure reason"},
     "history.export": {"ja": "CSVでエクスポート", "en": "Export as CSV"},
+    "history.clicks": {"ja": "短縮URLのクリック", "en": "Short-link clicks"},
+    "history.clicks_none": {
+        "ja": "この送信には短縮URLがありません。",
+        "en": "This send has no short links.",
+    },
+    "history.click_recipients": {"ja": "短縮URLの宛先", "en": "Recipients with links"},
+    "history.clicked_recipients": {"ja": "クリックした宛先", "en": "Recipients who clicked"},
+    "history.click_rate": {"ja": "クリック率", "en": "Click rate"},
+    "history.first_click": {"ja": "最初のクリック", "en": "First click"},
+    "history.clicks_by_recipient": {"ja": "宛先別のクリック", "en": "Clicks per recipient"},
+    # The link service's page for an unknown or expired short link (issue 3)
+    "link.not_found.title": {
+        "ja": "リンクが見つかりません",
+        "en": "Link not found",
+    },
+    "link.not_found.body": {
+        "ja": "このリンクは存在しないか、有効期限が切れています。",
+        "en": "This link does not exist or has expired.",
+    },
+    "send.links_expire": {
+        "ja": "本文の短縮URLは{date}（日本時間）に無効になります（保存期間{days}日）。"
+        "リンク先をそれより長く使う場合は、期限を延ばす（SMS_LINK_RETENTION_DAYS）か、"
+        "別の案内を用意してください。",
+        "en": "The short links in this message stop working on {date} (Japan time), "
+        "{days} days after sending. If the target must be reachable longer, raise "
+        "SMS_LINK_RETENTION_DAYS or plan another way to reach it.",
+    },
     # Settings
     "settings.title": {"ja": "設定（SMS連携）", "en": "Settings (SMS)"},
     "settings.no_contract": {
@@ -411,6 +438,7 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "chart.stage.accepted": {"ja": "事業者受付", "en": "Accepted by the provider"},
     "chart.stage.delivered": {"ja": "到達", "en": "Delivered"},
     "chart.stage.failed": {"ja": "失敗", "en": "Failed"},
+    "chart.stage.clicked": {"ja": "クリック（宛先）", "en": "Clicked (recipients)"},
     "chart.reason.none": {"ja": "（理由なし）", "en": "(no reason given)"},
     "chart.empty": {"ja": "データがありません", "en": "No data"},
 }

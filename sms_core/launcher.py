@@ -1,9 +1,11 @@
-"""`make run`: the whole embedded product — dashboard and dispatch worker — in one command.
+"""`make run`: the whole embedded product — dashboard, dispatch worker and link service.
 
-Two processes, because Streamlit does not support sending threads inside it: the
-dashboard (``streamlit run dashboard.py``) and the worker (``python -m sms_core worker``).
-The database is migrated and, when empty, seeded with demo data first. Ctrl-C (or
-SIGTERM) stops both; if either exits, the other is stopped too.
+Three processes, because Streamlit does not support sending threads inside it: the
+dashboard (``streamlit run dashboard.py``), the worker (``python -m sms_core worker``) and
+the short-link and receipt service (``python -m sms_core serve``, port 8600, where the
+default ``SMS_SHORT_URL_BASE`` points). The database is migrated and, when empty, seeded
+with demo data first. Ctrl-C (or SIGTERM) stops all; if one exits, the others are
+stopped too.
 """
 
 from __future__ import annotations
@@ -30,9 +32,15 @@ def _first_admin(engine) -> str | None:
 
 
 def run_product(
-    *, port: int = 8501, address: str = "127.0.0.1", demo: bool = True, worker: bool = True
+    *,
+    port: int = 8501,
+    address: str = "127.0.0.1",
+    demo: bool = True,
+    worker: bool = True,
+    links: bool = True,
+    links_port: int = 8600,
 ) -> int:
-    """Migrate, seed (if empty), start the worker and the dashboard; return an exit code."""
+    """Migrate, seed (if empty), start the worker, link service and dashboard; return a code."""
     from .db import make_engine, upgrade
     from .demo import seed_demo
 
@@ -55,6 +63,19 @@ def run_product(
     commands = []
     if worker:
         commands.append([sys.executable, "-m", "sms_core", "worker"])
+    if links:
+        commands.append(
+            [
+                sys.executable,
+                "-m",
+                "sms_core",
+                "serve",
+                "--host",
+                address,
+                "--port",
+                str(links_port),
+            ]
+        )
     commands.append(
         [
             sys.executable,
@@ -78,6 +99,8 @@ def run_product(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"dashboard: http://{address}:{port}   (Ctrl-C stops everything)", file=sys.stderr)
+    if links:
+        print(f"short links and receipts: http://{address}:{links_port}", file=sys.stderr)
     code = 0
     while not stopping:
         for child in children:

@@ -40,10 +40,12 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Campaign",
+    "Click",
     "Contract",
     "Draft",
     "Message",
     "QuotaMonth",
+    "ReceiptSeen",
     "ShortLink",
     "Suppression",
     "Template",
@@ -80,6 +82,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# Clicks keep this much of a user agent: enough to tell a browser from a link previewer.
+USER_AGENT_LENGTH = 256
 
 # Integer on SQLite, where only INTEGER PRIMARY KEY is the auto-incrementing rowid.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -390,3 +395,44 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Click(Base):
+    """One request for a short link that was redirected (R11, issue 3).
+
+    One row per request: a campaign counts who clicked (``recipient_row``) and when. The
+    user agent is kept, truncated, to tell link previewers from people; the client's IP
+    address is never stored.
+    """
+
+    __tablename__ = "click"
+    __table_args__ = (
+        # Per campaign and per recipient, first click and count, from this index alone.
+        Index(None, "campaign_id", "recipient_row", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), ForeignKey("short_link.code"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    recipient_row: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
+
+
+class ReceiptSeen(Base):
+    """A delivery receipt the link service accepted, remembered to refuse its replay.
+
+    ``digest`` is the SHA-256 of the receipt's verified signature: a signature covers the
+    whole request (and, for shared-secret providers, its signed timestamp), so the same
+    signature twice is the same request twice. Only the digest is kept, never the secret
+    or the request. Rows older than the replay window are pruned: a request that old is
+    refused by its timestamp anyway (Twilio, whose signature has no timestamp, keeps them
+    longer; see :mod:`sms_core.linkserver.receipts`).
+    """
+
+    __tablename__ = "receipt_seen"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)

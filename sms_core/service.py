@@ -16,7 +16,13 @@ from sqlalchemy.engine import Engine
 
 from . import app_settings, audit_trail, quota, users
 from .audit_trail import AuditView
-from .campaigns import CampaignInfo, cancel_campaign, confirm_campaign
+from .campaigns import (
+    CampaignInfo,
+    cancel_campaign,
+    confirm_campaign,
+    link_retention_days,
+    links_expire_on,
+)
 from .contract import contract_end, get_contract, set_contract
 from .db import make_engine, now_utc, read_only, transaction, upgrade
 from .models import Campaign, Message, audit
@@ -171,12 +177,15 @@ class SmsService:
         return data
 
     def export_messages(self, campaign_id: int, **filters: str | None) -> bytes:
-        """A campaign's messages as CSV (numbers masked but the last 4 digits), audited."""
+        """A campaign's messages with their clicks as CSV (numbers masked but the last 4
+        digits); each export is audited."""
         from . import reports
         from .export import frame_csv_bytes
 
         who = self._who("read")
-        frame = reports.campaign_messages(self.reader, campaign_id, limit=None, **filters)
+        frame = reports.campaign_messages(
+            self.reader, campaign_id, limit=None, clicks=True, **filters
+        )
         with transaction(self.engine) as s:
             audit(s, who, "export.messages", campaign=campaign_id, rows=len(frame))
         return frame_csv_bytes(frame)
@@ -358,6 +367,10 @@ class SmsService:
             template_name=template_name,
         )
 
+    def links_expire_on(self, preview: Preview, send_at: datetime | None = None) -> date | None:
+        """The Japan-time day the body's short links stop working; None without URL tags."""
+        return links_expire_on(preview, send_at)
+
     def progress(self, campaign_id: int) -> Progress:
         """Messages per state of a campaign, read fresh (the dashboard follows it live)."""
         with transaction(self.reader) as s:
@@ -374,6 +387,10 @@ class SmsService:
     def cancel(self, campaign_id: int, *, actor: str) -> CampaignInfo:
         """Cancel a scheduled or sending campaign, releasing its unsent units."""
         return cancel_campaign(self.engine, campaign_id, actor=self._who("send", actor))
+
+    def link_retention_days(self) -> int:
+        """How many days short links keep redirecting after a send (SMS_LINK_RETENTION_DAYS)."""
+        return link_retention_days()
 
     def now(self) -> datetime:
         """The current time (UTC), one clock for every page."""

@@ -16,6 +16,8 @@ Figures: ``figure_<report>(df, lang="ja")``, titles and labels in Japanese by de
 English with ``lang="en"``.
 """
 
+import pandas as _pd
+
 from ..models import MESSAGE_STATES as _MESSAGE_STATES
 from .activity import (
     FUNNEL_STAGES,
@@ -29,6 +31,8 @@ from .activity import (
 )
 from .campaigns import (
     CLICK_COLUMNS,
+    RECIPIENT_CLICK_COLUMNS,
+    campaign_clicks,
     campaign_count,
     campaign_message_count,
     campaign_messages,
@@ -49,6 +53,12 @@ from .figures import (
 )
 from .templates import TEMPLATE_COLUMNS, campaign_templates, template_summary
 
+
+def is_missing(value: object) -> bool:
+    """Whether a report cell holds no value (None, NaN or NaT), for pages to test."""
+    return bool(_pd.isna(value))
+
+
 # The message states, in the order the reports' columns use (re-exported for pages).
 MESSAGE_STATES = _MESSAGE_STATES
 
@@ -56,8 +66,10 @@ __all__ = [
     "CLICK_COLUMNS",
     "FUNNEL_STAGES",
     "MESSAGE_STATES",
+    "RECIPIENT_CLICK_COLUMNS",
     "SUCCESSFUL_STATES",
     "TEMPLATE_COLUMNS",
+    "campaign_clicks",
     "campaign_count",
     "campaign_message_count",
     "campaign_messages",
@@ -76,6 +88,7 @@ __all__ = [
     "figure_quota_gauge",
     "figure_units_per_campaign",
     "funnel",
+    "is_missing",
     "label",
     "monthly_success",
     "quota_by_month",

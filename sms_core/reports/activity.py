@@ -134,8 +134,9 @@ def funnel(
     until: date | datetime | None = None,
     kind: str | None = None,
     template: str | None = None,
+    clicks: bool = False,
 ) -> pd.DataFrame:
-    """The delivery funnel: queued → accepted → delivered / failed.
+    """The delivery funnel: queued → accepted → delivered / failed (→ clicked).
 
     A message counts in every stage it reached: every message was queued; ``accepted``
     counts those the provider took (``accepted_at`` set, whatever came next);
@@ -143,7 +144,14 @@ def funnel(
     acceptance). ``since``/``until`` select messages queued (created) in [since, until);
     a bare date means 00:00 Japan time. Columns: ``stage``, ``messages``, ``share`` (of
     queued, 0 when there are none).
+
+    ``clicks=True`` (with a ``campaign_id`` whose body had short links) adds a last stage
+    ``clicked``: the *recipients* who clicked at least once, and as its ``share`` the click
+    rate — of the recipients given a link, not of messages, since a recipient's text may
+    be several messages. A campaign without links gets no such stage.
     """
+    if clicks and campaign_id is None:
+        raise InputError("the clicked stage is per campaign: give campaign_id")
     clauses = message_filters(campaign_id=campaign_id, kind=kind, template=template)
     start, end = instant(since, "since"), instant(until, "until")
     if start is not None:
@@ -167,6 +175,20 @@ def funnel(
     df = pd.DataFrame({"stage": list(FUNNEL_STAGES), "messages": list(values.values())})
     queued = values["queued"]
     df["share"] = df["messages"] / queued if queued else 0.0
+    if clicks:
+        from .campaigns import clicks_per_campaign  # campaigns imports this module's peers
+
+        rate = clicks_per_campaign(bind, campaign_id=campaign_id)
+        if not rate.empty:
+            row = rate.iloc[0]
+            clicked = pd.DataFrame(
+                {
+                    "stage": ["clicked"],
+                    "messages": [int(row["clicked_recipients"])],
+                    "share": [float(row["click_rate"])],
+                }
+            )
+            df = pd.concat([df, clicked], ignore_index=True)
     return typed(df, ints=["messages"])
 
 

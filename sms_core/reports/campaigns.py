@@ -6,14 +6,14 @@ only that page's messages are aggregated, through the (campaign_id, state) index
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
 from ..errors import InputError
-from ..models import CAMPAIGN_STATES, MESSAGE_STATES, Campaign, Message
+from ..models import CAMPAIGN_STATES, MESSAGE_STATES, Campaign, Click, Message, ShortLink
 from ._base import Bind, fetch, frame, message_filters, page, template_name, typed
 
 # Open messages still hold reserved units; accepted ones used theirs; the rest (refused
@@ -189,6 +189,7 @@ def campaign_messages(
     kind: str | None = None,
     error_code: str | None = None,
     error_message: str | None = None,
+    clicks: bool = False,
 ) -> pd.DataFrame:
     """A page of one campaign's messages, by recipient row and part.
 
@@ -202,9 +203,28 @@ def campaign_messages(
 
     ``limit=None`` returns every matching message of the campaign, for a CSV export:
     those rows grow with the campaign, so only on an explicit request, never per page view.
+    ``clicks=True`` adds the recipient's short-link ``clicks`` and ``first_click_at``
+    (Japan time) to each of their messages (0 and NaT without a click).
     """
     limit, offset = page(limit, offset) if limit is not None else (None, page(1, offset)[1])
     phone = masked_phone() if mask else Message.phone
+    extra: list = []
+    per_recipient = None
+    if clicks:
+        per_recipient = (
+            select(
+                Click.recipient_row,
+                func.count().label("clicks"),
+                func.min(Click.at).label("first_click_at"),
+            )
+            .where(Click.campaign_id == campaign_id)
+            .group_by(Click.recipient_row)
+            .subquery()
+        )
+        extra = [
+            func.coalesce(per_recipient.c.clicks, 0).label("clicks"),
+            per_recipient.c.first_click_at,
+        ]
     stmt = (
         select(
             Message.id.label("message_id"),
@@ -225,17 +245,25 @@ def campaign_messages(
             Message.accepted_at,
             Message.delivered_at,
             Message.failed_at,
+            *extra,
         )
         .where(*_message_filters(campaign_id, state, kind, error_code, error_message))
         .order_by(Message.recipient_row, Message.part_index)
         .limit(limit)
         .offset(offset)
     )
-    return frame(
-        bind,
-        stmt,
-        timestamps=["created_at", "accepted_at", "delivered_at", "failed_at"],
-        ints=["message_id", "recipient_row", "part_index", "part_count", "units", "attempts"],
+    if per_recipient is not None:
+        stmt = stmt.outerjoin(per_recipient, per_recipient.c.recipient_row == Message.recipient_row)
+    keys, rows = fetch(bind, stmt)
+    df = pd.DataFrame([tuple(r) for r in rows], columns=keys)
+    if clicks:
+        df["first_click_at"] = [_utc(v) for v in df["first_click_at"]]
+    return typed(
+        df,
+        timestamps=["created_at", "accepted_at", "delivered_at", "failed_at"]
+        + (["first_click_at"] if clicks else []),
+        ints=["message_id", "recipient_row", "part_index", "part_count", "units", "attempts"]
+        + (["clicks"] if clicks else []),
     )
 
 
@@ -292,7 +320,24 @@ def units_per_campaign(
     return df
 
 
-CLICK_COLUMNS = ("campaign_id", "name", "links", "clicked_links", "clicks", "click_rate")
+CLICK_COLUMNS = (
+    "campaign_id",
+    "name",
+    "recipients",
+    "clicked_recipients",
+    "clicks",
+    "click_rate",
+    "first_click_at",
+)
+RECIPIENT_CLICK_COLUMNS = (
+    "recipient_row",
+    "candidate_id",
+    "name",
+    "links",
+    "clicks",
+    "first_click_at",
+    "last_click_at",
+)
 
 
 def clicks_per_campaign(
@@ -302,15 +347,136 @@ def clicks_per_campaign(
     *,
     month_from: date | None = None,
     month_to: date | None = None,
+    campaign_id: int | None = None,
 ) -> pd.DataFrame:
-    """Click-through per campaign: short links sent, links clicked, clicks, rate.
+    """Click-through of campaigns with short links (R11), newest first.
 
-    Empty, with these columns, until the link service records clicks (issue 3): a rate
-    computed from links alone would show 0 % for every campaign, which is false.
+    Only campaigns whose body had a URL tag are listed: a campaign without links has no
+    click rate (0 % would be false). Columns: ``campaign_id``, ``name``, ``recipients``
+    (recipients given a short link), ``clicked_recipients`` (of them, who clicked at least
+    once), ``clicks`` (every redirected request, link previewers included),
+    ``click_rate`` = clicked_recipients / recipients, ``first_click_at`` (Japan time, NaT
+    before any click). Filters: the campaign's quota month, or one ``campaign_id``.
     """
-    page(limit, offset)
-    _campaign_filters(None, month_from, month_to)
-    df = pd.DataFrame({c: pd.Series(dtype="int64") for c in CLICK_COLUMNS})
-    df["name"] = df["name"].astype("object")
-    df["click_rate"] = df["click_rate"].astype("float64")
-    return df
+    limit, offset = page(limit, offset)
+    has_links = select(ShortLink.code).where(ShortLink.campaign_id == Campaign.id).exists()
+    clauses = [has_links, *_campaign_filters(None, month_from, month_to)]
+    if campaign_id is not None:
+        clauses.append(Campaign.id == campaign_id)
+    chosen = (
+        select(Campaign.id.label("campaign_id"), Campaign.name)
+        .where(*clauses)
+        .order_by(Campaign.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    campaigns = frame(bind, chosen, ints=["campaign_id"])
+    ids = [int(i) for i in campaigns["campaign_id"]]
+    links: dict[int, int] = {}
+    clicks: dict[int, tuple] = {}
+    if ids:
+        # The page's ids as values: both aggregates then read only their index ranges.
+        _, rows = fetch(
+            bind,
+            select(ShortLink.campaign_id, func.count(func.distinct(ShortLink.recipient_row)))
+            .where(ShortLink.campaign_id.in_(ids))
+            .group_by(ShortLink.campaign_id),
+        )
+        links = {int(c): int(n) for c, n in rows}
+        _, rows = fetch(
+            bind,
+            select(
+                Click.campaign_id,
+                func.count(func.distinct(Click.recipient_row)),
+                func.count(),
+                func.min(Click.at),
+            )
+            .where(Click.campaign_id.in_(ids))
+            .group_by(Click.campaign_id),
+        )
+        clicks = {int(c): (int(who), int(n), first) for c, who, n, first in rows}
+    campaigns["recipients"] = [links.get(i, 0) for i in ids]
+    campaigns["clicked_recipients"] = [clicks.get(i, (0, 0, None))[0] for i in ids]
+    campaigns["clicks"] = [clicks.get(i, (0, 0, None))[1] for i in ids]
+    recipients = campaigns["recipients"].astype("float64")
+    rate = campaigns["clicked_recipients"] / recipients.where(recipients > 0)
+    campaigns["click_rate"] = rate.fillna(0.0).astype("float64")
+    campaigns["first_click_at"] = [_utc(clicks.get(i, (0, 0, None))[2]) for i in ids]
+    return typed(
+        campaigns[list(CLICK_COLUMNS)],
+        timestamps=["first_click_at"],
+        ints=["recipients", "clicked_recipients", "clicks"],
+    )
+
+
+def campaign_clicks(
+    bind: Bind, campaign_id: int, limit: int | None = 100, offset: int = 0
+) -> pd.DataFrame:
+    """Clicks of one campaign per recipient given a short link, by recipient row.
+
+    Columns: ``recipient_row`` (0-based roster row), ``candidate_id``, ``name``, ``links``
+    (short links the recipient got), ``clicks``, ``first_click_at`` and ``last_click_at``
+    (Japan time, NaT if never clicked). ``limit=None`` returns every recipient (export).
+    """
+    limit, offset = page(limit, offset) if limit is not None else (None, page(1, offset)[1])
+    links = (
+        select(
+            ShortLink.recipient_row,
+            func.count().label("links"),
+        )
+        .where(ShortLink.campaign_id == campaign_id)
+        .group_by(ShortLink.recipient_row)
+        .subquery()
+    )
+    clicks = (
+        select(
+            Click.recipient_row,
+            func.count().label("clicks"),
+            func.min(Click.at).label("first_click_at"),
+            func.max(Click.at).label("last_click_at"),
+        )
+        .where(Click.campaign_id == campaign_id)
+        .group_by(Click.recipient_row)
+        .subquery()
+    )
+    stmt = (
+        select(
+            links.c.recipient_row,
+            Message.candidate_id,
+            Message.name,
+            links.c.links,
+            func.coalesce(clicks.c.clicks, 0).label("clicks"),
+            clicks.c.first_click_at,
+            clicks.c.last_click_at,
+        )
+        .select_from(links)
+        .outerjoin(clicks, clicks.c.recipient_row == links.c.recipient_row)
+        # The recipient's first part names them (the unique key's index finds it).
+        .outerjoin(
+            Message,
+            (Message.campaign_id == campaign_id)
+            & (Message.recipient_row == links.c.recipient_row)
+            & (Message.part_index == 1),
+        )
+        .order_by(links.c.recipient_row)
+        .limit(limit)
+        .offset(offset)
+    )
+    _, rows = fetch(bind, stmt)
+    df = pd.DataFrame(
+        [(*r[:5], _utc(r[5]), _utc(r[6])) for r in rows], columns=list(RECIPIENT_CLICK_COLUMNS)
+    )
+    return typed(
+        df,
+        timestamps=["first_click_at", "last_click_at"],
+        ints=["recipient_row", "links", "clicks"],
+    )
+
+
+def _utc(value):
+    """A timestamp read by a bare aggregate: SQLite gives naive UTC text, PostgreSQL aware."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

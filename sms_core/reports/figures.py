@@ -76,12 +76,20 @@ def figure_daily_sends(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
 
 
 def figure_funnel(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
-    """The delivery funnel (queued → accepted → delivered / failed), from :func:`funnel`."""
+    """The delivery funnel (queued → accepted → delivered / failed), from :func:`funnel`.
+
+    Each stage shows its count and its ``share``: of queued messages, and for the
+    ``clicked`` stage (recipients) the click rate of recipients given a link.
+    """
     fig = go.Figure(
         go.Funnel(
             y=[label(f"stage.{stage}", lang) for stage in df["stage"]],
             x=df["messages"],
-            textinfo="value+percent initial",
+            text=[
+                f"{int(n):,} ({share:.0%})"
+                for n, share in zip(df["messages"], df["share"], strict=True)
+            ],
+            textinfo="text",
         )
     )
     empty = len(df) == 0 or int(df["messages"].max()) == 0
@@ -183,7 +191,7 @@ def figure_units_per_campaign(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
 
 
 def figure_clicks_per_campaign(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
-    """Click rate per campaign, from :func:`clicks_per_campaign` (empty until issue 3)."""
+    """Click rate per campaign, from :func:`clicks_per_campaign` (campaigns with links)."""
     ordered = df.iloc[::-1]
     names = [f"#{i} {n}" for i, n in zip(ordered["campaign_id"], ordered["name"], strict=True)]
     fig = go.Figure(go.Bar(x=names, y=ordered["click_rate"], name=label("axis.click_rate", lang)))

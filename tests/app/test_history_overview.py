@@ -77,3 +77,29 @@ def test_history_filters_campaigns_by_template_and_messages_by_reason(database, 
     messages = at.dataframe[-1].value
     assert len(messages) == int(failures["messages"].iloc[0])
     assert set(messages["error_message"]) == {text} and set(messages["state"]) == {"failed"}
+
+
+def test_history_shows_a_campaigns_clicks(database, run_app, data_dir):
+    """Issue 3: clicks per campaign and per recipient, click rate in the funnel."""
+    from sms_core.linkserver.clicks import follow
+    from sms_core.models import ShortLink
+
+    seed_demo(database.engine)
+    p = preview(data_dir / "roster_sample_cp932.csv", "詳細: {{url:https://example.jp/e}}")
+    info = database.confirm(p, name="リンク付き", key="links", actor="test", quiet_policy="defer")
+    with database.engine.connect() as conn:
+        code = (
+            conn.execute(
+                ShortLink.__table__.select().where(ShortLink.campaign_id == info.id).limit(1)
+            )
+            .first()
+            .code
+        )
+    assert follow(database.engine, code, "test-agent") is not None
+    at = run_app("history")
+    assert not at.exception
+    assert select(at, "詳細を見る送信").value == info.id
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["クリックした宛先"] == "1"
+    assert shown["短縮URLの宛先"] == f"{info.recipients:,}"
+    assert shown["最初のクリック"] != "—"

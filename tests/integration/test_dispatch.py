@@ -282,8 +282,9 @@ def test_r11_confirming_writes_each_recipients_short_links_with_the_campaign(eng
 def test_a_worker_only_touches_messages_of_its_own_provider(engine, sandbox):
     contract(engine)
     p = preview(roster("09011110001"), "hi")
-    confirm_campaign(engine, p, name="x", idempotency_key="k", actor="t", provider="karaden",
-                     quiet=NO_QUIET)
+    confirm_campaign(
+        engine, p, name="x", idempotency_key="k", actor="t", provider="karaden", quiet=NO_QUIET
+    )
     report = Worker(engine, sandbox, FAST).run_once()
     assert report.claimed == 0
     assert states(engine) == Counter({"queued": 1})

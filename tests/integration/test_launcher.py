@@ -44,15 +44,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_run_starts_dashboard_and_worker_and_ctrl_c_stops_both(tmp_path):
+def test_run_starts_dashboard_worker_and_link_service_and_ctrl_c_stops_all(tmp_path):
     port = _free_port()
+    links_port = _free_port()
     env = {
         **os.environ,
         "SMS_DATABASE_URL": f"sqlite:///{tmp_path / 'sms.db'}",
         "SMS_SANDBOX_PATH": str(tmp_path / "outbox.db"),
     }
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "sms_core", "run", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "sms_core",
+            "run",
+            "--port",
+            str(port),
+            "--links-port",
+            str(links_port),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -73,6 +83,17 @@ def test_run_starts_dashboard_and_worker_and_ctrl_c_stops_both(tmp_path):
             ["pgrep", "-P", str(launcher.pid), "-a"], capture_output=True, text=True
         ).stdout
         assert "sms_core worker" in children and "streamlit run" in children
+        assert f"sms_core serve --host 127.0.0.1 --port {links_port}" in children
+        deadline = time.monotonic() + 30
+        while True:  # the link service (issue 3) answers beside the dashboard
+            try:
+                url = f"http://127.0.0.1:{links_port}/healthz"
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    assert answer.read().strip() == b"ok"
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the link service did not start"
+                time.sleep(0.3)
         history = subprocess.run(
             [sys.executable, "-m", "sms_core", "history", "--json"],
             cwd=ROOT,
@@ -85,6 +106,10 @@ def test_run_starts_dashboard_and_worker_and_ctrl_c_stops_both(tmp_path):
         launcher.send_signal(signal.SIGINT)
         assert launcher.wait(timeout=30) == 0
     left = subprocess.run(["pgrep", "-f", f"server.port {port}"], capture_output=True, text=True)
+    assert left.stdout.strip() == ""
+    left = subprocess.run(
+        ["pgrep", "-f", f"sms_core serve .*--port {links_port}"], capture_output=True, text=True
+    )
     assert left.stdout.strip() == ""
     # Nothing is open by default: the first start created one admin, its password printed
     # once; it signs in (and must choose a new password).

@@ -172,7 +172,7 @@ def check_outputs(nb: nbformat.NotebookNode, url: str) -> None:
     from sms_core.demo import _CAMPAIGNS
 
     assert any(f"template: {name}" in printed(nb, "by-template") for name, _ in _CAMPAIGNS)
-    # No clicks are recorded yet: the click-through chart says there is no data.
+    # The demo history has no short links: the click-through chart says there is no data.
     (clicks,) = figures(nb, "clicks")
     notes = [a["text"] for a in clicks["layout"].get("annotations", [])]
     assert reports.label("empty") in notes
