@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import openpyxl
+import pyarrow as pa
 import pytest
 
 from sms_core import roster as roster_mod
@@ -235,3 +236,13 @@ def test_r22_cp932_unknown_kind_is_shown_as_text_with_its_row():
     with pytest.raises(RosterError) as err:
         load_roster(bad)
     assert err.value.row == 3  # found while telling the encoding: the line is named
+
+
+@pytest.mark.parametrize("block", [1, 3, 4, 1 << 20])
+@pytest.mark.parametrize(
+    ("data", "lines"), [(b"", 0), (b"a", 1), (b"a\n", 1), (b"a\nbb\n\nc", 4), (b"\n\n\n", 3)]
+)
+def test_line_count_is_the_same_for_any_block_size(monkeypatch, block, data, lines):
+    # Lines are counted block by block; a block boundary must not lose or add a line.
+    monkeypatch.setattr(roster_mod, "_COUNT_BLOCK", block)
+    assert roster_mod._line_count(pa.py_buffer(data)) == lines
