@@ -118,21 +118,21 @@ def _normalised_suppression(numbers: Iterable[str]) -> pa.Array:
 def assess(roster: Roster, *, suppressed: Iterable[str] = ()) -> Assessment:
     """Judge every row (R1–R5): reason, number used, source field, repair flag."""
     n = roster.num_rows
-    is_new_grad = pa.array(roster.kind == NEW_GRAD)
-    mobile, phone1 = _text_column(roster, "mobile"), _text_column(roster, "phone1")
     # R4: new graduates only ever use the mobile field; mid-career start with 電話番号1.
-    primary = pc.if_else(is_new_grad, mobile, phone1)
+    # Picked before decoding, a CP932 roster decodes one of the two per row.
+    fields = roster.fields
+    primary = roster.text_where(roster.kind == NEW_GRAD, fields.get("mobile"), fields.get("phone1"))
     first = phones.classify_array(primary)
     reason = first.reason.astype(np.int8, copy=True)
     national, repaired, raw = first.national, first.repaired.copy(), primary
     source = np.where(roster.kind == NEW_GRAD, 0, 1).astype(np.int8)
 
-    phone2 = roster.column("phone2")
+    phone2 = fields.get("phone2")
     if phone2 is not None:
-        # R4: 電話番号2 only when 電話番号1 is not eligible, so only those rows are classified.
+        # R4: 電話番号2 only when 電話番号1 is not eligible, so only those rows are read.
         retry = np.flatnonzero((roster.kind == MID_CAREER) & (reason != OK))
         if len(retry):
-            values = phone2.combine_chunks().take(pa.array(retry))
+            values = roster.text_rows(phone2, retry)
             second = phones.classify_array(values)
             # Use 電話番号2 when it is eligible, or when only it is filled in: then it is
             # the first non-empty field and its reason is the one to report.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import openpyxl
 import pyarrow as pa
 import pytest
@@ -246,3 +247,14 @@ def test_line_count_is_the_same_for_any_block_size(monkeypatch, block, data, lin
     # Lines are counted block by block; a block boundary must not lose or add a line.
     monkeypatch.setattr(roster_mod, "_COUNT_BLOCK", block)
     assert roster_mod._line_count(pa.py_buffer(data)) == lines
+
+
+def test_text_where_picks_per_row_whether_or_not_a_column_is_decoded_yet():
+    data = "区分,携帯電話番号,電話番号1\n新卒,０９０,03\n中途,080,０６\n".encode("cp932")
+    r = load_roster(data)
+    pick = r.kind == NEW_GRAD
+    assert r.text_where(pick, "携帯電話番号", "電話番号1").to_pylist() == ["０９０", "０６"]
+    r.text("携帯電話番号")  # one side decoded, the other still bytes
+    assert r.text_where(pick, "携帯電話番号", "電話番号1").to_pylist() == ["０９０", "０６"]
+    assert r.text_where(pick, "携帯電話番号", None).to_pylist() == ["０９０", None]
+    assert r.text_rows("電話番号1", np.array([1])).to_pylist() == ["０６"]
