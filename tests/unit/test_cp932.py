@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sms_core import cp932
 from sms_core.cp932 import decode_column
 from sms_core.errors import RosterError
 from sms_core.roster import load_roster
@@ -77,9 +80,16 @@ _BAD = (b"\x81\x7f", b"\x82", b"\xfd", b"\x85\x40")  # unused cell, cut pair, le
         max_size=30,
     ),
     cut=st.integers(0, 30),
+    dense=st.sampled_from([1, 4, 10**9]),
 )
-def test_r22_the_first_bad_row_is_named_across_chunks_and_repeats(values, cut):
-    # Distinct values are decoded once; a bad one must still be reported at its first row.
+def test_r22_the_first_bad_row_is_named_across_chunks_and_repeats(values, cut, dense):
+    # Distinct values are decoded once; a bad one must still be reported at its first row,
+    # whether the column is decoded whole (dense) or only its non-ASCII rows.
+    with mock.patch.object(cp932, "_DENSE", dense):
+        _check_first_bad_row(values, cut)
+
+
+def _check_first_bad_row(values: list[bytes], cut: int) -> None:
     arr = pa.array(values, pa.binary())
     if 0 < cut < len(values):
         arr = pa.chunked_array([arr.slice(0, cut), arr.slice(cut)])
