@@ -2,11 +2,12 @@
 
 In CP932 a second byte is always 0x40 or above, so a comma, a quote or a line break can
 never sit inside a character: the raw bytes parse as CSV as they are, in parallel, into
-binary columns. Then each column's ASCII rows become strings without a copy (ASCII is
-UTF-8), and only the distinct values among rows holding a byte ≥ 0x80 go through the
-codec — in one call per column, joined by a separator that CP932 text never holds. A
-roster's phone numbers, IDs and URLs are nearly all ASCII, and its names, kinds and flags
-repeat, so most of the file is never decoded at all.
+binary columns. Then an all-ASCII column becomes strings without a copy (ASCII is
+UTF-8); in a column of Japanese text every row goes to the codec, elsewhere only the rows
+holding a byte ≥ 0x80. Of those, only the distinct values are decoded — in one call per
+column, joined by a separator that CP932 text never holds. A roster's phone numbers, IDs
+and URLs are nearly all ASCII, and its names, kinds and flags repeat, so most of the file
+is never decoded at all.
 """
 
 from __future__ import annotations
