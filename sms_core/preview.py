@@ -13,7 +13,6 @@ than one message, or holding characters outside the BMP) go through scalar code.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -119,21 +118,21 @@ def _normalised_suppression(numbers: Iterable[str]) -> pa.Array:
 def assess(roster: Roster, *, suppressed: Iterable[str] = ()) -> Assessment:
     """Judge every row (R1–R5): reason, number used, source field, repair flag."""
     n = roster.num_rows
-    is_new_grad = pa.array(roster.kind == NEW_GRAD)
-    mobile, phone1 = _text_column(roster, "mobile"), _text_column(roster, "phone1")
     # R4: new graduates only ever use the mobile field; mid-career start with 電話番号1.
-    primary = pc.if_else(is_new_grad, mobile, phone1)
+    # Picked before decoding, a CP932 roster decodes one of the two per row.
+    fields = roster.fields
+    primary = roster.text_where(roster.kind == NEW_GRAD, fields.get("mobile"), fields.get("phone1"))
     first = phones.classify_array(primary)
     reason = first.reason.astype(np.int8, copy=True)
     national, repaired, raw = first.national, first.repaired.copy(), primary
     source = np.where(roster.kind == NEW_GRAD, 0, 1).astype(np.int8)
 
-    phone2 = roster.column("phone2")
+    phone2 = fields.get("phone2")
     if phone2 is not None:
-        # R4: 電話番号2 only when 電話番号1 is not eligible, so only those rows are classified.
+        # R4: 電話番号2 only when 電話番号1 is not eligible, so only those rows are read.
         retry = np.flatnonzero((roster.kind == MID_CAREER) & (reason != OK))
         if len(retry):
-            values = phone2.combine_chunks().take(pa.array(retry))
+            values = roster.text_rows(phone2, retry)
             second = phones.classify_array(values)
             # Use 電話番号2 when it is eligible, or when only it is filled in: then it is
             # the first non-empty field and its reason is the one to report.
@@ -356,10 +355,30 @@ def _column_text(roster: Roster, header: str) -> _ColumnText:
     return roster.memo(("column_text", header), compute)
 
 
+@dataclass(frozen=True, eq=False)
+class _Rendered:
+    """A body rendered for every row and counted, before eligibility is known."""
+
+    body: str
+    message: pa.Array
+    chars: np.ndarray
+    units: np.ndarray
+    parts: np.ndarray
+    segments: np.ndarray
+    empty_tags: pa.Array
+    empty_any: np.ndarray
+    url_base: str
+
+
 def cost_messages(
     assessment: Assessment, body: str, *, short_url_base: str | None = None
 ) -> Preview:
     """Render ``body`` for every row and cost it (R6–R11); eligibility is reused as is."""
+    return _costed(assessment, _render(assessment.roster, body, short_url_base))
+
+
+def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
+    """Texts and counts of ``body`` per row (R6–R11); needs the roster, not eligibility."""
     body = text.normalize_newlines(body)
     if not body.strip():
         raise TemplateError("the message is empty; an empty SMS cannot be sent (R7)")
@@ -368,7 +387,6 @@ def cost_messages(
             f"the message is {len(body):,} characters; at most {text.MAX_BODY_CHARS:,} "
             "can be sent as one SMS send"
         )
-    roster = assessment.roster
     n = roster.num_rows
     pieces = parse_body(body, roster)
     url_text = placeholder_url(short_url_base)
@@ -422,26 +440,41 @@ def cost_messages(
             units[i], segments[i], n_parts[i] = cost.units, cost.segments, cost.parts
     empty = chars == 0
     units[empty] = segments[empty] = n_parts[empty] = 0
-
-    eligible = assessment.eligible
-    units = np.where(eligible, units, 0)
-    segments = np.where(eligible, segments, 0)
-    n_parts = np.where(eligible, n_parts, 0)
     empty_tags, empty_any = _empty_tag_column(empty_flags, n)
-    reasons = assessment.reason_counts()
+    return _Rendered(
+        body, message, chars, units, n_parts, segments, empty_tags, empty_any, url_base
+    )
+
+
+def _costed(assessment: Assessment, rendered: _Rendered) -> Preview:
+    """The preview: ``rendered`` costed for the eligible rows of ``assessment`` only."""
+    eligible = assessment.eligible
+    units = np.where(eligible, rendered.units, 0)
+    segments = np.where(eligible, rendered.segments, 0)
+    n_parts = np.where(eligible, rendered.parts, 0)
+    n = len(units)
     summary = Summary(
         rows=n,
         eligible=int(eligible.sum()),
-        reasons=reasons,
+        reasons=assessment.reason_counts(),
         repaired=int(assessment.repaired.sum()),
         total_units=int(units.sum()),
         total_segments=int(segments.sum()),
         total_parts=int(n_parts.sum()),
-        empty_tag_rows=int((empty_any & eligible).sum()),
+        empty_tag_rows=int((rendered.empty_any & eligible).sum()),
         max_units=int(units.max()) if n else 0,
     )
     return Preview(
-        assessment, body, message, chars, units, n_parts, segments, empty_tags, url_base, summary
+        assessment,
+        rendered.body,
+        rendered.message,
+        rendered.chars,
+        units,
+        n_parts,
+        segments,
+        rendered.empty_tags,
+        rendered.url_base,
+        summary,
     )
 
 
@@ -472,15 +505,6 @@ def _empty_tag_column(flags: list[tuple[str, np.ndarray]], n: int) -> tuple[pa.A
     return column.cast(pa.string()), codes != 0
 
 
-def _prepare_columns(roster: Roster, body: str) -> None:
-    """Fill the roster's memo with the facts of the columns ``body`` names."""
-    for piece in parse_body(text.normalize_newlines(body), roster):
-        if piece.kind == COLUMN:
-            _column_text(roster, piece.value)
-        elif piece.kind == URL_COLUMN:
-            _column_empty(roster, piece.value)
-
-
 def _assess_fully(roster: Roster, suppressed: Iterable[str]) -> Assessment:
     assessment = assess(roster, suppressed=suppressed)
     assessment.e164  # noqa: B018 — computed here, on the worker thread, for the table
@@ -497,18 +521,21 @@ def preview(
 ) -> Preview:
     """Load (unless given a Roster), assess and cost in one call.
 
-    Eligibility and the body's column facts do not depend on each other, so they are
-    computed on two threads; Arrow and numpy release the GIL in their kernels.
+    Eligibility and the rendered texts do not depend on each other, so they are computed
+    on two threads; Arrow and numpy release the GIL in their kernels. Only masking the
+    costs with eligibility waits for both.
     """
     roster = source if isinstance(source, Roster) else load_roster(source, mapping=mapping)
     suppressed = tuple(suppressed)
     with ThreadPoolExecutor(max_workers=1) as pool:
         judged = pool.submit(_assess_fully, roster, suppressed)
-        # A bad body is reported by cost_messages, after the assessment is done.
-        with contextlib.suppress(SmsError):
-            _prepare_columns(roster, body)
+        try:
+            rendered = _render(roster, body, short_url_base)
+        except SmsError:
+            judged.result()  # a problem with the roster is reported before one with the body
+            raise
         assessment = judged.result()
-    return cost_messages(assessment, body, short_url_base=short_url_base)
+    return _costed(assessment, rendered)
 
 
 def confirmation_key(

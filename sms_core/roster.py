@@ -40,6 +40,8 @@ MAX_ROSTER_ROWS = 2_000_000
 MAX_COLUMNS = 500
 # Enough of the file's start to tell its encoding and see its header line.
 _SNIFF_BYTES = 64 * 1024
+# Bytes compared at a time when counting lines: small enough to stay in cache.
+_COUNT_BLOCK = 1 << 20
 
 # Canonical field -> the ATS export's Japanese header and the English one (R4, issue 2).
 FIELD_HEADERS: dict[str, tuple[str, str]] = {
@@ -125,6 +127,46 @@ class Roster:
 
         return self.memo(("text", header), compute)
 
+    def text_where(self, pick: np.ndarray, if_true: str | None, if_false: str | None) -> pa.Array:
+        """Per row, the text of column ``if_true`` where ``pick`` holds, else of ``if_false``.
+
+        A column given as None reads as nulls. A CP932 file decodes only the values
+        picked (a preview reads 携帯電話番号 for new graduates and 電話番号1 for the
+        others, never both); bytes that are not CP932 are named by their row and the
+        column they were picked from.
+        """
+        headers = (if_true, if_false)
+        values = [None if h is None else self._raw(h) for h in headers]
+        types = {v.type for v in values if v is not None}
+        if len(types) > 1:  # one of them is decoded already: compare text with text
+            values = [None if h is None else self.text(h) for h in headers]
+            types = {pa.string()}
+        kind = types.pop() if types else pa.string()
+        values = [pa.nulls(self.num_rows, kind) if v is None else v for v in values]
+        picked = pc.if_else(pa.array(pick, pa.bool_()), *values)
+        if not pa.types.is_binary(kind):
+            return _one_array(picked)
+        try:
+            return _one_array(decode_column(picked, if_true or ""))
+        except RosterError as exc:
+            header = if_true if pick[exc.row - 2] else if_false
+            raise RosterError(exc.reason, row=exc.row, column=header) from None
+
+    def text_rows(self, header: str, rows: np.ndarray) -> pa.Array:
+        """The text of column ``header`` at ``rows`` (0-based), decoding only those rows."""
+        values = self._raw(header).take(pa.array(rows, pa.int64()))
+        if not pa.types.is_binary(values.type):
+            return _one_array(values)
+        try:
+            return _one_array(decode_column(values, header))
+        except RosterError as exc:
+            raise RosterError(exc.reason, row=int(rows[exc.row - 2]) + 2, column=header) from None
+
+    def _raw(self, header: str) -> pa.ChunkedArray:
+        """A column as decoded if it already is, else as parsed (bytes for CP932)."""
+        decoded = self._memo.get(("text", header))
+        return self.source.column(header) if decoded is None else decoded
+
     @property
     def table(self) -> pa.Table:
         """Every column as text (decodes what was not decoded yet)."""
@@ -162,6 +204,13 @@ class Roster:
             if english not in names and header in names:
                 names.append(english)
         return names
+
+
+def _one_array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as one array, without a copy when it already is one chunk."""
+    if isinstance(column, pa.Array):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def load_roster(
@@ -294,7 +343,17 @@ def _line_count(body: pa.Buffer) -> int:
     raw = np.frombuffer(body, dtype=np.uint8)
     if not len(raw):
         return 0
-    return int(np.count_nonzero(raw == 0x0A)) + (0 if raw[-1] == 0x0A else 1)
+    # Block by block into one small scratch array: a file-sized temporary would cost more
+    # in fresh pages than the comparison itself (0.045 s -> 0.022 s for 120 MiB).
+    block = min(len(raw), _COUNT_BLOCK)
+    scratch = np.empty(block, dtype=bool)
+    count = 0
+    for start in range(0, len(raw), block):
+        piece = raw[start : start + block]
+        hits = scratch[: len(piece)]
+        np.equal(piece, 0x0A, out=hits)
+        count += int(np.count_nonzero(hits))
+    return count + (0 if raw[-1] == 0x0A else 1)
 
 
 def _parse_csv(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sms_core import cp932
 from sms_core.cp932 import decode_column
 from sms_core.errors import RosterError
 from sms_core.roster import load_roster
@@ -60,3 +63,53 @@ def test_r22_a_bad_flag_value_is_named_by_its_first_row():
         decode_column(arr, "LINE登録")
     assert err.value.row == 102 and err.value.column == "LINE登録"
     assert decode_column(pa.array(good, pa.binary()), "x").to_pylist() == ["済", "未"] * 50
+
+
+_BAD = (b"\x81\x7f", b"\x82", b"\xfd", b"\x85\x40")  # unused cell, cut pair, lead-less, gap
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.text(st.sampled_from(_ALPHABET), max_size=8).map(lambda v: v.encode("cp932")),
+            st.tuples(st.sampled_from(_BAD), st.sampled_from(["", "山", "09"])).map(
+                lambda t: t[1].encode("cp932") + t[0]
+            ),
+        ),
+        max_size=30,
+    ),
+    cut=st.integers(0, 30),
+    dense=st.sampled_from([1, 4, 10**9]),
+)
+def test_r22_the_first_bad_row_is_named_across_chunks_and_repeats(values, cut, dense):
+    # Distinct values are decoded once; a bad one must still be reported at its first row,
+    # whether the column is decoded whole (dense) or only its non-ASCII rows.
+    with mock.patch.object(cp932, "_DENSE", dense):
+        _check_first_bad_row(values, cut)
+
+
+def _check_first_bad_row(values: list[bytes], cut: int) -> None:
+    arr = pa.array(values, pa.binary())
+    if 0 < cut < len(values):
+        arr = pa.chunked_array([arr.slice(0, cut), arr.slice(cut)])
+    bad = []
+    for i, v in enumerate(values):
+        try:
+            v.decode("cp932")
+        except UnicodeDecodeError:
+            bad.append(i)
+    if not bad:
+        assert decode_column(arr, "x").to_pylist() == [v.decode("cp932") for v in values]
+        return
+    with pytest.raises(RosterError) as err:
+        decode_column(arr, "電話番号1")
+    assert err.value.row == bad[0] + 2 and err.value.column == "電話番号1"
+
+
+def test_repeated_names_and_mixed_ascii_rows_across_chunks():
+    names = ["山田　太郎", "Smith", "", "髙橋 﨑", "山田　太郎", "0９0－1234"] * 3
+    raw = [n.encode("cp932") for n in names]
+    arr = pa.chunked_array([pa.array(raw[:7], pa.binary()), pa.array(raw[7:], pa.binary())])
+    out = decode_column(arr, "氏名")
+    assert out.type == pa.string() and out.to_pylist() == names

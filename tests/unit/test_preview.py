@@ -300,3 +300,58 @@ def test_preview_cache_reads_an_identified_upload_only_once():
     assert len(reads) == 1 and first.assessment is second.assessment
     cache.preview(read, "r.csv", "a", source_id="upload-2")
     assert len(reads) == 2
+
+
+_CP932_ROWS = [
+    "C1,山田,新卒,０９０－１１１１－２２２２,,,,,",  # full-width digits and hyphens
+    "C2,髙橋,中途,,,,０３－１２３４－５６７８,０８０ー３３３３ー４４４４,",  # 2 after a landline
+    "C3,Smith,新卒,090-5555-6666,,,,,",  # plain ASCII beside the others
+    "C4,﨑本,中途,,,,（090）7777　8888,,",
+]
+
+
+# Rows enough to put what follows beyond the encoding sniffer's window, which would
+# otherwise report bad bytes itself, before any column is decoded.
+_FILLER = 5_000
+
+
+def _cp932_roster(rows: list[str], patch: dict[tuple[int, int], bytes] | None = None):
+    """A CP932 roster of _FILLER empty rows, then ``rows``; ``patch`` puts raw bytes at
+    (index in ``rows``, field index)."""
+    lines = [b"F,,\x90\x56\x91\xb2,,,,,,"] * _FILLER  # 新卒, no phone
+    for i, row in enumerate(rows):
+        cells = [c.encode("cp932") for c in row.split(",")]
+        for (r, c), raw in (patch or {}).items():
+            if r == i:
+                cells[c] = raw
+        lines.append(b",".join(cells))
+    return load_roster(HEADER.encode("cp932") + b"\n".join(lines) + b"\n")
+
+
+def test_r2_r21_cp932_full_width_phones_give_the_utf8_verdicts():
+    cp932 = preview(_cp932_roster(_CP932_ROWS), "hi").frame()[_FILLER:]
+    utf8 = frame(*_CP932_ROWS, body="hi")
+    for column in ("reason", "phone", "source_field", "raw_phone", "name"):
+        assert cp932[column].tolist() == utf8[column].tolist(), column
+    assert cp932["reason"].tolist() == ["ok", "ok", "ok", "ok"]
+    assert cp932["raw_phone"].tolist()[:2] == [
+        "０９０－１１１１－２２２２",
+        "０８０ー３３３３ー４４４４",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "header"),
+    [(0, 3, "携帯電話番号"), (3, 6, "電話番号1"), (1, 7, "電話番号2")],
+)
+def test_r22_bad_cp932_bytes_in_a_phone_that_is_read_name_row_and_column(row, field, header):
+    with pytest.raises(InputError) as err:
+        preview(_cp932_roster(_CP932_ROWS, {(row, field): b"090\x81\x7f"}), "hi")
+    assert (err.value.row, err.value.column) == (_FILLER + row + 2, header)
+
+
+def test_bytes_in_a_phone_field_the_row_does_not_use_are_not_read():
+    # R4: a 中途 row's mobile and a row's 電話番号2 after an eligible 電話番号1 are never read.
+    patch = {(1, 3): b"\x81\x7f", (3, 7): b"\x82"}
+    f = preview(_cp932_roster(_CP932_ROWS, patch), "hi").frame()[_FILLER:]
+    assert f["reason"].tolist() == ["ok", "ok", "ok", "ok"]

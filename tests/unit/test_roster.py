@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import openpyxl
+import pyarrow as pa
 import pytest
 
 from sms_core import roster as roster_mod
@@ -261,3 +263,24 @@ def test_headers_and_guessed_fields_for_the_mapping_editor():
     # Loading with the editor's mapping reads the file the guess could not.
     loaded = load_roster(cp932, mapping={"kind": "採用区分", "phone1": "TEL"})
     assert loaded.fields["kind"] == "採用区分" and loaded.num_rows == 1
+
+
+@pytest.mark.parametrize("block", [1, 3, 4, 1 << 20])
+@pytest.mark.parametrize(
+    ("data", "lines"), [(b"", 0), (b"a", 1), (b"a\n", 1), (b"a\nbb\n\nc", 4), (b"\n\n\n", 3)]
+)
+def test_line_count_is_the_same_for_any_block_size(monkeypatch, block, data, lines):
+    # Lines are counted block by block; a block boundary must not lose or add a line.
+    monkeypatch.setattr(roster_mod, "_COUNT_BLOCK", block)
+    assert roster_mod._line_count(pa.py_buffer(data)) == lines
+
+
+def test_text_where_picks_per_row_whether_or_not_a_column_is_decoded_yet():
+    data = "区分,携帯電話番号,電話番号1\n新卒,０９０,03\n中途,080,０６\n".encode("cp932")
+    r = load_roster(data)
+    pick = r.kind == NEW_GRAD
+    assert r.text_where(pick, "携帯電話番号", "電話番号1").to_pylist() == ["０９０", "０６"]
+    r.text("携帯電話番号")  # one side decoded, the other still bytes
+    assert r.text_where(pick, "携帯電話番号", "電話番号1").to_pylist() == ["０９０", "０６"]
+    assert r.text_where(pick, "携帯電話番号", None).to_pylist() == ["０９０", None]
+    assert r.text_rows("電話番号1", np.array([1])).to_pylist() == ["０６"]
