@@ -42,6 +42,7 @@ bench: $(DEV)
 	$(PY) benchmarks/reports.py
 	$(PY) benchmarks/dispatch.py
 	$(PY) benchmarks/redirects.py
+	$(PY) benchmarks/dashboard.py
 
 samples: $(RUNTIME)
 	$(PY) data/make_samples.py

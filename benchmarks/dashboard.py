@@ -18,49 +18,22 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from throwaway_db import postgres_database  # noqa: E402
+from throwaway_db import database, median_ms  # noqa: E402
 
 from sms_core.db import make_engine, upgrade  # noqa: E402
 from sms_core.seed import SEED_TEMPLATES, seed_history  # noqa: E402
 
 TARGET_SECONDS = 2.0  # issue 6: "well under 2 seconds" per page at 1,000,000 messages
 PAGES = ("overview", "new_send", "history", "templates", "settings")
-
-
-def median_ms(call: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``call`` in milliseconds, after one warm-up run."""
-    call()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
-
-
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    """The URL of an empty database of ``backend``, removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.db'}"
-        return
-    url, drop = postgres_database("sms_bench_dashboard")
-    try:
-        yield url
-    finally:
-        drop()
 
 
 def page_runner(page: str) -> Callable[[], None]:
@@ -96,7 +69,7 @@ def history_filtered() -> Callable[[], None]:
 
 def run(backend: str, messages: int, repeat: int) -> None:
     """Seed ``backend`` and print every page's time beside the bare aggregation."""
-    with database(backend) as url:
+    with database(backend, "sms_bench_dashboard") as url:
         engine = make_engine(url)
         try:
             upgrade(engine)

@@ -22,7 +22,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
-from throwaway_db import postgres_database  # noqa: E402
+from throwaway_db import database  # noqa: E402
 
 from sms_core.db import make_engine, now_utc, upgrade  # noqa: E402
 from sms_core.plan import new_short_code  # noqa: E402
@@ -185,23 +184,9 @@ def clicks(url: str) -> int:
         engine.dispose()
 
 
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    """The URL of an empty database of ``backend``, removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.db'}"
-        return
-    url, drop = postgres_database("sms_bench_redirects")
-    try:
-        yield url
-    finally:
-        drop()
-
-
 def run(backend: str, total: int, concurrency: int, links: int) -> None:
     """Measure the static baseline and the redirects on ``backend``; print both."""
-    with database(backend) as url:
+    with database(backend, "sms_bench_redirects") as url:
         codes = seed(url, links)
         rng = random.Random(7)
         picks = [rng.choice(codes) for _ in range(total)]

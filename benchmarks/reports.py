@@ -14,18 +14,15 @@ dropped at the end.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from throwaway_db import postgres_database  # noqa: E402
+from throwaway_db import database, median_ms  # noqa: E402
 
 from sms_core import reports  # noqa: E402
 from sms_core.db import make_engine, upgrade  # noqa: E402
@@ -54,34 +51,9 @@ REPORTS: list[tuple[str, Callable]] = [
 ]
 
 
-def median_ms(call: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``call`` in milliseconds, after one warm-up run."""
-    call()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
-
-
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    """The URL of an empty database of ``backend``, removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.db'}"
-        return
-    url, drop = postgres_database("sms_bench_reports")
-    try:
-        yield url
-    finally:
-        drop()
-
-
 def run(backend: str, messages: int, repeat: int) -> None:
     """Seed ``backend`` and print every report's time beside COUNT(*)."""
-    with database(backend) as url:
+    with database(backend, "sms_bench_reports") as url:
         engine = make_engine(url)
         try:
             upgrade(engine)

@@ -1,10 +1,16 @@
-"""A throwaway PostgreSQL database for a benchmark run, on $SMS_TEST_POSTGRES_URL's server."""
+"""Throwaway databases for a benchmark run (a SQLite file, or PostgreSQL on
+$SMS_TEST_POSTGRES_URL's server), and the median timing the benchmarks share."""
 
 from __future__ import annotations
 
 import os
+import statistics
+import tempfile
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 ADMIN_URL = os.environ.get("SMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -23,3 +29,28 @@ def postgres_database(prefix: str = "sms_bench") -> tuple[str, Callable[[], None
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False), drop
+
+
+@contextmanager
+def database(backend: str, prefix: str = "sms_bench") -> Iterator[str]:
+    """The URL of an empty database of ``backend`` (sqlite or postgresql), removed after."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.db'}"
+        return
+    url, drop = postgres_database(prefix)
+    try:
+        yield url
+    finally:
+        drop()
+
+
+def median_ms(call: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``call`` in milliseconds, after one warm-up run."""
+    call()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
