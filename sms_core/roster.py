@@ -422,23 +422,10 @@ def _cell_text(value: object) -> str:
 
 def _read_xlsx(data: bytes) -> pa.Table:
     """The first sheet of an .xlsx workbook, read with openpyxl, every cell as text."""
-    import openpyxl  # imported here: only .xlsx uploads pay its import time
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise RosterError(f"the Excel file cannot be opened: {exc}") from None
+    book = _open_workbook(data)
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
-        first = next(rows, None)
-        if first is None:
-            raise RosterError("the sheet is empty", row=1)
-        while first and first[-1] is None:
-            first = first[:-1]
-        buffer = io.StringIO()
-        csv.writer(buffer).writerow([_cell_text(v) for v in first])
-        headers = _header(buffer.getvalue())
+        headers = _sheet_headers(next(rows, None))
         width = len(headers)
         columns: list[list[str]] = [[] for _ in headers]
         for number, row in enumerate(rows, start=2):
@@ -483,17 +470,25 @@ def read_headers(source: bytes, name: str | None = None) -> list[str]:
 
 
 def _xlsx_headers(data: bytes) -> list[str]:
-    import openpyxl
+    book = _open_workbook(data)
+    try:
+        return _sheet_headers(next(book.worksheets[0].iter_rows(max_row=1, values_only=True), None))
+    finally:
+        book.close()
+
+
+def _open_workbook(data: bytes):
+    import openpyxl  # imported here: only .xlsx uploads pay its import time
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise RosterError(f"the Excel file cannot be opened: {exc}") from None
-    try:
-        first = next(book.worksheets[0].iter_rows(max_row=1, values_only=True), None)
-    finally:
-        book.close()
+
+
+def _sheet_headers(first: tuple | None) -> list[str]:
+    """The checked headers of a sheet's first row (trailing empty cells dropped)."""
     if first is None:
         raise RosterError("the sheet is empty", row=1)
     while first and first[-1] is None:
