@@ -76,7 +76,11 @@ def dashboard_url(tmp_path_factory):
     }
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sms_core", "run", "--port", str(port)],
+            [
+                sys.executable,
+                *("-m", "sms_core", "run", "--port", str(port)),
+                *("--links-port", str(_free_port())),  # not 8600: a `make run` may hold it
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,
