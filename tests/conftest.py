@@ -10,6 +10,7 @@ unless ``SMS_REQUIRE_POSTGRES=1`` (CI), where they fail.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,19 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "SMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def restore_main_module():
+    """AppTest leaves dashboard.py as ``sys.modules["__main__"]``; put pytest's back.
+
+    Otherwise a later test that starts processes with multiprocessing's "spawn" (the
+    migration and quota races) has each child re-run dashboard.py as its main module,
+    where it fails and is replaced forever: the pool never finishes.
+    """
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture
