@@ -20,17 +20,15 @@ import logging
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from throwaway_db import database, median_ms  # noqa: E402
+from throwaway_db import median_ms, seeded_history  # noqa: E402
 
-from sms_core.db import make_engine, upgrade  # noqa: E402
-from sms_core.seed import SEED_TEMPLATES, seed_history  # noqa: E402
+from sms_core.seed import SEED_TEMPLATES  # noqa: E402
 
 TARGET_SECONDS = 2.0  # issue 6: "well under 2 seconds" per page at 1,000,000 messages
 PAGES = ("overview", "new_send", "history", "templates", "settings", "admin", "audit")
@@ -79,32 +77,23 @@ def history_filtered() -> Callable[[], None]:
 
 def run(backend: str, messages: int, repeat: int) -> None:
     """Seed ``backend`` and print every page's time beside the bare aggregation."""
-    with database(backend, "sms_bench_dashboard") as url:
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            started = time.perf_counter()
-            seed_history(engine, messages)
-            seeded = time.perf_counter() - started
-            print(f"\n{backend}: seeded {messages:,} messages in {seeded:.1f} s")
+    with seeded_history(backend, messages, "sms_bench_dashboard") as (url, engine):
 
-            def aggregate() -> list:
-                with engine.connect() as conn:
-                    sql = "SELECT state, COUNT(*) FROM message GROUP BY state"
-                    return conn.exec_driver_sql(sql).all()
+        def aggregate() -> list:
+            with engine.connect() as conn:
+                sql = "SELECT state, COUNT(*) FROM message GROUP BY state"
+                return conn.exec_driver_sql(sql).all()
 
-            baseline = median_ms(aggregate, repeat)
-            os.environ["SMS_DATABASE_URL"] = url
-            print(f"  {'page (AppTest run)':34s} {'ms':>9s} {'× SQL':>7s}  < {TARGET_SECONDS:g} s")
-            print(f"  {'bare GROUP BY state':34s} {baseline:9.1f} {1:7.1f}")
-            runs = [(p, page_runner(p)) for p in PAGES]
-            runs.append(("history, filtered by template", history_filtered()))
-            for name, call in runs:
-                ms = median_ms(call, repeat)
-                ok = "yes" if ms < TARGET_SECONDS * 1000 else "NO"
-                print(f"  {name:34s} {ms:9.1f} {ms / baseline:7.1f}  {ok}")
-        finally:
-            engine.dispose()
+        baseline = median_ms(aggregate, repeat)
+        os.environ["SMS_DATABASE_URL"] = url
+        print(f"  {'page (AppTest run)':34s} {'ms':>9s} {'× SQL':>7s}  < {TARGET_SECONDS:g} s")
+        print(f"  {'bare GROUP BY state':34s} {baseline:9.1f} {1:7.1f}")
+        runs = [(p, page_runner(p)) for p in PAGES]
+        runs.append(("history, filtered by template", history_filtered()))
+        for name, call in runs:
+            ms = median_ms(call, repeat)
+            ok = "yes" if ms < TARGET_SECONDS * 1000 else "NO"
+            print(f"  {name:34s} {ms:9.1f} {ms / baseline:7.1f}  {ok}")
 
 
 def main() -> None:

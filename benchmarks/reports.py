@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from throwaway_db import database, median_ms  # noqa: E402
+from throwaway_db import median_ms, seeded_history  # noqa: E402
 
 from sms_core import reports  # noqa: E402
-from sms_core.db import make_engine, upgrade  # noqa: E402
-from sms_core.seed import seed_history  # noqa: E402
 
 # (label, call): what the Overview, History and Settings pages and the notebook run.
 REPORTS: list[tuple[str, Callable]] = [
@@ -53,28 +50,19 @@ REPORTS: list[tuple[str, Callable]] = [
 
 def run(backend: str, messages: int, repeat: int) -> None:
     """Seed ``backend`` and print every report's time beside COUNT(*)."""
-    with database(backend, "sms_bench_reports") as url:
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            started = time.perf_counter()
-            seed_history(engine, messages)
-            seeded = time.perf_counter() - started
-            print(f"\n{backend}: seeded {messages:,} messages in {seeded:.1f} s")
+    with seeded_history(backend, messages, "sms_bench_reports") as (_url, engine):
 
-            def count() -> int:
-                with engine.connect() as conn:
-                    return conn.exec_driver_sql("SELECT COUNT(*) FROM message").scalar()
+        def count() -> int:
+            with engine.connect() as conn:
+                return conn.exec_driver_sql("SELECT COUNT(*) FROM message").scalar()
 
-            assert count() == messages
-            baseline = median_ms(count, repeat)
-            print(f"  {'report':36s} {'ms':>9s} {'× COUNT(*)':>11s}")
-            print(f"  {'SELECT COUNT(*) FROM message':36s} {baseline:9.1f} {1:11.1f}")
-            for name, call in REPORTS:
-                ms = median_ms(lambda call=call: call(engine), repeat)
-                print(f"  {name:36s} {ms:9.1f} {ms / baseline:11.1f}")
-        finally:
-            engine.dispose()
+        assert count() == messages
+        baseline = median_ms(count, repeat)
+        print(f"  {'report':36s} {'ms':>9s} {'× COUNT(*)':>11s}")
+        print(f"  {'SELECT COUNT(*) FROM message':36s} {baseline:9.1f} {1:11.1f}")
+        for name, call in REPORTS:
+            ms = median_ms(lambda call=call: call(engine), repeat)
+            print(f"  {name:36s} {ms:9.1f} {ms / baseline:11.1f}")
 
 
 def main() -> None:

@@ -54,3 +54,23 @@ def median_ms(call: Callable[[], object], repeat: int) -> float:
         call()
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000
+
+
+@contextmanager
+def seeded_history(backend: str, messages: int, prefix: str) -> Iterator[tuple[str, object]]:
+    """A throwaway ``backend`` database holding ``messages`` seeded messages (its URL and a
+    migrated engine, disposed afterwards); prints how long seeding took."""
+    from sms_core.db import make_engine, upgrade
+    from sms_core.seed import seed_history
+
+    with database(backend, prefix) as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            started = time.perf_counter()
+            seed_history(engine, messages)
+            seeded = time.perf_counter() - started
+            print(f"\n{backend}: seeded {messages:,} messages in {seeded:.1f} s")
+            yield url, engine
+        finally:
+            engine.dispose()
