@@ -107,3 +107,38 @@ def test_an_analyst_reads_history_masked_and_cannot_cancel(with_contract, run_ap
     assert not any("取り消す" in b.label for b in at.button)
     messages = at.dataframe[-1].value
     assert len(messages) and all(str(p).startswith("*******") for p in messages["phone"])
+
+
+AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32}
+
+
+def oidc_app(user: dict | None):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.secrets["auth"] = AUTH
+    if user is not None:
+        at.user = user
+    return at.run()
+
+
+def test_with_auth_configured_sign_in_goes_through_the_identity_provider(with_contract):
+    """[auth] in secrets.toml: st.login's button, then the identity maps to a user added
+    with --oidc (its role), and an unknown identity is refused and audited."""
+    at = oidc_app({"is_logged_in": False})
+    assert not at.exception
+    assert [b.label for b in at.button] == ["組織のアカウントでログイン"]
+    assert not at.text_input  # no password form when an identity provider is configured
+
+    with_contract.add_user("ito@example.co.jp", "analyst", oidc=True)
+    at = oidc_app({"is_logged_in": True, "email": "ito@example.co.jp"})
+    assert not at.exception
+    assert at.session_state["principal"] == Principal("ito@example.co.jp", "analyst")
+
+    at = oidc_app({"is_logged_in": True, "email": "stranger@example.co.jp"})
+    assert "not a user here" in at.error[0].value
+    assert "principal" not in at.session_state
+    refused = with_contract.audit_events(action="login.failure")
+    assert refused[0].actor == "stranger@example.co.jp"
