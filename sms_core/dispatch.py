@@ -33,6 +33,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -131,6 +132,22 @@ class CycleReport:
         )
 
 
+def cycle_until_stopped(
+    stop: threading.Event, cycle: Callable[[], bool], idle_sleep: float
+) -> None:
+    """Run ``cycle`` (True when it found nothing to do) until ``stop`` is set, resting
+    ``idle_sleep`` after an idle cycle and four times that after a failed one."""
+    while not stop.is_set():
+        try:
+            idle = cycle()
+        except Exception:  # a database hiccup must not kill the worker; leases cover it
+            log.exception("dispatch cycle failed; retrying")
+            stop.wait(idle_sleep * 4)
+            continue
+        if idle:
+            stop.wait(idle_sleep)
+
+
 class Worker:
     """One dispatch worker process (several may run against PostgreSQL)."""
 
@@ -162,15 +179,7 @@ class Worker:
     def run(self) -> None:
         """Cycle until :attr:`stop` is set (SIGTERM sets it); the batch in flight is finished."""
         log.info("worker %s started with %s", self.id, self.provider.name)
-        while not self.stop.is_set():
-            try:
-                report = self.run_once()
-            except Exception:  # a database hiccup must not kill the worker; leases cover it
-                log.exception("dispatch cycle failed; retrying")
-                self.stop.wait(self.config.idle_sleep * 4)
-                continue
-            if report.idle:
-                self.stop.wait(self.config.idle_sleep)
+        cycle_until_stopped(self.stop, lambda: self.run_once().idle, self.config.idle_sleep)
         log.info("worker %s stopped", self.id)
 
     def run_once(self) -> CycleReport:

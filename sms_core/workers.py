@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from .app_settings import provider_in_use
 from .db import now_utc, read_only, transaction
-from .dispatch import CycleReport, DispatchConfig, Worker
+from .dispatch import CycleReport, DispatchConfig, Worker, cycle_until_stopped
 from .errors import ConfigError
 from .models import Campaign
 from .providers.base import Provider
@@ -116,15 +116,11 @@ class ProviderWorkers:
 
     def run(self) -> None:
         """Cycle until :attr:`stop` is set; each provider's batch in flight is finished."""
-        while not self.stop.is_set():
-            try:
-                reports = self.run_once()
-            except Exception:  # a database hiccup must not kill the process; leases cover it
-                log.exception("dispatch cycle failed; retrying")
-                self.stop.wait(self.config.idle_sleep * 4)
-                continue
-            if all(r.idle for r in reports.values()):
-                self.stop.wait(self.config.idle_sleep)
+        cycle_until_stopped(
+            self.stop,
+            lambda: all(r.idle for r in self.run_once().values()),
+            self.config.idle_sleep,
+        )
 
     def request_stop(self) -> None:
         """Stop after the batches in flight (what SIGTERM and Ctrl-C call)."""
