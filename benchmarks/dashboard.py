@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/dashboard.py [--messages 1000000] [--backend both] [--repeat 3]
 
-For each backend, in the same run: seed the history (sms_core.seed: 200 campaigns over 12
+For each backend, in the same run: seed the history (sms_core.demo.seed: 200 campaigns over 12
 Japan-time months, with a contract), point the dashboard at it (SMS_DATABASE_URL) and run
 each page with Streamlit's AppTest as a browser session would — the whole script: widgets,
 every report it calls, the plotly figures and the dataframes it sends. Each time is the
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from throwaway_db import median_ms, seeded_history  # noqa: E402
 
-from sms_core.seed import SEED_TEMPLATES  # noqa: E402
+from sms_core.demo.seed import SEED_TEMPLATES  # noqa: E402
 
 TARGET_SECONDS = 2.0  # issue 6: "well under 2 seconds" per page at 1,000,000 messages
 PAGES = ("overview", "new_send", "history", "templates", "settings", "admin", "audit")

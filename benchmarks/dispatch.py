@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 
-from sms_core.db import make_engine, transaction, upgrade  # noqa: E402
-from sms_core.models import Message  # noqa: E402
+from sms_core.store.db import make_engine, transaction, upgrade  # noqa: E402
+from sms_core.store.models import Message  # noqa: E402
 from tests.integration.dispatch_helpers import (  # noqa: E402
     KARADEN_TENANT,
     KARADEN_TOKEN,

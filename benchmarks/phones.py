@@ -1,4 +1,4 @@
-"""Benchmark of sms_core.phones on a 1,000,000-row roster column (rules R1-R3).
+"""Benchmark of sms_core.rules.phones on a 1,000,000-row roster column (rules R1-R3).
 
 Run from the project root:  .venv/bin/python benchmarks/phones.py [--rows N] [--repeat K]
 
@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sms_core.phones import REASON_CODES, classify, classify_array
+from sms_core.rules.phones import REASON_CODES, classify, classify_array
 
 _FW = str.maketrans("0123456789-", "０１２３４５６７８９－")
 

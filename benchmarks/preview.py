@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from sms_core.preview import cost_messages, preview  # noqa: E402
-from sms_core.samples import generate_roster, write_roster_csv  # noqa: E402
+from sms_core.demo.samples import generate_roster, write_roster_csv  # noqa: E402
+from sms_core.rules.preview import cost_messages, preview  # noqa: E402
 
 BODY = "{{氏名}}様\n{{卒業年度}}年卒の皆さま向け説明会のご案内です。詳細: {{説明会URL}}"
 BODY_EDITED = "{{氏名}}様\n明日の面接は10時からです。お気をつけてお越しください。{{説明会URL}}"
@@ -88,7 +88,7 @@ def peak_memory_of_preview(path: Path) -> float:
     # exec, and this parent holds the whole generated roster.
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-        "from sms_core.preview import preview\n"
+        "from sms_core.rules.preview import preview\n"
         f"p = preview({str(path)!r}, {BODY!r}); p.frame()\n"
         "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))\n"
     )

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from throwaway_db import postgres_database  # noqa: E402
 
-from sms_core import quota  # noqa: E402
-from sms_core.contract import set_contract  # noqa: E402
-from sms_core.db import make_engine, transaction, upgrade  # noqa: E402
+from sms_core.sending import quota  # noqa: E402
+from sms_core.sending.contract import set_contract  # noqa: E402
+from sms_core.store.db import make_engine, transaction, upgrade  # noqa: E402
 
 MONTH = date(2026, 12, 1)
 TARGET_PER_S = 1000

@@ -35,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from throwaway_db import database  # noqa: E402
 
-from sms_core.db import make_engine, now_utc, upgrade  # noqa: E402
-from sms_core.plan import new_short_code  # noqa: E402
+from sms_core.clock import now_utc  # noqa: E402
+from sms_core.rules.plan import new_short_code  # noqa: E402
+from sms_core.store.db import make_engine, upgrade  # noqa: E402
 
 
 def static_app(environ, start_response):
@@ -131,8 +132,8 @@ def seed(url: str, links: int) -> list[str]:
     """A contract-free campaign with ``links`` short links; returns their codes."""
     from sqlalchemy import insert
 
-    from sms_core.db import transaction
-    from sms_core.models import Campaign, ShortLink
+    from sms_core.store.db import transaction
+    from sms_core.store.models import Campaign, ShortLink
 
     engine = make_engine(url)
     try:
@@ -174,7 +175,7 @@ def seed(url: str, links: int) -> list[str]:
 def clicks(url: str) -> int:
     from sqlalchemy import func, select
 
-    from sms_core.models import Click
+    from sms_core.store.models import Click
 
     engine = make_engine(url)
     try:

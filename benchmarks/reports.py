@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/reports.py [--messages 1000000] [--backend both] [--repeat 5]
 
-For each backend, in the same run: seed the history (sms_core.seed: 200 campaigns over 12
+For each backend, in the same run: seed the history (sms_core.demo.seed: 200 campaigns over 12
 Japan-time months), then time a bare ``SELECT COUNT(*) FROM message`` and every report
 function as the dashboard calls it (engine in, DataFrame out: SQL, transfer and pandas),
 each the median of ``--repeat`` runs after one warm-up run. Prints milliseconds and the

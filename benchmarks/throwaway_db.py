@@ -60,8 +60,8 @@ def median_ms(call: Callable[[], object], repeat: int) -> float:
 def seeded_history(backend: str, messages: int, prefix: str) -> Iterator[tuple[str, object]]:
     """A throwaway ``backend`` database holding ``messages`` seeded messages (its URL and a
     migrated engine, disposed afterwards); prints how long seeding took."""
-    from sms_core.db import make_engine, upgrade
-    from sms_core.seed import seed_history
+    from sms_core.demo.seed import seed_history
+    from sms_core.store.db import make_engine, upgrade
 
     with database(backend, prefix) as url:
         engine = make_engine(url)

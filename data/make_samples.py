@@ -24,7 +24,7 @@ SAMPLES: dict[str, tuple[int, int, str, float, str, str | None]] = {
 
 def build(name: str):
     """Generate the table of sample ``name`` (a key of :data:`SAMPLES`)."""
-    from sms_core.samples import generate_roster
+    from sms_core.demo.samples import generate_roster
 
     rows, seed, headers, new_grad_share, _, _ = SAMPLES[name]
     return generate_roster(rows, seed=seed, headers=headers, new_grad_share=new_grad_share)
@@ -32,7 +32,7 @@ def build(name: str):
 
 def write(name: str, out_dir: Path = DATA) -> Path:
     """Write sample ``name`` into ``out_dir`` and return its path."""
-    from sms_core.samples import write_roster_csv, write_roster_xlsx
+    from sms_core.demo.samples import write_roster_csv, write_roster_xlsx
 
     _, _, _, _, writer, encoding = SAMPLES[name]
     path = out_dir / name

@@ -1,8 +1,8 @@
-"""Alembic environment: the database of sms_core.db and the metadata of sms_core.models.
+"""Alembic environment: the database of sms_core.store.db and the metadata of sms_core.store.models.
 
-sms_core.db.upgrade() passes its own connection (already in a transaction and holding the
+sms_core.store.db.upgrade() passes its own connection (already in a transaction and holding the
 migration lock) in ``config.attributes["connection"]``; the ``alembic`` command line gets
-an engine built from sms_core.db.database_url().
+an engine built from sms_core.store.db.database_url().
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from sms_core.db import database_url, make_engine
-from sms_core.models import Base
+from sms_core.store.db import database_url, make_engine
+from sms_core.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -25,7 +25,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things: later migrations rebuild tables in batch mode.
         render_as_batch=connection.dialect.name == "sqlite",
-        # sms_core.db begins every SQLite transaction itself, so DDL there is
+        # sms_core.store.db begins every SQLite transaction itself, so DDL there is
         # transactional too: a failed migration rolls back whole.
         transactional_ddl=True,
         compare_type=True,

@@ -9,7 +9,7 @@ import streamlit as st
 from sms_core.errors import SmsError
 from sms_core.providers.factory import PROVIDERS
 from sms_core.roles import ROLES
-from sms_core.schedule import QuietHours, japan_time
+from sms_core.rules.schedule import QuietHours, japan_time
 from ui import actor, require, service, t
 
 require("settings")

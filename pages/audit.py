@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sms_core.schedule import japan_time
+from sms_core.rules.schedule import japan_time
 from ui import require, service, t
 
 PAGE_SIZE = 100

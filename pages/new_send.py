@@ -9,11 +9,11 @@ from pathlib import Path
 import streamlit as st
 
 from sms_core.errors import SmsError
-from sms_core.export import csv_bytes
-from sms_core.preview import REASONS, PreviewCache, confirmation_key
-from sms_core.roster import FIELD_HEADERS, guess_fields, read_headers
-from sms_core.schedule import JST, japan_time
-from sms_core.text import cost_of_body
+from sms_core.rules.export import csv_bytes
+from sms_core.rules.preview import REASONS, PreviewCache, confirmation_key
+from sms_core.rules.roster import FIELD_HEADERS, guess_fields, read_headers
+from sms_core.rules.schedule import JST, japan_time
+from sms_core.rules.text import cost_of_body
 from ui import actor, require, service, t
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "roster_sample_cp932.csv"

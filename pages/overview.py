@@ -7,7 +7,7 @@ from datetime import timedelta
 import streamlit as st
 
 from sms_core import reports
-from sms_core.quota import current_month, format_month
+from sms_core.sending.quota import current_month, format_month
 from ui import lang, service, t
 
 svc = service()

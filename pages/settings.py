@@ -6,7 +6,7 @@ import streamlit as st
 
 from sms_core import reports
 from sms_core.errors import SmsError
-from sms_core.quota import add_months, current_month, format_month
+from sms_core.sending.quota import add_months, current_month, format_month
 from ui import actor, lang, service, t
 
 svc = service()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.errors import SmsError
-from sms_core.text import cost_of_body
+from sms_core.rules.text import cost_of_body
 from ui import actor, require, service, t
 
 require("templates")

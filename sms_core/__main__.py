@@ -1,5 +1,5 @@
-"""``python -m sms_core …``: the command-line interface (see :mod:`sms_core.cli`)."""
+"""``python -m sms_core …``: the command-line interface (see :mod:`sms_core.cli.main`)."""
 
-from .cli import main
+from sms_core.cli.main import main
 
 raise SystemExit(main())

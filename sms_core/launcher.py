@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from .users import FIRST_ADMIN
+from sms_core.store.users import FIRST_ADMIN
 
 ROOT = Path(__file__).resolve().parent.parent
 # How long a child gets to finish its work in flight before it is killed.
@@ -24,8 +24,8 @@ _STOP_GRACE_SECONDS = 15
 
 
 def _first_admin(engine) -> str | None:
-    from .db import transaction
-    from .users import ensure_first_admin
+    from sms_core.store.db import transaction
+    from sms_core.store.users import ensure_first_admin
 
     with transaction(engine) as session:
         return ensure_first_admin(session)
@@ -41,8 +41,8 @@ def run_product(
     links_port: int = 8600,
 ) -> int:
     """Migrate, seed (if empty), start the worker, link service and dashboard; return a code."""
-    from .db import make_engine, upgrade
-    from .demo import seed_demo
+    from sms_core.demo.showcase import seed_demo
+    from sms_core.store.db import make_engine, upgrade
 
     engine = make_engine()
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import AccessError, InputError
+from sms_core.errors import AccessError, InputError
 
 ROLES: tuple[str, ...] = ("admin", "operator", "analyst")
 

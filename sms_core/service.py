@@ -14,25 +14,27 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from . import app_settings, audit_trail, quota, users
-from .audit_trail import AuditView
-from .campaigns import (
+from sms_core.clock import now_utc
+from sms_core.roles import SYSTEM, Principal
+from sms_core.rules.preview import Preview, PreviewCache
+from sms_core.rules.schedule import QuietHours
+from sms_core.sending import quota
+from sms_core.sending.campaigns import (
     CampaignInfo,
     cancel_campaign,
     confirm_campaign,
     link_retention_days,
     links_expire_on,
 )
-from .contract import contract_end, get_contract, set_contract
-from .db import make_engine, now_utc, read_only, transaction, upgrade
-from .models import Campaign, Message, audit
-from .preview import Preview, PreviewCache
-from .retention import Erasure, erase_phone
-from .roles import SYSTEM, Principal
-from .schedule import QuietHours
-from .suppression import add_optout, import_optouts_bytes, list_optouts, remove_optout
-from .suppression import suppressed_numbers as _suppressed
-from .templates import (
+from sms_core.sending.contract import contract_end, get_contract, set_contract
+from sms_core.sending.retention import Erasure, erase_phone
+from sms_core.store import app_settings, audit_trail, users
+from sms_core.store.audit_trail import AuditView
+from sms_core.store.db import make_engine, read_only, transaction, upgrade
+from sms_core.store.models import Campaign, Message, audit
+from sms_core.store.suppression import add_optout, import_optouts_bytes, list_optouts, remove_optout
+from sms_core.store.suppression import suppressed_numbers as _suppressed
+from sms_core.store.templates import (
     delete_draft,
     delete_template,
     list_drafts,
@@ -179,8 +181,8 @@ class SmsService:
     def export_messages(self, campaign_id: int, **filters: str | None) -> bytes:
         """A campaign's messages with their clicks as CSV (numbers masked but the last 4
         digits); each export is audited."""
-        from . import reports
-        from .export import frame_csv_bytes
+        from sms_core import reports
+        from sms_core.rules.export import frame_csv_bytes
 
         who = self._who("read")
         frame = reports.campaign_messages(
@@ -221,7 +223,7 @@ class SmsService:
 
     def test_send(self, number: str, body: str, *, key: str, actor: str) -> CampaignInfo:
         """Send ``body`` to one mobile number now, as a campaign of one (see test_send)."""
-        from .test_send import confirm_test_send
+        from sms_core.sending.test_send import confirm_test_send
 
         who = self._who("test_send", actor)
         return confirm_test_send(self.engine, number, body, key=key, actor=who)

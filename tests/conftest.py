@@ -3,7 +3,7 @@
 Database fixtures: ``database_url`` / ``engine`` are parametrized over ``sqlite`` (a real
 file in tmp_path) and ``postgresql`` (a throwaway database per test module on
 127.0.0.1:5432, emptied before each test and dropped afterwards), both migrated with
-sms_core.db.upgrade(). Without a reachable PostgreSQL the ``postgresql`` cases skip,
+sms_core.store.db.upgrade(). Without a reachable PostgreSQL the ``postgresql`` cases skip,
 unless ``SMS_REQUIRE_POSTGRES=1`` (CI), where they fail.
 """
 
@@ -85,7 +85,7 @@ def fresh_postgres_database() -> Iterator[str]:
 
 
 def _migrate(url: str) -> None:
-    from sms_core.db import make_engine, upgrade
+    from sms_core.store.db import make_engine, upgrade
 
     engine = make_engine(url)
     try:
@@ -105,7 +105,7 @@ def postgres_module_url(postgres_available) -> Iterator[str]:
 def _empty_postgres(url: str) -> None:
     from sqlalchemy import inspect
 
-    from sms_core.db import make_engine
+    from sms_core.store.db import make_engine
 
     engine = make_engine(url)
     try:
@@ -149,7 +149,7 @@ def empty_database_url(request, tmp_path) -> Iterator[str]:
 @pytest.fixture
 def engine(database_url):
     """An engine on ``database_url`` (both backends), disposed after the test."""
-    from sms_core.db import make_engine
+    from sms_core.store.db import make_engine
 
     engine = make_engine(database_url)
     yield engine

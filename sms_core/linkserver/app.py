@@ -25,9 +25,14 @@ from urllib.parse import quote
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ..i18n import t
-from .clicks import follow, lookup
-from .receipts import ReceiptConfig, ReceiptHandler, ReceiptRefused, ReceiptRequest
+from sms_core.i18n import t
+from sms_core.linkserver.clicks import follow, lookup
+from sms_core.linkserver.receipts import (
+    ReceiptConfig,
+    ReceiptHandler,
+    ReceiptRefused,
+    ReceiptRequest,
+)
 
 __all__ = ["MAX_BODY_BYTES", "LinkApp"]
 

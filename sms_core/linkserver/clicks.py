@@ -18,12 +18,13 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from ..db import now_utc, read_only
-from ..models import USER_AGENT_LENGTH, Click, ShortLink
+from sms_core.clock import now_utc
+from sms_core.store.db import read_only
+from sms_core.store.models import USER_AGENT_LENGTH, Click, ShortLink
 
 __all__ = ["CODE_RE", "ClickRecorder", "Link", "follow", "lookup", "recorder"]
 
-# Codes are base62 (sms_core.plan); anything else is unknown without asking the database.
+# Codes are base62 (sms_core.rules.plan); anything else is unknown without asking the database.
 CODE_RE = re.compile(r"^[A-Za-z0-9]{7,16}$")
 
 _LOOKUP = select(

@@ -27,7 +27,7 @@ goes through four steps, and any failing step answers without writing anything:
 3. **Replay**: the SHA-256 of the verified signature goes into ``receipt_seen`` in the
    same transaction as the change; the same signature again → 409. Rows are pruned after
    the replay window (Twilio's after ``TWILIO_SEEN_DAYS``: its signature has no time).
-4. **Application**, by the worker's rules (:mod:`sms_core.dispatch`), each a conditional
+4. **Application**, by the worker's rules (:mod:`sms_core.sending.dispatch`), each a conditional
    UPDATE on the state read, so it never overwrites a change made meanwhile:
 
    ==============  ==========================================================================
@@ -68,15 +68,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import quota
-from ..db import now_utc, transaction
-from ..dispatch import DispatchConfig, receipt_values
-from ..errors import ConfigError
-from ..models import Campaign, Message, ReceiptSeen
-from ..providers import karaden, twilio
-from ..providers.base import ACCEPTED, DELIVERED, FAILED, STATES, Receipt
-from ..providers.settings import Secret, Setting, load_settings
-from .signatures import (
+from sms_core.clock import now_utc
+from sms_core.errors import ConfigError
+from sms_core.linkserver.signatures import (
     SHARED_SIGNATURE_HEADER,
     SHARED_TIMESTAMP_HEADER,
     TWILIO_SIGNATURE_HEADER,
@@ -84,6 +78,13 @@ from .signatures import (
     verify_shared,
     verify_twilio,
 )
+from sms_core.providers import karaden, twilio
+from sms_core.providers.base import ACCEPTED, DELIVERED, FAILED, STATES, Receipt
+from sms_core.providers.settings import Secret, Setting, load_settings
+from sms_core.sending import quota
+from sms_core.sending.dispatch import DispatchConfig, receipt_values
+from sms_core.store.db import transaction
+from sms_core.store.models import Campaign, Message, ReceiptSeen
 
 __all__ = [
     "DEFAULT_MAX_AGE_SECONDS",

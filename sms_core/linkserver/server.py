@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from .app import LinkApp
-from .receipts import ReceiptConfig
+from sms_core.linkserver.app import LinkApp
+from sms_core.linkserver.receipts import ReceiptConfig
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_THREADS", "RunningServer", "make_server", "serve", "start"]
 

@@ -15,8 +15,8 @@ from sms_core.providers.base import (
     Outbound,
     Provider,
     Receipt,
-    get_provider,
 )
+from sms_core.providers.factory import get_provider
 
 __all__ = [
     "ACCEPTED",

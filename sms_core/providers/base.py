@@ -114,11 +114,3 @@ class Provider(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def get_provider(name: str | None = None, **overrides: object) -> Provider:
-    """The configured provider; see :func:`sms_core.providers.factory.get_provider`."""
-    # Imported here: the factory imports every adapter, and every adapter imports this module.
-    from sms_core.providers.factory import get_provider as build
-
-    return build(name, **overrides)

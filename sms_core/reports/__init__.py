@@ -18,8 +18,7 @@ English with ``lang="en"``.
 
 import pandas as _pd
 
-from ..models import MESSAGE_STATES as _MESSAGE_STATES
-from .activity import (
+from sms_core.reports.activity import (
     FUNNEL_STAGES,
     SUCCESSFUL_STATES,
     daily_sends,
@@ -29,7 +28,7 @@ from .activity import (
     monthly_success,
     quota_by_month,
 )
-from .campaigns import (
+from sms_core.reports.campaigns import (
     CLICK_COLUMNS,
     RECIPIENT_CLICK_COLUMNS,
     campaign_clicks,
@@ -40,7 +39,7 @@ from .campaigns import (
     clicks_per_campaign,
     units_per_campaign,
 )
-from .figures import (
+from sms_core.reports.figures import (
     figure_clicks_per_campaign,
     figure_daily_sends,
     figure_failure_reasons,
@@ -51,7 +50,8 @@ from .figures import (
     figure_units_per_campaign,
     label,
 )
-from .templates import TEMPLATE_COLUMNS, campaign_templates, template_summary
+from sms_core.reports.templates import TEMPLATE_COLUMNS, campaign_templates, template_summary
+from sms_core.store.models import MESSAGE_STATES as _MESSAGE_STATES
 
 
 def is_missing(value: object) -> bool:

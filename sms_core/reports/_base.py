@@ -12,10 +12,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Executable
 
-from ..errors import InputError
-from ..models import Campaign, Message
-from ..quota import add_months, current_month
-from ..schedule import JST
+from sms_core.errors import InputError
+from sms_core.rules.schedule import JST
+from sms_core.sending.quota import add_months, current_month
+from sms_core.store.models import Campaign, Message
 
 Bind = Engine | Connection | Session
 JST_NAME = "Asia/Tokyo"
@@ -132,16 +132,6 @@ def kind_code(kind: str | None) -> str | None:
     if code is None:
         raise InputError(f"kind is new_grad (新卒) or mid_career (中途), not {kind!r}")
     return code
-
-
-def page(limit: int, offset: int) -> tuple[int, int]:
-    """Validated pagination: 1 ≤ limit ≤ 10,000 and offset ≥ 0."""
-    for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise InputError(f"{name} must be a whole number ≥ {low}, not {value!r}")
-    if limit > 10_000:
-        raise InputError(f"limit is at most 10,000 rows a page, not {limit}")
-    return limit, offset
 
 
 def template_name(template: str | None) -> str | None:

@@ -11,10 +11,8 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import case, func, literal, select, union_all
 
-from ..errors import InputError
-from ..models import CONTRACT_ID, MESSAGE_STATES, Contract, Message, QuotaMonth
-from ..quota import add_months, contract_covers
-from ._base import (
+from sms_core.errors import InputError
+from sms_core.reports._base import (
     Bind,
     day_start,
     fetch,
@@ -25,9 +23,11 @@ from ._base import (
     last_months,
     message_filters,
     month_start,
-    page,
     typed,
 )
+from sms_core.sending.quota import add_months, contract_covers
+from sms_core.store.models import CONTRACT_ID, MESSAGE_STATES, Contract, Message, QuotaMonth
+from sms_core.store.paging import page
 
 # What R20 calls a successful send: the provider accepted it and no failure came back.
 SUCCESSFUL_STATES = ("accepted", "delivered")
@@ -176,7 +176,9 @@ def funnel(
     queued = values["queued"]
     df["share"] = df["messages"] / queued if queued else 0.0
     if clicks:
-        from .campaigns import clicks_per_campaign  # campaigns imports this module's peers
+        from sms_core.reports.campaigns import (
+            clicks_per_campaign,  # campaigns imports this module's peers
+        )
 
         rate = clicks_per_campaign(bind, campaign_id=campaign_id)
         if not rate.empty:
@@ -250,7 +252,7 @@ def quota_by_month(
 
     Columns: ``month``, ``cap``, ``used``, ``reserved``, ``remaining``. A month without a
     ledger row has the contract's cap if the contract covers it (else 0) and nothing used;
-    a month outside the contract has nothing remaining, as :func:`sms_core.quota.remaining`.
+    a month outside the contract has nothing remaining, as :func:`sms_core.sending.quota.remaining`.
     """
     if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= 120:
         raise InputError(f"ahead must be a whole number from 0 to 120, not {ahead!r}")

@@ -12,9 +12,17 @@ import pandas as pd
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
-from ..errors import InputError
-from ..models import CAMPAIGN_STATES, MESSAGE_STATES, Campaign, Click, Message, ShortLink
-from ._base import Bind, fetch, frame, message_filters, page, template_name, typed
+from sms_core.errors import InputError
+from sms_core.reports._base import Bind, fetch, frame, message_filters, template_name, typed
+from sms_core.store.models import (
+    CAMPAIGN_STATES,
+    MESSAGE_STATES,
+    Campaign,
+    Click,
+    Message,
+    ShortLink,
+)
+from sms_core.store.paging import page
 
 # Open messages still hold reserved units; accepted ones used theirs; the rest (refused
 # at sending, cancelled) gave them back.

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..errors import InputError
-from ..i18n import t
-from ..models import MESSAGE_STATES
-from ..quota import format_month
+from sms_core.errors import InputError
+from sms_core.i18n import t
+from sms_core.sending.quota import format_month
+from sms_core.store.models import MESSAGE_STATES
 
 LANGUAGES = ("ja", "en")
 
@@ -141,7 +141,7 @@ def figure_quota_gauge(status, lang: str = "ja") -> go.Figure:
     """A gauge of this month's units: used and reserved against the cap (Overview).
 
     ``status`` is anything with ``cap``, ``used`` and ``reserved`` (a
-    :class:`sms_core.quota.QuotaStatus`, or a row of :func:`quota_by_month`).
+    :class:`sms_core.sending.quota.QuotaStatus`, or a row of :func:`quota_by_month`).
     """
     cap, used, reserved = int(status.cap), int(status.used), int(status.reserved)
     taken = used + reserved

@@ -7,9 +7,9 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import case, func, select
 
-from ..models import Campaign, Message
-from ._base import Bind, fetch, typed
-from .campaigns import _campaign_filters
+from sms_core.reports._base import Bind, fetch, typed
+from sms_core.reports.campaigns import _campaign_filters
+from sms_core.store.models import Campaign, Message
 
 TEMPLATE_COLUMNS = (
     "template_name",

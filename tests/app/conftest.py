@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sms_core.quota import current_month
 from sms_core.roles import Principal
+from sms_core.sending.quota import current_month
 from sms_core.service import SmsService
 from ui import USER_KEY
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sms_core.demo import _CAMPAIGNS, seed_demo
-from sms_core.preview import preview
+from sms_core.demo.showcase import _CAMPAIGNS, seed_demo
+from sms_core.rules.preview import preview
 
 
 def select(at, label: str):
@@ -82,7 +82,7 @@ def test_history_filters_campaigns_by_template_and_messages_by_reason(database, 
 def test_history_shows_a_campaigns_clicks(database, run_app, data_dir):
     """Issue 3: clicks per campaign and per recipient, click rate in the funnel."""
     from sms_core.linkserver.clicks import follow
-    from sms_core.models import ShortLink
+    from sms_core.store.models import ShortLink
 
     seed_demo(database.engine)
     p = preview(data_dir / "roster_sample_cp932.csv", "詳細: {{url:https://example.jp/e}}")

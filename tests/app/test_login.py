@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sms_core.demo import seed_demo
+from sms_core.demo.showcase import seed_demo
 from sms_core.roles import Principal
 
 PAGES = {
@@ -91,7 +91,7 @@ def test_each_role_sees_exactly_its_pages(with_contract, run_app, role):
 def test_an_analyst_reads_history_masked_and_cannot_cancel(with_contract, run_app, data_dir):
     from datetime import timedelta
 
-    from sms_core.preview import preview
+    from sms_core.rules.preview import preview
 
     p = preview(data_dir / "roster_sample_cp932.csv", "明日のご案内です。")
     with_contract.confirm(

@@ -24,7 +24,7 @@ def test_r16_setting_up_a_contract_shows_the_sms_pages(database, run_app):
 
 
 def test_settings_offers_the_contracts_own_start_month(database, run_app):
-    from sms_core.quota import add_months, current_month
+    from sms_core.sending.quota import add_months, current_month
 
     start = add_months(current_month(), -5)
     database.set_contract(1000, start, 12, "shared", None, actor="test")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sms_core.preview import preview
+from sms_core.rules.preview import preview
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "roster_sample_cp932.csv"
@@ -69,7 +69,7 @@ def test_confirm_creates_one_campaign_even_when_clicked_twice(with_contract, run
 
 
 def test_r18_over_quota_is_refused_with_the_shortfall(database, run_app):
-    from sms_core.quota import current_month
+    from sms_core.sending.quota import current_month
 
     database.set_contract(10, current_month(), 3, "shared", None, actor="test")
     at = run_app("new_send")

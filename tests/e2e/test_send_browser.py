@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from sms_core.preview import preview
+from sms_core.rules.preview import preview
 
 from .conftest import ARTIFACTS, ROOT
 

@@ -1,7 +1,7 @@
 """Shared by the dispatch fault proofs and the dispatch benchmark: campaigns, workers, checks.
 
 A campaign of ``n`` distinct mobile numbers is confirmed the way the product does it
-(roster → preview → :func:`~sms_core.campaigns.confirm_campaign`); worker processes are
+(roster → preview → :func:`~sms_core.sending.campaigns.confirm_campaign`); worker processes are
 ``python -m sms_core worker`` with everything set through the environment, as an operator
 would run them; :func:`outcome` reads back what the database says and
 :func:`check_against_provider` holds it against what the imitation provider recorded.
@@ -23,14 +23,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from sms_core import quota
-from sms_core.campaigns import CampaignInfo, confirm_campaign
-from sms_core.contract import set_contract
-from sms_core.db import make_engine, transaction
-from sms_core.models import Campaign, Message
-from sms_core.preview import preview
-from sms_core.samples import generate_roster, write_roster_csv
-from sms_core.schedule import QuietHours
+from sms_core.demo.samples import generate_roster, write_roster_csv
+from sms_core.rules.preview import preview
+from sms_core.rules.schedule import QuietHours
+from sms_core.sending import quota
+from sms_core.sending.campaigns import CampaignInfo, confirm_campaign
+from sms_core.sending.contract import set_contract
+from sms_core.store.db import make_engine, transaction
+from sms_core.store.models import Campaign, Message
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_QUIET = QuietHours.parse("00:00-00:00")

@@ -14,9 +14,9 @@ from datetime import date
 
 from sqlalchemy import Engine, text
 
-from sms_core import quota
-from sms_core.db import make_engine, transaction
 from sms_core.errors import QuotaError
+from sms_core.sending import quota
+from sms_core.store.db import make_engine, transaction
 
 FIRST_MONTH = date(2026, 1, 1)
 BARRIER_TIMEOUT_S = 120

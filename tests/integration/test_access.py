@@ -9,16 +9,17 @@ import pytest
 from sqlalchemy import func, select, update
 
 from sms_core import reports
-from sms_core.db import now_utc, transaction
+from sms_core.clock import now_utc
+from sms_core.demo.seed import seed_history
 from sms_core.errors import AccessError
-from sms_core.models import AuditEvent, Message, User
-from sms_core.preview import PreviewCache, preview
-from sms_core.quota import current_month
-from sms_core.retention import erase_phone, redact_expired
 from sms_core.roles import PERMISSIONS, ROLES, Principal
-from sms_core.seed import seed_history
+from sms_core.rules.preview import PreviewCache, preview
+from sms_core.sending.quota import current_month
+from sms_core.sending.retention import erase_phone, redact_expired
 from sms_core.service import SmsService
-from sms_core.users import authenticate, ensure_first_admin
+from sms_core.store.db import transaction
+from sms_core.store.models import AuditEvent, Message, User
+from sms_core.store.users import authenticate, ensure_first_admin
 
 ROSTER = "区分,氏名,携帯電話番号\n新卒,佐藤,090-1111-2222\n新卒,鈴木,080-3333-4444\n".encode()
 

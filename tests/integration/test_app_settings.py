@@ -10,16 +10,16 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from sms_core.db import transaction
-from sms_core.dispatch import DispatchConfig
 from sms_core.errors import ConfigError, InputError, QuotaError
-from sms_core.models import AuditEvent, Campaign, Message
-from sms_core.preview import preview
 from sms_core.providers.sandbox import SandboxProvider
-from sms_core.quota import current_month
-from sms_core.schedule import JST
+from sms_core.rules.preview import preview
+from sms_core.rules.schedule import JST
+from sms_core.sending.dispatch import DispatchConfig
+from sms_core.sending.quota import current_month
+from sms_core.sending.workers import ProviderWorkers
 from sms_core.service import SmsService
-from sms_core.workers import ProviderWorkers
+from sms_core.store.db import transaction
+from sms_core.store.models import AuditEvent, Campaign, Message
 from tests.integration.fakes.karaden_server import KaradenServer
 
 ROSTER = "区分,携帯電話番号\n新卒,090-1111-2222\n新卒,080-3333-4444\n".encode()

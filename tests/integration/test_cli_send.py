@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sms_core.schedule import JST
+from sms_core.rules.schedule import JST
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "roster_sample_cp932.csv"

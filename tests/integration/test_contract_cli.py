@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _head() -> str:
     from alembic.script import ScriptDirectory
 
-    from sms_core.db import alembic_config
+    from sms_core.store.db import alembic_config
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

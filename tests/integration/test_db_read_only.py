@@ -6,8 +6,8 @@ import time
 
 from sqlalchemy import func, select, text
 
-from sms_core.db import make_engine, read_only, transaction, upgrade
-from sms_core.models import Campaign
+from sms_core.store.db import make_engine, read_only, transaction, upgrade
+from sms_core.store.models import Campaign
 
 
 def test_a_read_runs_while_a_writer_holds_the_lock(tmp_path):

@@ -12,14 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from sms_core import quota
-from sms_core.campaigns import cancel_campaign, confirm_campaign
-from sms_core.contract import set_contract
-from sms_core.db import transaction
-from sms_core.dispatch import DispatchConfig, Worker
 from sms_core.errors import QuotaError, StateError
-from sms_core.models import Campaign, Message
-from sms_core.preview import preview
 from sms_core.providers.sandbox import (
     AMBIGUOUS_NUMBER,
     FAILING_NUMBER,
@@ -27,8 +20,15 @@ from sms_core.providers.sandbox import (
     UNREACHABLE_NUMBER,
     SandboxProvider,
 )
-from sms_core.roster import load_roster
-from sms_core.schedule import JST, QuietHours
+from sms_core.rules.preview import preview
+from sms_core.rules.roster import load_roster
+from sms_core.rules.schedule import JST, QuietHours
+from sms_core.sending import quota
+from sms_core.sending.campaigns import cancel_campaign, confirm_campaign
+from sms_core.sending.contract import set_contract
+from sms_core.sending.dispatch import DispatchConfig, Worker
+from sms_core.store.db import transaction
+from sms_core.store.models import Campaign, Message
 
 NO_QUIET = QuietHours.parse("00:00-00:00")
 FAST = DispatchConfig(
@@ -253,7 +253,7 @@ def test_a_crash_after_the_provider_took_a_message_never_sends_it_twice(engine, 
 
 
 def test_r11_confirming_writes_each_recipients_short_links_with_the_campaign(engine, sandbox):
-    from sms_core.models import ShortLink
+    from sms_core.store.models import ShortLink
 
     contract(engine)
     header = "応募者ID,氏名,区分,携帯電話番号,説明会URL\n"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from sms_core import quota
-from sms_core.db import transaction
-from sms_core.demo import seed_demo
-from sms_core.models import Campaign, Message, QuotaMonth
+from sms_core.demo.showcase import seed_demo
+from sms_core.sending import quota
+from sms_core.store.db import transaction
+from sms_core.store.models import Campaign, Message, QuotaMonth
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,8 +116,8 @@ def test_run_starts_dashboard_worker_and_link_service_and_ctrl_c_stops_all(tmp_p
     printed = launcher.stdout.read()
     found = re.search(r"sign in as 'admin' with the one-time password (\S+)", printed)
     assert found, printed
-    from sms_core.db import make_engine
     from sms_core.service import SmsService
+    from sms_core.store.db import make_engine
 
     engine = make_engine(env["SMS_DATABASE_URL"])
     try:

@@ -18,19 +18,21 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from sms_core import quota, reports
-from sms_core.campaigns import confirm_campaign
-from sms_core.contract import set_contract
-from sms_core.db import now_utc, transaction
-from sms_core.export import frame_csv_bytes
+from sms_core import reports
+from sms_core.clock import now_utc
 from sms_core.linkserver.receipts import ReceiptConfig
 from sms_core.linkserver.server import start
 from sms_core.linkserver.signatures import shared_signature, twilio_signature
-from sms_core.models import Campaign, Click, Message, QuotaMonth, ReceiptSeen, ShortLink
-from sms_core.preview import preview
 from sms_core.providers.settings import Secret
-from sms_core.roster import load_roster
-from sms_core.schedule import QuietHours
+from sms_core.rules.export import frame_csv_bytes
+from sms_core.rules.preview import preview
+from sms_core.rules.roster import load_roster
+from sms_core.rules.schedule import QuietHours
+from sms_core.sending import quota
+from sms_core.sending.campaigns import confirm_campaign
+from sms_core.sending.contract import set_contract
+from sms_core.store.db import transaction
+from sms_core.store.models import Campaign, Click, Message, QuotaMonth, ReceiptSeen, ShortLink
 
 TWILIO_TOKEN = "tw-auth-token-planted-7f3a9c"
 KARADEN_SECRET = "karaden-webhook-secret-planted-51b2"

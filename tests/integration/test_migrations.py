@@ -15,8 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from sms_core.db import alembic_config, make_engine, upgrade
-from sms_core.models import Base
+from sms_core.store.db import alembic_config, make_engine, upgrade
+from sms_core.store.models import Base
 
 
 def head_revision() -> str:
@@ -49,7 +49,7 @@ def test_the_daily_report_reads_its_expression_index(database_url):
     from sqlalchemy import event
 
     from sms_core import reports
-    from sms_core.seed import seed_history
+    from sms_core.demo.seed import seed_history
 
     engine = make_engine(database_url)
     try:
@@ -117,8 +117,8 @@ def test_concurrent_first_starts_migrate_once(empty_database_url):
 
 
 def test_audit_events_are_append_only(engine):
-    from sms_core.db import transaction
-    from sms_core.models import audit
+    from sms_core.store.db import transaction
+    from sms_core.store.models import audit
 
     with transaction(engine) as session:
         audit(session, "test", "something.happened", n=1)
@@ -128,7 +128,7 @@ def test_audit_events_are_append_only(engine):
 
 
 def test_state_and_contract_checks_are_in_the_schema(engine):
-    from sms_core.db import transaction
+    from sms_core.store.db import transaction
 
     with pytest.raises(IntegrityError), transaction(engine) as session:
         session.execute(

@@ -21,8 +21,8 @@ import pytest
 from nbclient import NotebookClient
 
 from sms_core import reports
-from sms_core.db import make_engine, upgrade
-from sms_core.demo import DEMO_MONTHLY_UNITS, seed_demo
+from sms_core.demo.showcase import DEMO_MONTHLY_UNITS, seed_demo
+from sms_core.store.db import make_engine, upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "send_history.ipynb"
@@ -169,7 +169,7 @@ def check_outputs(nb: nbformat.NotebookNode, url: str) -> None:
     assert values(chart["data"][0]["y"]) == monthly["successful"].tolist()
     assert sum(values(chart["data"][0]["y"])) > 0
     # Slicing by template: the demo's campaigns were made from its templates.
-    from sms_core.demo import _CAMPAIGNS
+    from sms_core.demo.showcase import _CAMPAIGNS
 
     assert any(f"template: {name}" in printed(nb, "by-template") for name, _ in _CAMPAIGNS)
     # The demo history has no short links: the click-through chart says there is no data.

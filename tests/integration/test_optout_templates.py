@@ -7,10 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from sms_core import suppression, templates
-from sms_core.db import transaction
 from sms_core.errors import InputError
-from sms_core.models import AuditEvent
+from sms_core.store import suppression, templates
+from sms_core.store.db import transaction
+from sms_core.store.models import AuditEvent
 
 
 def test_r3_optouts_are_stored_normalised_with_who_when_why(engine):

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from sms_core import quota
-from sms_core.contract import get_contract, set_contract
-from sms_core.db import transaction
 from sms_core.errors import InputError, QuotaError, StateError
-from sms_core.models import AuditEvent, QuotaMonth
+from sms_core.sending import quota
+from sms_core.sending.contract import get_contract, set_contract
+from sms_core.store.db import transaction
+from sms_core.store.models import AuditEvent, QuotaMonth
 
 NOV, DEC, JAN, FEB = date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)
 # "Now" for contract changes: during November 2026 in Japan.

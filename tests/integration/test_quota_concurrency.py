@@ -18,9 +18,9 @@ import random
 import quota_race
 from sqlalchemy import text
 
-from sms_core import quota
-from sms_core.contract import set_contract
-from sms_core.db import make_engine, transaction
+from sms_core.sending import quota
+from sms_core.sending.contract import set_contract
+from sms_core.store.db import make_engine, transaction
 
 WORKERS = 8
 ATTEMPTS = 20

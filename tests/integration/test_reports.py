@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import event, insert
 
 from sms_core import reports
-from sms_core.contract import set_contract
-from sms_core.db import transaction
+from sms_core.demo.seed import SEED_TEMPLATES, seed_history
 from sms_core.errors import InputError, StateError
-from sms_core.models import MESSAGE_STATES, Campaign, Message, QuotaMonth
-from sms_core.seed import SEED_TEMPLATES, seed_history
+from sms_core.sending.contract import set_contract
+from sms_core.store.db import transaction
+from sms_core.store.models import MESSAGE_STATES, Campaign, Message, QuotaMonth
 
 # 12:00 on 10 December 2026 in Japan.
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)

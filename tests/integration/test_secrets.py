@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import MetaData, select
 from streamlit.testing.v1 import AppTest
 
-from sms_core.db import transaction
-from sms_core.dispatch import DispatchConfig
-from sms_core.models import Message
-from sms_core.preview import preview
-from sms_core.quota import current_month
 from sms_core.roles import Principal
+from sms_core.rules.preview import preview
+from sms_core.sending.dispatch import DispatchConfig
+from sms_core.sending.quota import current_month
+from sms_core.sending.workers import ProviderWorkers
 from sms_core.service import SmsService
-from sms_core.workers import ProviderWorkers
+from sms_core.store.db import transaction
+from sms_core.store.models import Message
 from tests.integration.test_provider_karaden import EchoingKaraden
 from ui import USER_KEY
 

@@ -1,6 +1,6 @@
 """Short codes and their expiry (R11, issue 3): collision-checked, counted from the send.
 
-Codes are random base62 (``sms_core.plan``); a code an earlier campaign already holds is
+Codes are random base62 (``sms_core.rules.plan``); a code an earlier campaign already holds is
 replaced inside the confirming transaction, in the text too, at the same cost. Links
 expire ``SMS_LINK_RETENTION_DAYS`` after the send goes out, and the New send page says when.
 """
@@ -11,14 +11,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from sms_core import quota
-from sms_core.campaigns import confirm_campaign
-from sms_core.contract import set_contract
-from sms_core.db import now_utc, transaction
-from sms_core.models import Message, ShortLink
-from sms_core.preview import preview
-from sms_core.roster import load_roster
-from sms_core.schedule import QuietHours
+from sms_core.clock import now_utc
+from sms_core.rules.preview import preview
+from sms_core.rules.roster import load_roster
+from sms_core.rules.schedule import QuietHours
+from sms_core.sending import quota
+from sms_core.sending.campaigns import confirm_campaign
+from sms_core.sending.contract import set_contract
+from sms_core.store.db import transaction
+from sms_core.store.models import Message, ShortLink
 
 NO_QUIET = QuietHours.parse("00:00-00:00")
 BODY = "{{氏名}}様 説明会の詳細: {{url:https://example.jp/event?id=1}}"
@@ -46,7 +47,7 @@ def contract(engine) -> None:
 
 
 def test_r11_a_code_an_earlier_campaign_uses_is_replaced_in_the_text_at_the_same_cost(engine):
-    from sms_core.plan import plan_send
+    from sms_core.rules.plan import plan_send
 
     contract(engine)
     confirmed(engine, "C1,山田,新卒,09011110001\n", "first")
@@ -78,8 +79,8 @@ def test_r11_a_code_an_earlier_campaign_uses_is_replaced_in_the_text_at_the_same
 
 
 def test_r11_links_expire_a_retention_after_the_send_and_the_preview_says_when(engine, monkeypatch):
-    from sms_core.campaigns import links_expire_on
-    from sms_core.schedule import JST
+    from sms_core.rules.schedule import JST
+    from sms_core.sending.campaigns import links_expire_on
 
     contract(engine)
     monkeypatch.setenv("SMS_LINK_RETENTION_DAYS", "30")
@@ -99,8 +100,8 @@ def test_r11_links_expire_a_retention_after_the_send_and_the_preview_says_when(e
 def test_codes_are_at_least_7_base62_characters_from_secrets():
     import inspect
 
-    from sms_core import plan
-    from sms_core.tags import SHORT_CODE_LENGTH
+    from sms_core.rules import plan
+    from sms_core.rules.tags import SHORT_CODE_LENGTH
 
     assert SHORT_CODE_LENGTH >= 7 and len(plan.CODE_ALPHABET) == 62
     assert "secrets.choice" in inspect.getsource(plan.new_short_code)

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sms_core import cp932
-from sms_core.cp932 import decode_column
 from sms_core.errors import RosterError
-from sms_core.roster import load_roster
+from sms_core.rules import cp932
+from sms_core.rules.cp932 import decode_column
+from sms_core.rules.roster import load_roster
 
 # Characters Excel writes in Japanese rosters, including ones strict shift_jis lacks.
 _ALPHABET = '09０９－ー～①髙﨑山田太郎あア abc,"\n\x1f+()'

@@ -6,7 +6,7 @@ import csv
 
 import pandas as pd
 
-from sms_core.export import frame_csv_bytes
+from sms_core.rules.export import frame_csv_bytes
 
 
 def test_formula_cells_are_neutralised_and_the_bom_is_there():

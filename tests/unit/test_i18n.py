@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sms_core import i18n
-from sms_core.preview import REASONS
+from sms_core.rules.preview import REASONS
 
 
 def test_every_key_has_both_languages():

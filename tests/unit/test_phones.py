@@ -1,4 +1,4 @@
-"""Tests of sms_core.phones: eligible numbers (R1), normalisation (R2), reason codes (R3).
+"""Tests of sms_core.rules.phones: eligible numbers (R1), normalisation (R2), reason codes (R3).
 
 The tables restate the rules case by case; the hypothesis properties check that the
 vectorised ``classify_array`` answers exactly as the scalar ``classify`` on messy input;
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sms_core import phones
-from sms_core.phones import (
+from sms_core.rules import phones
+from sms_core.rules.phones import (
     REASON_CODES,
     PhoneArrays,
     PhoneVerdict,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from sms_core import text
 from sms_core.errors import InputError
-from sms_core.plan import CODE_ALPHABET, new_short_code, plan_send
-from sms_core.preview import preview
-from sms_core.roster import load_roster
-from sms_core.tags import SHORT_CODE_LENGTH
+from sms_core.rules import text
+from sms_core.rules.plan import CODE_ALPHABET, new_short_code, plan_send
+from sms_core.rules.preview import preview
+from sms_core.rules.roster import load_roster
+from sms_core.rules.tags import SHORT_CODE_LENGTH
 
 HEADER = "応募者ID,氏名,区分,携帯電話番号,URL\n"
 

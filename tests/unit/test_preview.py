@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sms_core import phones, text
+from sms_core.demo.samples import generate_roster, write_roster_csv
 from sms_core.errors import InputError, TemplateError
-from sms_core.preview import OUTPUT_COLUMNS, PreviewCache, assess, cost_messages, preview
-from sms_core.roster import load_roster
-from sms_core.samples import generate_roster, write_roster_csv
-from sms_core.tags import SHORT_CODE_LENGTH
+from sms_core.rules import phones, text
+from sms_core.rules.preview import OUTPUT_COLUMNS, PreviewCache, assess, cost_messages, preview
+from sms_core.rules.roster import load_roster
+from sms_core.rules.tags import SHORT_CODE_LENGTH
 
 HEADER = "応募者ID,氏名,区分,携帯電話番号,現住所電話番号,休暇中電話番号,電話番号1,電話番号2,URL\n"
 

@@ -9,9 +9,9 @@ import openpyxl
 import pyarrow as pa
 import pytest
 
-from sms_core import roster as roster_mod
 from sms_core.errors import RosterError
-from sms_core.roster import MID_CAREER, NEW_GRAD, load_roster
+from sms_core.rules import roster as roster_mod
+from sms_core.rules.roster import MID_CAREER, NEW_GRAD, load_roster
 
 JA_HEADER = "応募者ID,氏名,区分,携帯電話番号,現住所電話番号,休暇中電話番号,電話番号1,電話番号2\n"
 
@@ -242,7 +242,7 @@ def test_r22_cp932_unknown_kind_is_shown_as_text_with_its_row():
 def test_headers_and_guessed_fields_for_the_mapping_editor():
     """Issue 6: the editor reads only the header row (CSV in either encoding, or .xlsx)
     and shows what loading would map; an explicit mapping wins over the defaults."""
-    from sms_core.roster import guess_fields, read_headers
+    from sms_core.rules.roster import guess_fields, read_headers
 
     cp932 = "氏名,採用区分,携帯電話番号,TEL\n佐藤,新卒,09012345678,\n".encode("cp932")
     utf8_bom = "\ufeff氏名,採用区分,携帯電話番号,TEL\n".encode()

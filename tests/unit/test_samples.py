@@ -19,7 +19,7 @@ import openpyxl
 import pyarrow as pa
 import pytest
 
-from sms_core.samples import (
+from sms_core.demo.samples import (
     EN_HEADERS,
     JA_HEADERS,
     SHAPE_NAMES,

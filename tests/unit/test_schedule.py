@@ -6,9 +6,9 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from sms_core.campaigns import resolve_send_time
 from sms_core.errors import ConfigError, InputError
-from sms_core.schedule import JST, QuietHours, japan_time, parse_japan_time
+from sms_core.rules.schedule import JST, QuietHours, japan_time, parse_japan_time
+from sms_core.sending.campaigns import resolve_send_time
 
 QUIET = QuietHours(time(21), time(8))
 

@@ -1,4 +1,4 @@
-"""Tests of sms_core.text: message length (R6), units (R7), splitting (R8), segments (R9)."""
+"""Tests of sms_core.rules.text: message length (R6), units (R7), splitting (R8), segments (R9)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sms_core.errors import InputError
-from sms_core.text import (
+from sms_core.rules.text import (
     MAX_BODY_CHARS,
     MAX_MESSAGE_CHARS,
     SEGMENT_MULTI,

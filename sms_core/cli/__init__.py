@@ -1,0 +1,2 @@
+"""The command line: ``python -m sms_core COMMAND …``.
+"""

@@ -1,0 +1,143 @@
+"""From a confirmed preview to the exact messages that will go out (R8, R9, R11).
+
+A plan is what a campaign stores: for every chosen recipient, the parts of their text
+in order, each with its units and a stable client reference (what the provider is told,
+so a message is never sent twice), and the short links behind their URL tags. Nothing
+here touches the database; :mod:`sms_core.sending.campaigns` persists a plan in one transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sms_core.errors import InputError
+from sms_core.rules import text
+from sms_core.rules.preview import Preview
+from sms_core.rules.roster import KIND_CODES
+from sms_core.rules.tags import SHORT_CODE_LENGTH
+
+# Base62: letters and digits survive every SMS encoding and need no escaping in a URL.
+CODE_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_short_code() -> str:
+    """A random, unguessable short-link code (no personal data in it)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+
+
+def new_reference() -> str:
+    """A random campaign reference, the prefix of every client reference it sends."""
+    return secrets.token_hex(6)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPart:
+    """One message of one recipient, as it will be handed to the provider."""
+
+    recipient_row: int  # 0-based roster row; the spreadsheet row is this + 2
+    part_index: int  # 1 .. part_count, sent in this order (R8)
+    part_count: int
+    candidate_id: str
+    name: str
+    kind: str
+    phone: str
+    body: str
+    units: int
+    client_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedLink:
+    """A short link behind one URL tag of one recipient (R11)."""
+
+    code: str
+    target: str
+    recipient_row: int
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """Everything a campaign sends: parts in order, links, and totals."""
+
+    reference: str
+    parts: list[PlannedPart]
+    links: list[PlannedLink]
+    recipients: int
+    units: int
+
+
+def plan_send(
+    preview: Preview,
+    *,
+    rows: Sequence[int] | None = None,
+    reference: str | None = None,
+    new_code: Callable[[], str] = new_short_code,
+) -> SendPlan:
+    """Plan sending ``preview``'s body to ``rows`` (0-based; default: every eligible row).
+
+    Raises InputError when a chosen row cannot receive, or nothing would be sent.
+    """
+    assessment = preview.assessment
+    eligible = assessment.eligible
+    chosen = np.flatnonzero(eligible) if rows is None else np.asarray(rows, dtype=np.int64)
+    if rows is not None:
+        bad = chosen[(chosen < 0) | (chosen >= len(eligible))]
+        if len(bad):
+            raise InputError(f"row {int(bad[0]) + 2} is not in the roster")
+        blocked = chosen[~eligible[chosen]]
+        if len(blocked):
+            raise InputError(f"row {int(blocked[0]) + 2} cannot receive an SMS")
+        if len(np.unique(chosen)) != len(chosen):
+            raise InputError("a recipient is chosen twice")
+    if not len(chosen):
+        raise InputError("no recipient can receive this send")
+    reference = reference or new_reference()
+
+    links: list[PlannedLink] = []
+    used_codes: set[str] = set()
+
+    def link(row: int, target: str) -> str:
+        code = new_code()
+        while code in used_codes:  # the database re-checks against earlier campaigns
+            code = new_code()
+        used_codes.add(code)
+        links.append(PlannedLink(code, target, row))
+        return code
+
+    texts = preview.texts_for(chosen, link)
+    roster = assessment.roster
+    ids = _values(roster, "candidate_id", chosen)
+    names = _values(roster, "name", chosen)
+    phones = assessment.national.take(chosen).to_pylist()
+    kinds = roster.kind[chosen]
+    parts: list[PlannedPart] = []
+    for k, (row, body) in enumerate(zip(chosen.tolist(), texts, strict=True)):
+        pieces = text.split_message(body)
+        for index, piece in enumerate(pieces, start=1):
+            parts.append(
+                PlannedPart(
+                    recipient_row=row,
+                    part_index=index,
+                    part_count=len(pieces),
+                    candidate_id=ids[k],
+                    name=names[k],
+                    kind=KIND_CODES[kinds[k]],
+                    phone=phones[k],
+                    body=piece,
+                    units=text.units_for_chars(text.utf16_len(piece)),
+                    client_ref=f"{reference}-{row}-{index}",
+                )
+            )
+    return SendPlan(reference, parts, links, len(chosen), sum(p.units for p in parts))
+
+
+def _values(roster, field: str, rows: np.ndarray) -> list[str]:
+    column = roster.column(field)
+    if column is None:
+        return [""] * len(rows)
+    return [v or "" for v in column.take(rows).to_pylist()]

@@ -1,0 +1,108 @@
+"""Merge tags and short-URL tags in a message body (R10, R11).
+
+``{{氏名}}`` / ``{{name}}`` insert a roster column; ``{{url:https://…}}`` inserts a short
+URL to that target, and a tag naming a column whose values are URLs does the same per
+recipient. Every short URL has the same length — the base plus a code of
+:data:`SHORT_CODE_LENGTH` characters — so the preview can count a placeholder of exactly
+that length before any code exists.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import pyarrow.compute as pc
+
+from sms_core.errors import ConfigError, TemplateError
+from sms_core.rules.roster import Roster
+
+TAG_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+# Codes are random base62: 62**8 ≈ 2.2e14 possible links, far past guessing at any rate a
+# redirect service allows, yet short enough to keep an SMS within its 70-character unit.
+SHORT_CODE_LENGTH = 8
+# The link service of `make run` listens here; teams set SMS_SHORT_URL_BASE to their domain.
+DEFAULT_SHORT_URL_BASE = "http://localhost:8600/s/"
+_PLACEHOLDER_CHAR = "X"
+_URL_VALUE = r"^https?://[^\s]+$"  # a URL tag's target
+
+TEXT, COLUMN, URL, URL_COLUMN = "text", "column", "url", "url_column"
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One piece of a body: literal ``text``, a ``column`` value, or a short ``url``."""
+
+    kind: str
+    value: str  # the literal text, the file header, or the URL target
+    tag: str = ""  # the tag as written, for flags and errors
+
+
+def short_url_base(base: str | None = None) -> str:
+    """The configured short-URL base: the argument, else ``SMS_SHORT_URL_BASE``, else default."""
+    base = base or os.environ.get("SMS_SHORT_URL_BASE") or DEFAULT_SHORT_URL_BASE
+    if not re.match(r"^https?://[^\s/]+", base):
+        raise ConfigError(f"the short URL base '{base}' must start with http:// or https://")
+    return base if base.endswith("/") else base + "/"
+
+
+def placeholder_url(base: str | None = None) -> str:
+    """What the preview shows for a short URL: exactly as long as a real one will be."""
+    return short_url_base(base) + _PLACEHOLDER_CHAR * SHORT_CODE_LENGTH
+
+
+def tags_in(body: str) -> list[str]:
+    """The tag names a body uses, in order, as written (without braces)."""
+    return [m.group(1).strip() for m in TAG_RE.finditer(body)]
+
+
+def parse_body(body: str, roster: Roster) -> tuple[Piece, ...]:
+    """Split ``body`` into pieces, resolving each tag against ``roster``'s columns.
+
+    Raises :class:`TemplateError` for an unknown tag (listing the available ones), an
+    empty or unclosed tag, or a URL tag whose target is not an http(s) URL.
+    """
+    pieces: list[Piece] = []
+    position = 0
+    for match in TAG_RE.finditer(body):
+        if match.start() > position:
+            pieces.append(Piece(TEXT, body[position : match.start()]))
+        pieces.append(_resolve(match.group(1).strip(), roster))
+        position = match.end()
+    rest = body[position:]
+    if "{{" in rest:
+        raise TemplateError("a merge tag is opened with '{{' but never closed with '}}'")
+    if rest:
+        pieces.append(Piece(TEXT, rest))
+    return tuple(pieces)
+
+
+def _resolve(tag: str, roster: Roster) -> Piece:
+    if not tag:
+        raise TemplateError("an empty merge tag '{{}}' is in the message")
+    if tag.lower().startswith("url:"):
+        target = tag[4:].strip()
+        if not re.match(_URL_VALUE, target):
+            raise TemplateError(f"the URL tag '{{{{{tag}}}}}' needs an http:// or https:// address")
+        return Piece(URL, target, tag)
+    header = roster.resolve_tag(tag)
+    if header is None:
+        available = ", ".join(f"{{{{{name}}}}}" for name in roster.tag_names())
+        raise TemplateError(f"unknown merge tag '{{{{{tag}}}}}'; available: {available}")
+    kind = URL_COLUMN if column_holds_urls(roster, header) else COLUMN
+    return Piece(kind, header, tag)
+
+
+def column_holds_urls(roster: Roster, header: str) -> bool:
+    """True when every non-empty value of the column is an http(s) URL (R11)."""
+
+    def compute() -> bool:
+        values = roster.text(header)
+        filled = pc.not_equal(values, "")
+        if not pc.any(filled).as_py():
+            return False
+        url = pc.or_(pc.starts_with(values, "https://"), pc.starts_with(values, "http://"))
+        return bool(pc.all(pc.or_(url, pc.invert(filled))).as_py())
+
+    return roster.memo(("holds_urls", header), compute)

@@ -1,0 +1,2 @@
+"""The send use case, quota, contract, message states, the worker and retention.
+"""

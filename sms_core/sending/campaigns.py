@@ -1,0 +1,417 @@
+"""Campaigns: confirming a send, cancelling, pausing (R13–R19).
+
+Confirming is one transaction: the idempotency key is checked, the month's units are
+reserved with one conditional statement (or the send is refused with the shortfall,
+R18), and the campaign, every message part and every short link are written. A rerun, a
+refresh or a double click that confirms the same form again gets the same campaign back
+and reserves nothing more. The worker (:mod:`sms_core.sending.dispatch`) does the sending.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sms_core.clock import now_utc
+from sms_core.errors import ConfigError, InputError, QuotaError, StateError
+from sms_core.rules.plan import PlannedLink, SendPlan, new_short_code, plan_send
+from sms_core.rules.preview import Preview
+from sms_core.rules.schedule import JST, QuietHours, japan_time
+from sms_core.rules.tags import URL, URL_COLUMN, parse_body
+from sms_core.sending import quota
+from sms_core.sending.contract import get_contract
+from sms_core.store.app_settings import quiet_hours_in_use
+from sms_core.store.db import transaction
+from sms_core.store.models import Campaign, Message, ShortLink, audit
+
+# A send time a little in the past is "now" (the form was filled a moment ago).
+_PAST_GRACE = timedelta(minutes=2)
+QUIET_POLICIES = ("refuse", "defer")
+# Links live about six months: long enough for a recruiting season's follow-ups (issue 3).
+DEFAULT_LINK_RETENTION_DAYS = 183
+# Codes checked against earlier campaigns per statement (bound parameters stay few).
+_CODE_CHECK_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignInfo:
+    """A campaign as callers see it after a call (no live database object)."""
+
+    id: int
+    name: str
+    state: str
+    scheduled_at: datetime | None
+    quota_month: date
+    recipients: int
+    units: int
+    messages: int
+    created: bool  # False when an identical confirmation had already created it
+
+    @classmethod
+    def of(cls, campaign: Campaign, messages: int, *, created: bool) -> CampaignInfo:
+        """From a Campaign row and its message count."""
+        return cls(
+            campaign.id,
+            campaign.name,
+            campaign.state,
+            campaign.scheduled_at,
+            campaign.quota_month,
+            campaign.recipients,
+            campaign.units_reserved,
+            messages,
+            created,
+        )
+
+
+def _existing(session: Session, key: str) -> CampaignInfo | None:
+    campaign = session.scalar(select(Campaign).where(Campaign.idempotency_key == key))
+    if campaign is None:
+        return None
+    count = session.scalar(select(func.count()).where(Message.campaign_id == campaign.id))
+    return CampaignInfo.of(campaign, count or 0, created=False)
+
+
+def resolve_send_time(
+    send_at: datetime | None,
+    *,
+    now: datetime,
+    quiet: QuietHours,
+    policy: str = "refuse",
+    urgent_reason: str | None = None,
+) -> datetime:
+    """When a send will start: now or ``send_at``, moved out of quiet hours if asked.
+
+    Raises InputError for a naive or past time, or a time in quiet hours under the
+    ``refuse`` policy without an urgent reason.
+    """
+    if policy not in QUIET_POLICIES:
+        raise InputError(f"the quiet-hours choice must be one of {QUIET_POLICIES}")
+    if send_at is None:
+        when = now
+    elif send_at.tzinfo is None:
+        raise InputError("a send time needs its time zone (times are Japan time)")
+    elif send_at < now - _PAST_GRACE:
+        raise InputError(f"{japan_time(send_at)} (Japan time) has already passed")
+    else:
+        when = max(send_at, now)
+    if urgent_reason is not None and not urgent_reason.strip():
+        raise InputError("an urgent send needs its reason written down")
+    if quiet.contains(when) and urgent_reason is None:
+        if policy == "refuse":
+            raise InputError(
+                f"{japan_time(when)} is inside quiet hours ({quiet.label()} Japan time); "
+                "schedule it for later, defer it to the morning, or mark it urgent with a reason"
+            )
+        when = quiet.end_after(when)
+    return when
+
+
+def confirm_campaign(
+    engine: Engine,
+    preview: Preview,
+    *,
+    name: str,
+    idempotency_key: str,
+    actor: str,
+    provider: str,
+    send_at: datetime | None = None,
+    rows: Sequence[int] | None = None,
+    quiet: QuietHours | None = None,
+    quiet_policy: str = "refuse",
+    urgent_reason: str | None = None,
+    now: datetime | None = None,
+    plan: SendPlan | None = None,
+    template_name: str | None = None,
+) -> CampaignInfo:
+    """Confirm a send of ``preview`` (to ``rows``, default every eligible recipient).
+
+    Idempotent on ``idempotency_key``. Raises QuotaError with the shortfall when the
+    units do not fit the month the send goes out in (R18), StateError without a contract,
+    InputError for a bad time or selection. Nothing is written unless all of it is.
+    ``template_name`` records the template the body was loaded from, for the reports.
+    """
+    if not name.strip():
+        raise InputError("give the send a name, so it can be found in the history")
+    if not idempotency_key:
+        raise InputError("a confirmation needs its idempotency key")
+    with transaction(engine) as session:
+        found = _existing(session, idempotency_key)
+    if found is not None:
+        return found
+    now = now or now_utc()
+    when = resolve_send_time(
+        send_at,
+        now=now,
+        quiet=quiet or quiet_hours_in_use(engine),
+        policy=quiet_policy,
+        urgent_reason=urgent_reason,
+    )
+    plan = plan or plan_send(preview, rows=rows)
+    try:
+        with transaction(engine) as session:
+            return _write(
+                session,
+                plan,
+                preview.body,
+                url_base=preview.url_base,
+                name=name.strip(),
+                key=idempotency_key,
+                actor=actor,
+                provider=provider,
+                when=when,
+                urgent_reason=urgent_reason,
+                template_name=(template_name or "").strip() or None,
+            )
+    except IntegrityError:
+        # The same confirmation raced this one and won (PostgreSQL; SQLite serialises).
+        with transaction(engine) as session:
+            found = _existing(session, idempotency_key)
+        if found is None:
+            raise
+        return found
+
+
+def _write(
+    session: Session,
+    plan: SendPlan,
+    body: str,
+    *,
+    url_base: str,
+    name: str,
+    key: str,
+    actor: str,
+    provider: str,
+    when: datetime,
+    urgent_reason: str | None,
+    template_name: str | None,
+) -> CampaignInfo:
+    found = _existing(session, key)
+    if found is not None:
+        return found
+    contract = get_contract(session)
+    if contract is None:
+        raise StateError("there is no SMS contract; set one up in Settings first (R16)")
+    month = quota.jst_month(when)
+    try:
+        quota.reserve(session, month, plan.units)
+    except QuotaError as exc:
+        raise QuotaError(
+            f"this send needs {plan.units:,} units but {exc.remaining:,} remain for "
+            f"{quota.format_month(month)}: {exc.shortfall:,} short. Nothing was sent.",
+            needed=plan.units,
+            remaining=exc.remaining,
+        ) from None
+    campaign = Campaign(
+        name=name,
+        body=body,
+        state="scheduled",
+        scheduled_at=when,
+        quota_month=month,
+        units_reserved=plan.units,
+        recipients=plan.recipients,
+        sender_mode=contract.sender_mode,
+        sender_number=contract.sender_number,
+        provider=provider,
+        template_name=template_name,
+        idempotency_key=key,
+        quiet_hours_override_reason=urgent_reason,
+        created_by=actor,
+    )
+    session.add(campaign)
+    session.flush()
+    plan = _fresh_codes(session, plan, url_base)
+    created = now_utc()
+    session.execute(
+        insert(Message),
+        [
+            {
+                "campaign_id": campaign.id,
+                "recipient_row": p.recipient_row,
+                "part_index": p.part_index,
+                "part_count": p.part_count,
+                "candidate_id": p.candidate_id,
+                "name": p.name,
+                "kind": p.kind,
+                "phone": p.phone,
+                "body": p.body,
+                "units": p.units,
+                "state": "queued",
+                "client_ref": p.client_ref,
+                "provider": provider,
+                "attempts": 0,
+                "next_attempt_at": when,
+                "created_at": created,
+                "updated_at": created,
+            }
+            for p in plan.parts
+        ],
+    )
+    _write_links(session, campaign.id, plan, sent_at=when)
+    audit(
+        session,
+        actor,
+        "campaign.confirm",
+        campaign=campaign.id,
+        units=plan.units,
+        recipients=plan.recipients,
+        messages=len(plan.parts),
+        send_at=when.isoformat(),
+        urgent_reason=urgent_reason,
+    )
+    return CampaignInfo.of(campaign, len(plan.parts), created=True)
+
+
+def _fresh_codes(session: Session, plan: SendPlan, url_base: str) -> SendPlan:
+    """``plan`` with every short code that an earlier campaign already uses replaced.
+
+    Codes are random (62**8 of them), so a collision is rare but possible: the primary
+    key would then refuse the whole confirmation. A replacement code has the same length,
+    so the text keeps its cost (R9), and it is swapped into the recipient's parts here,
+    in the confirming transaction, before anything is written.
+    """
+    if not plan.links:
+        return plan
+    taken: set[str] = set()
+    codes = [link.code for link in plan.links]
+    for start in range(0, len(codes), _CODE_CHECK_CHUNK):
+        chunk = codes[start : start + _CODE_CHECK_CHUNK]
+        taken.update(session.scalars(select(ShortLink.code).where(ShortLink.code.in_(chunk))))
+    if not taken:
+        return plan
+    used = set(codes)
+    links: list[PlannedLink] = []
+    swaps: dict[int, list[tuple[str, str]]] = {}
+    for link in plan.links:
+        if link.code not in taken:
+            links.append(link)
+            continue
+        code = new_short_code()
+        while code in used or session.get(ShortLink, code) is not None:
+            code = new_short_code()
+        used.add(code)
+        links.append(replace(link, code=code))
+        swaps.setdefault(link.recipient_row, []).append((url_base + link.code, url_base + code))
+    parts = []
+    for part in plan.parts:
+        body = part.body
+        for old, new in swaps.get(part.recipient_row, ()):
+            body = body.replace(old, new)
+        parts.append(part if body is part.body else replace(part, body=body))
+    return replace(plan, links=links, parts=parts)
+
+
+def _write_links(session: Session, campaign_id: int, plan: SendPlan, *, sent_at: datetime) -> None:
+    """Short links of the plan (R11); the link service serves them (issue 3).
+
+    They expire ``link_retention_days()`` after the send goes out (not after it was
+    confirmed: a send scheduled weeks ahead keeps its links as long as one sent now).
+    """
+    if not plan.links:
+        return
+    created = now_utc()
+    expires = max(created, sent_at) + timedelta(days=link_retention_days())
+    rows = [
+        {
+            "code": link.code,
+            "target": link.target,
+            "campaign_id": campaign_id,
+            "recipient_row": link.recipient_row,
+            "created_at": created,
+            "expires_at": expires,
+        }
+        for link in plan.links
+    ]
+    session.execute(insert(ShortLink), rows)
+
+
+def links_expire_on(preview: Preview, send_at: datetime | None = None) -> date | None:
+    """The Japan-time day the short links of ``preview``'s body stop working, if any.
+
+    None when the body has no URL tag. ``send_at`` defaults to now. What the New send
+    page warns with, so a link whose target must live longer is noticed before sending.
+    """
+    roster = preview.assessment.roster
+    if not any(p.kind in (URL, URL_COLUMN) for p in parse_body(preview.body, roster)):
+        return None
+    when = max(send_at or now_utc(), now_utc())
+    return (when + timedelta(days=link_retention_days())).astimezone(JST).date()
+
+
+def link_retention_days() -> int:
+    """How long short links keep redirecting (``SMS_LINK_RETENTION_DAYS``, default 183)."""
+    raw = os.environ.get("SMS_LINK_RETENTION_DAYS", str(DEFAULT_LINK_RETENTION_DAYS))
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ConfigError(f"SMS_LINK_RETENTION_DAYS must be whole days, not '{raw}'") from None
+    if days < 1:
+        raise ConfigError("SMS_LINK_RETENTION_DAYS must be at least 1")
+    return days
+
+
+def cancel_campaign(engine: Engine, campaign_id: int, *, actor: str) -> CampaignInfo:
+    """Cancel a campaign: its queued messages are cancelled and their units released.
+
+    Messages already handed to the provider keep their course. Raises StateError for a
+    finished or cancelled campaign.
+    """
+    with transaction(engine) as session:
+        campaign = session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None:
+            raise InputError(f"there is no campaign {campaign_id}")
+        if campaign.state not in ("scheduled", "sending", "paused", "draft"):
+            raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be cancelled")
+        released = release_queued(session, campaign)
+        campaign.state = "cancelled"
+        campaign.cancelled_at = now_utc()
+        audit(session, actor, "campaign.cancel", campaign=campaign_id, released_units=released)
+        count = session.scalar(select(func.count()).where(Message.campaign_id == campaign_id))
+        return CampaignInfo.of(campaign, count or 0, created=False)
+
+
+def release_queued(session: Session, campaign: Campaign) -> int:
+    """Cancel the campaign's queued messages and release their units; returns the units."""
+    units = _cancel_queued(session, campaign.id)
+    if units:
+        quota.release(session, campaign.quota_month, units)
+    return units
+
+
+def _cancel_queued(session: Session, campaign_id: int) -> int:
+    units = session.scalar(
+        select(func.coalesce(func.sum(Message.units), 0)).where(
+            Message.campaign_id == campaign_id, Message.state == "queued"
+        )
+    )
+    session.execute(
+        update(Message)
+        .where(Message.campaign_id == campaign_id, Message.state == "queued")
+        .values(state="cancelled", updated_at=now_utc())
+    )
+    return int(units or 0)
+
+
+def set_paused(engine: Engine, campaign_id: int, paused: bool, *, actor: str) -> CampaignInfo:
+    """Pause a sending or scheduled campaign, or resume a paused one."""
+    with transaction(engine) as session:
+        campaign = session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None:
+            raise InputError(f"there is no campaign {campaign_id}")
+        if paused and campaign.state not in ("scheduled", "sending"):
+            raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be paused")
+        if not paused and campaign.state != "paused":
+            raise StateError(f"campaign {campaign_id} is not paused")
+        # Resumed campaigns go back through the scheduler, which starts them when due.
+        campaign.state = "paused" if paused else "scheduled"
+        audit(
+            session, actor, "campaign.pause" if paused else "campaign.resume", campaign=campaign_id
+        )
+        count = session.scalar(select(func.count()).where(Message.campaign_id == campaign_id))
+        return CampaignInfo.of(campaign, count or 0, created=False)

@@ -1,0 +1,201 @@
+"""Where the records live: the database URL, engines, sessions and schema upgrades.
+
+SQLite (a file in ``data/``) is the default; PostgreSQL is used when ``SMS_DATABASE_URL``
+says so. Both run the same Alembic migrations, which the app applies itself on start.
+
+On SQLite every transaction starts with ``BEGIN IMMEDIATE``: the write lock is taken at
+the start, so a read-then-write transaction can never be overtaken by another writer
+between its read and its write, and a second writer waits on the busy timeout instead of
+failing with "database is locked" when its deferred read transaction tries to write.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from sms_core.errors import ConfigError
+
+__all__ = [
+    "ROOT",
+    "alembic_config",
+    "database_url",
+    "make_engine",
+    "session_factory",
+    "transaction",
+    "upgrade",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SQLITE_PATH = ROOT / "data" / "sms.db"
+ENV_URL = "SMS_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_S = 30
+
+# Any constant works; it only has to be the same in every process that migrates.
+_MIGRATION_LOCK_KEY = 0x534D5301
+
+
+def _normalise_url(url: str) -> str:
+    url = url.strip()
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            # psycopg 3 is the driver we ship; SQLAlchemy would otherwise pick psycopg2.
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith(("postgresql+psycopg://", "sqlite://")):
+        return url
+    raise ConfigError(
+        f"{ENV_URL} must be a sqlite:///PATH or postgresql://USER@HOST/DB URL, "
+        f"not '{url.split('://')[0]}://…'"
+    )
+
+
+def database_url() -> str:
+    """The database URL: ``$SMS_DATABASE_URL``, else the SQLite file ``data/sms.db``.
+
+    ``postgresql://`` (and ``postgres://``) URLs are rewritten to the psycopg 3 driver.
+    """
+    env = os.environ.get(ENV_URL, "").strip()
+    if not env:
+        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    return _normalise_url(env)
+
+
+# The execution option that marks an engine's transactions as read-only (see read_only).
+READ_ONLY = "sms_read_only"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # SQLAlchemy's documented recipe: stop pysqlite from issuing its own (deferred)
+        # BEGIN, so that the "begin" hook below decides how every transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        # Reports and pages only read: a deferred BEGIN lets them run beside a writer (WAL)
+        # instead of queueing for the write lock behind the worker.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (same pool) for transactions that only read.
+
+    On SQLite they begin deferred, so they never wait for the write lock; elsewhere the
+    option changes nothing. Never write through it: on SQLite a write that starts in a
+    deferred transaction can fail with "database is locked" instead of waiting.
+    """
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default :func:`database_url`), configured for this product.
+
+    SQLite: WAL journal, 30 s busy timeout, foreign keys on, ``BEGIN IMMEDIATE`` for
+    every transaction; the folder of the file is created if missing.
+    PostgreSQL (psycopg 3): connections are pinged before use.
+    """
+    url = _normalise_url(url) if url else database_url()
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"the database URL is malformed: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot create the database folder '{folder}': {exc.strerror}"
+                ) from None
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+_SESSION_FACTORIES: WeakKeyDictionary[Engine, sessionmaker[Session]] = WeakKeyDictionary()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """The session maker of ``engine``; loaded objects stay usable after commit."""
+    # One per engine: building a sessionmaker costs as much as a short transaction.
+    factory = _SESSION_FACTORIES.get(engine)
+    if factory is None:
+        factory = _SESSION_FACTORIES[engine] = sessionmaker(engine, expire_on_commit=False)
+    return factory
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: yields a Session, commits on success, rolls back on any error."""
+    with session_factory(engine)() as session, session.begin():
+        yield session
+
+
+def alembic_config():
+    """The Alembic configuration of this repository (alembic.ini, migrations/)."""
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    # Absolute, so upgrade() works from any working directory.
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return config
+
+
+def upgrade(engine: Engine) -> str:
+    """Migrate the database of ``engine`` to the newest schema; returns that revision.
+
+    Safe to call from several processes at once: SQLite serialises them through
+    ``BEGIN IMMEDIATE``, PostgreSQL through a transaction-scoped advisory lock. Each run
+    is one transaction: a failed migration leaves the schema as it was.
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = alembic_config()
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's advice for schema changes (batch mode rebuilds tables): foreign keys
+            # off, checked once at the end. The pragma is ignored inside a transaction, so
+            # it goes to the driver before SQLAlchemy begins one.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})"
+                    )
+                # Skip Alembic's machinery when already at head: every command calls this.
+                if MigrationContext.configure(connection).get_current_revision() == head:
+                    return head
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise ConfigError("a migration left rows that break a foreign key")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")
+    return head

@@ -1,0 +1,224 @@
+"""Local accounts: argon2-hashed passwords, login with slowing of guessing, first admin.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, re-hashed at login when those
+defaults grow). A wrong password or an unknown name gives the same message after the same
+work (a hash is verified either way), so a login form cannot tell which names exist.
+
+Guessing is slowed per account: from the ``FREE_ATTEMPTS``-th failure on, the account
+refuses every attempt — right or wrong — for a delay that doubles with each further
+failure, up to ``MAX_LOCK``. Each failure and each refused attempt is written to the audit
+trail (``login.failure``), as is each login (``login.success``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sms_core.clock import now_utc
+from sms_core.errors import AccessError, InputError
+from sms_core.roles import ROLES, Principal
+from sms_core.store.models import User, audit
+
+__all__ = [
+    "FIRST_ADMIN",
+    "Login",
+    "add_user",
+    "authenticate",
+    "change_password",
+    "ensure_first_admin",
+    "list_users",
+    "principal_for_identity",
+    "set_disabled",
+]
+
+FIRST_ADMIN = "admin"
+# Failures allowed before an account starts refusing attempts for a while.
+FREE_ATTEMPTS = 3
+MAX_LOCK = timedelta(minutes=15)
+MIN_PASSWORD = 10  # characters; a generated one-time password has 16
+
+_hasher = PasswordHasher()
+# Verified against when the name is unknown, so that case costs the same as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _name(name: str) -> str:
+    cleaned = (name or "").strip()
+    if not cleaned or len(cleaned) > 200:
+        raise InputError("a user name is 1 to 200 characters")
+    return cleaned
+
+
+def _find(session: Session, name: str) -> User | None:
+    return session.scalars(select(User).where(func.lower(User.name) == name.lower())).first()
+
+
+def _check_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD:
+        raise InputError(f"a password has at least {MIN_PASSWORD} characters")
+    return password
+
+
+def add_user(
+    session: Session,
+    name: str,
+    role: str,
+    *,
+    actor: str,
+    password: str | None = None,
+    oidc: bool = False,
+) -> tuple[User, str | None]:
+    """Create a user; returns it and its one-time password (None for OpenID Connect users,
+    who log in with their identity provider and have no password here).
+
+    Without ``password`` a random one is generated and must be changed at first login.
+    """
+    name = _name(name)
+    if role not in ROLES:
+        raise InputError(f"a role is one of {', '.join(ROLES)}, not {role!r}")
+    if _find(session, name) is not None:
+        raise InputError(f"a user named '{name}' already exists")
+    one_time = None
+    if oidc:
+        hashed = None
+    else:
+        one_time = password or secrets.token_urlsafe(12)
+        hashed = _hasher.hash(_check_password(one_time))
+    user = User(
+        name=name,
+        role=role,
+        password_hash=hashed,
+        must_change_password=not oidc and password is None,
+        disabled=False,
+        failed_logins=0,
+        created_at=now_utc(),
+    )
+    session.add(user)
+    session.flush()
+    audit(session, actor, "user.add", user=name, role=role, oidc=oidc)
+    return user, (None if password is not None else one_time)
+
+
+def ensure_first_admin(session: Session) -> str | None:
+    """With no user at all, create ``admin`` and return its one-time password (else None).
+
+    The embedded product is never open: its first start prints this password once.
+    """
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    _, password = add_user(session, FIRST_ADMIN, "admin", actor="system")
+    return password
+
+
+def _delay(failures: int) -> timedelta:
+    if failures < FREE_ATTEMPTS:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** (failures - FREE_ATTEMPTS + 1)), MAX_LOCK)
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """The outcome of a login attempt: a principal, or the refusal to show."""
+
+    principal: Principal | None
+    must_change_password: bool = False
+    refusal: str | None = None
+
+    def raise_if_refused(self) -> Principal:
+        """The principal; AccessError with the refusal otherwise (call after the commit
+        that records the attempt, so that a failure is counted and audited)."""
+        if self.principal is None:
+            raise AccessError(self.refusal or "wrong name or password")
+        return self.principal
+
+
+def authenticate(
+    session: Session, name: str, password: str, *, now: datetime | None = None
+) -> Login:
+    """Check a name and password, recording the attempt (failures count toward slowing).
+
+    Never raises for a refused login: the caller commits the record first, then
+    :meth:`Login.raise_if_refused`. Refusals say "wrong name or password" or "try again
+    in N s", the same for unknown names as for wrong passwords.
+    """
+    now = now or now_utc()
+    name = (name or "").strip()
+    user = _find(session, name) if name else None
+    if user is None or user.password_hash is None or user.disabled:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password or "-")
+        audit(session, name[:100] or "?", "login.failure", reason="unknown or disabled")
+        return Login(None, refusal="wrong name or password")
+    if user.locked_until is not None and user.locked_until > now:
+        wait = int((user.locked_until - now).total_seconds()) + 1
+        audit(session, user.name, "login.failure", reason="refused while slowed", wait=wait)
+        return Login(None, refusal=f"too many failed attempts; try again in {wait} s")
+    try:
+        _hasher.verify(user.password_hash, password or "-")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        delay = _delay(user.failed_logins)
+        user.locked_until = now + delay if delay else None
+        audit(
+            session,
+            user.name,
+            "login.failure",
+            reason="wrong password",
+            failures=user.failed_logins,
+        )
+        return Login(None, refusal="wrong name or password")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    audit(session, user.name, "login.success")
+    return Login(Principal(user.name, user.role), user.must_change_password)
+
+
+def principal_for_identity(session: Session, email: str | None) -> Login:
+    """The login of someone signed in through OpenID Connect (st.login): a user added with
+    ``users add EMAIL --oidc``. Others are refused, and the refusal is audited."""
+    user = _find(session, email or "") if email else None
+    if user is None or user.disabled or user.password_hash is not None:
+        audit(session, (email or "?")[:100], "login.failure", reason="identity not a user")
+        return Login(None, refusal=f"{email or 'this account'} is not a user here; ask an admin")
+    user.last_login_at = now_utc()
+    audit(session, user.name, "login.success", oidc=True)
+    return Login(Principal(user.name, user.role))
+
+
+def change_password(session: Session, name: str, old: str, new: str) -> None:
+    """Replace a password after checking the old one (also ends a must-change)."""
+    user = _find(session, name)
+    if user is None or user.password_hash is None:
+        raise AccessError("wrong name or password")
+    try:
+        _hasher.verify(user.password_hash, old or "-")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise AccessError("the current password is wrong") from None
+    if new == old:
+        raise InputError("choose a new password different from the current one")
+    user.password_hash = _hasher.hash(_check_password(new))
+    user.must_change_password = False
+    audit(session, user.name, "user.password")
+
+
+def set_disabled(session: Session, name: str, disabled: bool, *, actor: str) -> None:
+    """Disable (or enable again) a user; a disabled user cannot log in."""
+    user = _find(session, _name(name))
+    if user is None:
+        raise InputError(f"no user named '{name}'")
+    user.disabled = disabled
+    audit(session, actor, "user.disable" if disabled else "user.enable", user=user.name)
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, by name."""
+    return list(session.scalars(select(User).order_by(User.name)))
