@@ -13,7 +13,9 @@ import streamlit as st
 from sms_core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ui import USER_KEY, oidc_configured, service, t, user
 
-st.set_page_config(page_title="SMS", page_icon=":material/sms:", layout="wide")
+# An emoji icon becomes a data: URL in the page; a :material: one is fetched from an external
+# font host, which a closed network refuses.
+st.set_page_config(page_title="SMS", page_icon="✉️", layout="wide")
 
 if "lang" not in st.session_state:
     st.session_state["lang"] = DEFAULT_LANGUAGE
