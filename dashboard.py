@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from ui import USER_KEY, oidc_configured, service, t, user
+from ui import follow_session_redirect, oidc_configured, service, sign_out, t, user
 
 # An emoji icon becomes a data: URL in the page; a :material: one is fetched from an external
 # font host, which a closed network refuses.
@@ -22,13 +22,14 @@ if "lang" not in st.session_state:
 st.sidebar.selectbox("言語 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
 
 principal = user()
+follow_session_redirect()  # after a sign-in or sign-out: the session cookie's routes
 if principal is None:
     st.navigation([st.Page("pages/login.py", title=t("login.title"))]).run()
     st.stop()
 
 
 def _logout() -> None:
-    st.session_state.pop(USER_KEY, None)
+    sign_out()
     if oidc_configured():
         st.logout()
 

@@ -18,6 +18,9 @@ from sms_core.roles import Principal
 from sms_core.service import SmsService
 
 USER_KEY = "principal"
+WEB_SESSION_KEY = "web_session_id"
+HANDOFF_KEY = "web_session_handoff"
+SIGNOUT_KEY = "web_session_signout"
 
 
 @st.cache_resource(show_spinner=False)
@@ -31,8 +34,73 @@ def base_service() -> SmsService:
 
 
 def user() -> Principal | None:
-    """Who is signed in in this browser session, if anyone."""
-    return st.session_state.get(USER_KEY)
+    """Who is signed in in this browser session, if anyone.
+
+    A reload starts a new Streamlit session: the user comes back from the HttpOnly
+    session cookie (app.py sets it after sign-in). While signed in, the account is re-read
+    on every run, so a disabled account is signed out and a changed role applies at once.
+    """
+    state = st.session_state
+    session_id = state.get(WEB_SESSION_KEY)
+    if state.get(USER_KEY) is None:
+        resumed = base_service().resume_web_session(_cookie())
+        if resumed is not None:
+            state[WEB_SESSION_KEY], state[USER_KEY] = resumed
+    elif session_id is not None:
+        current = base_service().web_session_user(session_id)
+        if current is None:
+            sign_out()
+        else:
+            state[USER_KEY] = current
+    return state.get(USER_KEY)
+
+
+def _cookie() -> str | None:
+    try:
+        token = st.context.cookies.get(SmsService.SESSION_COOKIE)
+    except Exception:  # AppTest and bare scripts have no request, hence no cookies
+        return None
+    return token if isinstance(token, str) else None
+
+
+def signed_in(principal: Principal) -> None:
+    """Sign ``principal`` in for this browser: now, and after a reload (the next run sends
+    the browser to /session/start for its cookie)."""
+    st.session_state[USER_KEY] = principal
+    if not oidc_configured():  # st.login keeps its own cookie
+        session_id, code = base_service().for_user(principal).begin_web_session()
+        st.session_state[WEB_SESSION_KEY] = session_id
+        st.session_state[HANDOFF_KEY] = code
+
+
+def sign_out() -> None:
+    """End this browser's session: here, on the server, and (next run) its cookie."""
+    state = st.session_state
+    session_id = state.pop(WEB_SESSION_KEY, None)
+    state.pop(USER_KEY, None)
+    state.pop(HANDOFF_KEY, None)
+    if session_id is not None:
+        base_service().end_web_session(session_id=session_id)
+        state[SIGNOUT_KEY] = True
+
+
+def follow_session_redirect() -> None:
+    """Send the browser for its session cookie after a sign-in, or to delete it after a
+    sign-out (app.py's routes); a script cannot set or delete an HttpOnly cookie."""
+    state = st.session_state
+    code = state.pop(HANDOFF_KEY, None)
+    if code is not None:
+        target = f"/session/start?code={code}&next="
+        st.html(
+            f"<script>window.location.replace({target!r} + "
+            "encodeURIComponent(window.location.pathname));</script>",
+            unsafe_allow_javascript=True,
+        )
+    elif state.pop(SIGNOUT_KEY, False):
+        st.html(
+            "<script>window.location.replace('/session/end');</script>",
+            unsafe_allow_javascript=True,
+        )
 
 
 def service() -> SmsService:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.errors import SmsError
-from ui import USER_KEY, base_service, oidc_configured, t
+from ui import USER_KEY, base_service, oidc_configured, signed_in, t
 
 svc = base_service()
 st.title(t("login.title"))
@@ -40,7 +40,7 @@ if pending is not None:
                     st.error(str(exc))
                 else:
                     del st.session_state["must_change"]
-                    st.session_state[USER_KEY] = pending
+                    signed_in(pending)
                     st.rerun()
     st.stop()
 
@@ -49,13 +49,13 @@ with st.form("login"):
     password = st.text_input(t("login.password"), type="password")
     if st.form_submit_button(t("login.submit"), type="primary"):
         try:
-            signed_in, must_change = svc.login(name, password)
+            account, must_change = svc.login(name, password)
         except SmsError as exc:
             st.error(str(exc))
         else:
             if must_change:
-                st.session_state["must_change"] = signed_in.principal
+                st.session_state["must_change"] = account.principal
             else:
-                st.session_state[USER_KEY] = signed_in.principal
+                signed_in(account.principal)
             st.rerun()
 st.caption(t("login.help"))

@@ -1,11 +1,11 @@
 """`make run`: the whole embedded product — dashboard, dispatch worker and link service.
 
 Three processes, because Streamlit does not support sending threads inside it: the
-dashboard (``streamlit run dashboard.py``), the worker (``python -m sms_core worker``) and
-the short-link and receipt service (``python -m sms_core serve``, port 8600, where the
-default ``SMS_SHORT_URL_BASE`` points). The database is migrated and, when empty, seeded
-with demo data first. Ctrl-C (or SIGTERM) stops all; if one exits, the others are
-stopped too.
+dashboard (``streamlit run app.py``: dashboard.py plus its session routes), the worker
+(``python -m sms_core worker``) and the short-link and receipt service
+(``python -m sms_core serve``, port 8600, where the default ``SMS_SHORT_URL_BASE`` points).
+The database is migrated and, when empty, seeded with demo data first. Ctrl-C (or
+SIGTERM) stops all; if one exits, the others are stopped too.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def run_product(
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "dashboard.py"),
+            str(ROOT / "app.py"),
             "--server.address",
             address,
             "--server.port",

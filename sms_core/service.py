@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from sms_core.clock import now_utc
+from sms_core.errors import AccessError
 from sms_core.roles import SYSTEM, Principal
 from sms_core.rules.preview import Preview, PreviewCache
 from sms_core.rules.schedule import QuietHours
@@ -28,7 +29,7 @@ from sms_core.sending.campaigns import (
 )
 from sms_core.sending.contract import contract_end, get_contract, set_contract
 from sms_core.sending.retention import Erasure, erase_phone
-from sms_core.store import app_settings, audit_trail, users
+from sms_core.store import app_settings, audit_trail, users, web_sessions
 from sms_core.store.audit_trail import AuditView
 from sms_core.store.db import make_engine, read_only, transaction, upgrade
 from sms_core.store.models import Campaign, Message, audit
@@ -136,6 +137,50 @@ class SmsService:
             attempt = users.principal_for_identity(s, email)
         return self.for_user(attempt.raise_if_refused())
 
+    # --- browser sessions that survive a reload (issue 15) ---------------------------------
+
+    #: The cookie that carries a browser session's token (set only by app.py's routes).
+    SESSION_COOKIE = web_sessions.COOKIE_NAME
+
+    @staticmethod
+    def web_session_max_age() -> int:
+        """Seconds a session cookie may live at most (the session's absolute expiry)."""
+        return int(web_sessions.max_age().total_seconds())
+
+    def begin_web_session(self) -> tuple[int, str]:
+        """Begin a browser session for the signed-in user: its id and the one-time code the
+        browser trades for its cookie at ``/session/start``."""
+        if self.principal is SYSTEM:
+            raise AccessError("sign in first")
+        with transaction(self.engine) as s:
+            return web_sessions.begin(s, self.principal.name)
+
+    def redeem_web_session(self, code: str) -> str | None:
+        """The cookie's token for a fresh hand-over code (once), or None."""
+        with transaction(self.engine) as s:
+            return web_sessions.redeem(s, code)
+
+    def resume_web_session(self, token: str | None) -> tuple[int, Principal] | None:
+        """The session id and the user (with their current role) behind a cookie's token,
+        while the session is live and the account enabled; else None."""
+        with transaction(self.engine) as s:
+            resumed = web_sessions.resume(s, token)
+        if resumed is None:
+            return None
+        return resumed.session_id, Principal(resumed.user_name, resumed.role)
+
+    def web_session_user(self, session_id: int) -> Principal | None:
+        """The user of a live session now (re-read: a disabled account ends it, a changed
+        role applies at once); None when it has ended."""
+        with transaction(self.reader) as s:
+            resumed = web_sessions.check(s, session_id)
+        return None if resumed is None else Principal(resumed.user_name, resumed.role)
+
+    def end_web_session(self, *, session_id: int | None = None, token: str | None = None) -> None:
+        """Sign a browser out: its session is revoked (by id, or by its cookie's token)."""
+        with transaction(self.engine) as s:
+            web_sessions.end(s, session_id=session_id, token=token)
+
     def change_password(self, old: str, new: str) -> None:
         """Change the acting user's own password."""
         with transaction(self.engine) as s:
@@ -161,6 +206,8 @@ class SmsService:
         who = self._who("users")
         with transaction(self.engine) as s:
             users.set_disabled(s, name, disabled, actor=who)
+            if disabled:
+                web_sessions.end_all(s, name)
 
     # audit trail, exports, erasure (issue 4)
     def audit_events(

@@ -51,6 +51,7 @@ __all__ = [
     "Template",
     "UTCDateTime",
     "User",
+    "WebSession",
     "audit",
 ]
 
@@ -436,3 +437,25 @@ class ReceiptSeen(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+
+
+class WebSession(Base):
+    """A signed-in browser, so a reload keeps its user (issue 15).
+
+    The browser holds a random token in an HttpOnly, SameSite cookie; only its SHA-256 is
+    stored. A session begins with a one-time hand-over code (also stored as a digest) that
+    the browser exchanges for the cookie within a minute. Sign-out, an idle or absolute
+    expiry, and disabling the account end it.
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(200), index=True)
+    token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -59,6 +59,28 @@ def browser():
         b.close()
 
 
+# The environment of the running product (its database), for fixtures that add to it.
+home_env: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def account(dashboard_url):
+    """Make an account of ``role`` in the running product: (name, one-time password)."""
+
+    def make(name: str, role: str) -> tuple[str, str]:
+        out = subprocess.run(
+            [sys.executable, "-m", "sms_core", "users", "add", name, "--role", role],
+            cwd=ROOT,
+            env=home_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return name, re.search(r"one-time password: (\S+)", out).group(1)
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def dashboard_url(tmp_path_factory):
     """The whole product as `make run` starts it (dashboard + worker, demo data), on a
@@ -103,6 +125,7 @@ def dashboard_url(tmp_path_factory):
         found = re.search(r"one-time password (\S+)", log.read_text(errors="replace"))
         if found is None:
             pytest.fail("the first start printed no admin password:\n" + log.read_text())
+        home_env.update(env)
         yield url, found.group(1)
     finally:
         proc.send_signal(signal.SIGINT)
