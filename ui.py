@@ -63,11 +63,20 @@ def _cookie() -> str | None:
     return token if isinstance(token, str) else None
 
 
+def _in_browser() -> bool:
+    try:
+        host = st.context.headers.get("Host")
+    except Exception:
+        return False
+    return isinstance(host, str) and bool(host)
+
+
 def signed_in(principal: Principal) -> None:
     """Sign ``principal`` in for this browser: now, and after a reload (the next run sends
     the browser to /session/start for its cookie)."""
     st.session_state[USER_KEY] = principal
-    if not oidc_configured():  # st.login keeps its own cookie
+    # st.login keeps its own cookie; without a browser (AppTest) there is none to set.
+    if not oidc_configured() and _in_browser():
         session_id, code = base_service().for_user(principal).begin_web_session()
         st.session_state[WEB_SESSION_KEY] = session_id
         st.session_state[HANDOFF_KEY] = code
@@ -86,7 +95,8 @@ def sign_out() -> None:
 
 def follow_session_redirect() -> None:
     """Send the browser for its session cookie after a sign-in, or to delete it after a
-    sign-out (app.py's routes); a script cannot set or delete an HttpOnly cookie."""
+    sign-out (app.py's routes); a script cannot set or delete an HttpOnly cookie. Nothing
+    else is drawn meanwhile: the page comes back signed in a moment later."""
     state = st.session_state
     code = state.pop(HANDOFF_KEY, None)
     if code is not None:
@@ -96,11 +106,13 @@ def follow_session_redirect() -> None:
             "encodeURIComponent(window.location.pathname));</script>",
             unsafe_allow_javascript=True,
         )
+        st.stop()
     elif state.pop(SIGNOUT_KEY, False):
         st.html(
             "<script>window.location.replace('/session/end');</script>",
             unsafe_allow_javascript=True,
         )
+        st.stop()
 
 
 def service() -> SmsService:
