@@ -35,6 +35,8 @@ def _logout() -> None:
 
 
 st.sidebar.caption(t("login.as", name=principal.name, role=t(f"role.{principal.role}")))
+if service().demo_present():
+    st.sidebar.warning(t("demo.banner"))
 st.sidebar.button(t("login.logout"), on_click=_logout)
 
 

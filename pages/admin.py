@@ -135,3 +135,13 @@ with st.form("disable_user"):
     if right.form_submit_button(t("users.enable")) and target:
         svc.set_user_disabled(target, False)
         st.rerun()
+
+# Demo data: labelled on every page while present; an admin removes it here.
+if svc.demo_present():
+    st.subheader(t("demo.title"))
+    st.caption(t("demo.help"))
+    sure = st.checkbox(t("demo.confirm"), key="demo_confirm")
+    if st.button(t("demo.clear"), disabled=not sure):
+        done = svc.clear_demo()
+        st.session_state.pop("demo_confirm", None)
+        st.success(t("demo.cleared", campaigns=done.campaigns, messages=done.messages))

@@ -64,6 +64,23 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "nav.admin": {"ja": "管理", "en": "Administration"},
     "nav.audit": {"ja": "監査ログ", "en": "Audit trail"},
     "admin.title": {"ja": "管理", "en": "Administration"},
+    "demo.banner": {
+        "ja": "デモデータを表示しています（実際の送信履歴ではありません）。",
+        "en": "Showing demo data (not a real send history).",
+    },
+    "demo.title": {"ja": "デモデータ", "en": "Demo data"},
+    "demo.help": {
+        "ja": "初回起動時に入れたデモの送信履歴・テンプレート・契約を削除します。"
+        "自社で作成したデータは残ります。",
+        "en": "Removes the demo history, templates and contract put in at the first start. "
+        "Your own data stays.",
+    },
+    "demo.confirm": {"ja": "デモデータを削除してよろしいですか", "en": "Remove the demo data"},
+    "demo.clear": {"ja": "デモデータを削除", "en": "Remove demo data"},
+    "demo.cleared": {
+        "ja": "デモデータを削除しました（キャンペーン{campaigns}件・メッセージ{messages}件）。",
+        "en": "Removed the demo data ({campaigns} campaigns, {messages} messages).",
+    },
     "settings.ask_admin": {
         "ja": "SMSの契約がまだありません。管理者に設定を依頼してください。",
         "en": "There is no SMS contract yet; ask an admin to set one up.",

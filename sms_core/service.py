@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from sms_core.clock import now_utc
+from sms_core.demo import showcase
 from sms_core.errors import AccessError
 from sms_core.roles import SYSTEM, Principal
 from sms_core.rules.preview import Preview, PreviewCache
@@ -136,6 +137,19 @@ class SmsService:
         with transaction(self.engine) as s:
             attempt = users.principal_for_identity(s, email)
         return self.for_user(attempt.raise_if_refused())
+
+    # --- demo data (issue 15) ----------------------------------------------------------------
+
+    def demo_present(self) -> bool:
+        """Whether the history holds the demo data ``make run`` seeds (pages label it)."""
+        with transaction(self.reader) as s:
+            return showcase.demo_present(s)
+
+    def clear_demo(self) -> showcase.DemoCleared:
+        """Remove the demo data (an admin's action, audited); a team's own data stays."""
+        who = self._who("settings")
+        with transaction(self.engine) as s:
+            return showcase.clear_demo(s, actor=who)
 
     # --- browser sessions that survive a reload (issue 15) ---------------------------------
 

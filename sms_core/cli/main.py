@@ -67,6 +67,30 @@ def cmd_db_upgrade(args: argparse.Namespace, engine) -> int:
     return 0
 
 
+@with_db
+def cmd_demo_clear(args: argparse.Namespace, engine) -> int:
+    """Remove the demo data `make run` seeded (a team's own data stays)."""
+    from sms_core.service import SmsService
+
+    done = SmsService(engine).clear_demo()
+    if args.json:
+        print_json(
+            {
+                "campaigns": done.campaigns,
+                "messages": done.messages,
+                "templates": done.templates,
+                "contract": done.contract,
+            }
+        )
+    else:
+        print(
+            f"removed {done.campaigns} demo campaigns ({done.messages} messages), "
+            f"{done.templates} demo templates"
+            + (" and the demo contract" if done.contract else "")
+        )
+    return 0
+
+
 def _contract_dict(contract) -> dict[str, object] | None:
     from sms_core.sending.contract import contract_end
     from sms_core.sending.quota import format_month
@@ -272,6 +296,11 @@ def _add_db_commands(commands) -> None:
     p.add_argument("action", choices=["upgrade"])
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_db_upgrade)
+
+    p = commands.add_parser("demo", help="the demo data make run seeds: `demo clear` removes it")
+    p.add_argument("action", choices=["clear"])
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_demo_clear)
 
     p = commands.add_parser("contract", help="the SMS contract: set or show (R16)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")

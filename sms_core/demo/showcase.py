@@ -9,17 +9,29 @@ the ledger stays within the cap (R19).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
 from sms_core.rules.schedule import JST
 from sms_core.sending import quota
 from sms_core.sending.contract import get_contract, set_contract
 from sms_core.store.db import transaction
-from sms_core.store.models import Campaign, Message, QuotaMonth
+from sms_core.store.models import (
+    AuditEvent,
+    Campaign,
+    Click,
+    Contract,
+    Message,
+    QuotaMonth,
+    ShortLink,
+    Template,
+    audit,
+)
 from sms_core.store.templates import save_template
 
 DEMO_MONTHLY_UNITS = 5_000
@@ -53,6 +65,74 @@ def seed_demo(engine: Engine, *, now: datetime | None = None, seed: int = 2026) 
             for index in range(2 if back else 1):
                 _campaign(s, rng, month, index, now)
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCleared:
+    """What clearing the demo data removed."""
+
+    campaigns: int
+    messages: int
+    templates: int
+    contract: bool
+
+
+def demo_present(session: Session) -> bool:
+    """Whether the demo history (campaigns made by the demo seed) is in the database."""
+    return bool(session.scalar(select(func.count()).where(Campaign.created_by == DEMO_ACTOR)))
+
+
+def clear_demo(session: Session, *, actor: str) -> DemoCleared:
+    """Remove the demo data ``seed_demo`` put in, and nothing a team made.
+
+    Its campaigns go with their messages, short links and clicks, and the units they used
+    leave the monthly ledger; its templates go unless someone changed them; its contract
+    goes unless someone set the contract since (the SMS pages then wait for a real one).
+    """
+    campaigns = select(Campaign.id).where(Campaign.created_by == DEMO_ACTOR)
+    used = session.execute(
+        select(Campaign.quota_month, func.coalesce(func.sum(Message.units), 0))
+        .join(Message, Message.campaign_id == Campaign.id)
+        .where(Campaign.created_by == DEMO_ACTOR, Message.accepted_at.is_not(None))
+        .group_by(Campaign.quota_month)
+    ).all()
+    for month, units in used:
+        ledger = session.get(QuotaMonth, month, with_for_update=True)
+        if ledger is not None:
+            ledger.used = max(ledger.used - int(units), 0)
+    session.execute(delete(Click).where(Click.campaign_id.in_(campaigns)))
+    session.execute(delete(ShortLink).where(ShortLink.campaign_id.in_(campaigns)))
+    messages = session.execute(delete(Message).where(Message.campaign_id.in_(campaigns)))
+    removed = session.execute(delete(Campaign).where(Campaign.created_by == DEMO_ACTOR))
+    bodies = {name: _template_body(text) for name, text in _CAMPAIGNS}
+    templates = 0
+    for template in session.scalars(select(Template).where(Template.name.in_(list(bodies)))):
+        if template.body == bodies[template.name]:
+            session.delete(template)
+            templates += 1
+    last_set = session.scalar(
+        select(AuditEvent.actor)
+        .where(AuditEvent.action == "contract.set")
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    contract = False
+    if last_set == DEMO_ACTOR:
+        session.execute(delete(Contract))
+        contract = True
+    cleared = DemoCleared(
+        int(removed.rowcount or 0), int(messages.rowcount or 0), templates, contract
+    )
+    audit(
+        session,
+        actor,
+        "demo.clear",
+        campaigns=cleared.campaigns,
+        messages=cleared.messages,
+        templates=cleared.templates,
+        contract=cleared.contract,
+    )
+    return cleared
 
 
 def _campaign(s, rng: random.Random, month: date, index: int, now: datetime) -> None:
