@@ -12,7 +12,7 @@ import os
 
 import streamlit as st
 
-from sms_core.i18n import DEFAULT_LANGUAGE
+from sms_core.i18n import DEFAULT_LANGUAGE, error_text
 from sms_core.i18n import t as _t
 from sms_core.roles import Principal
 from sms_core.service import SmsService
@@ -143,6 +143,11 @@ def lang() -> str:
 def t(key: str, **values: object) -> str:
     """A UI string in the user's language."""
     return _t(key, lang(), **values)
+
+
+def show_error(exc: BaseException) -> None:
+    """Show an error of the product in the user's language (its stable code's text)."""
+    st.error(error_text(exc, lang()))
 
 
 def actor() -> str:

@@ -1,9 +1,12 @@
 """The one exception tree of sms_core.
 
-Every error the product raises on purpose derives from :class:`SmsError`, and its
-message is written to be shown to a user as it is. Adapters (CSV parsing, Excel,
-providers, the database) catch their library's errors and re-raise one of these, so
-callers — the CLI, the worker, the dashboard — need to catch only ``SmsError``.
+Every error the product raises on purpose derives from :class:`SmsError`. Each carries a
+stable code (``key``, e.g. ``roster.empty``) and the values its text needs (``params``);
+its message is the English text, for logs and the English command line, and
+:func:`sms_core.i18n.error_text` renders it in the user's language (Japanese by
+default). Adapters (CSV parsing, Excel, providers, the database) catch their library's
+errors and re-raise one of these, so callers — the CLI, the worker, the dashboard — need
+to catch only ``SmsError``.
 
     SmsError
     ├── InputError            bad input from a person: a file, a body, an argument
@@ -22,11 +25,25 @@ from __future__ import annotations
 
 
 class SmsError(Exception):
-    """Base of every error sms_core raises on purpose; ``str(err)`` is fit for users."""
+    """Base of every error sms_core raises on purpose; ``str(err)`` is its English text.
+
+    ``key`` is its stable code (a class default, or one given where it is raised) and
+    ``params`` the values the catalogue's texts for that code are formatted with.
+    """
+
+    key: str = "error"
+
+    def __init__(self, message: str = "", *, key: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        if key is not None:
+            self.key = key
+        self.params: dict[str, object] = params
 
 
 class InputError(SmsError):
     """Input given by a person is unusable; nothing was saved."""
+
+    key = "input"
 
 
 class RosterError(InputError):
@@ -36,13 +53,23 @@ class RosterError(InputError):
     ``column`` the header as written in the file, when the problem has one.
     """
 
-    def __init__(self, message: str, *, row: int | None = None, column: str | None = None):
+    key = "roster"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        key: str | None = None,
+        **params: object,
+    ):
         where = []
         if row is not None:
             where.append(f"row {row}")
         if column is not None:
             where.append(f"column '{column}'")
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        super().__init__(f"{', '.join(where)}: {message}" if where else message, key=key, **params)
         self.row = row
         self.column = column
         self.reason = message
@@ -51,18 +78,33 @@ class RosterError(InputError):
 class TemplateError(InputError):
     """A message body cannot be rendered, e.g. it names a merge tag the roster lacks."""
 
+    key = "template"
+
 
 class ConfigError(SmsError):
     """The product's configuration is wrong (an environment variable, a setting)."""
+
+    key = "config"
 
 
 class QuotaError(SmsError):
     """A send does not fit in the month's remaining units; nothing was reserved (R18)."""
 
-    def __init__(self, message: str, *, needed: int = 0, remaining: int = 0):
-        super().__init__(message)
+    key = "quota"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        needed: int = 0,
+        remaining: int = 0,
+        key: str | None = None,
+        **params: object,
+    ):
+        super().__init__(message, key=key, needed=needed, remaining=remaining, **params)
         self.needed = needed
         self.remaining = remaining
+        self.params.setdefault("shortfall", self.shortfall)
 
     @property
     def shortfall(self) -> int:
@@ -74,16 +116,22 @@ class AccessError(SmsError):
     """Who is acting may not do this: not logged in, a wrong password, or a role that lacks
     the permission. The message names the permission, never a secret."""
 
+    key = "access"
+
 
 class StateError(SmsError):
     """The action is not allowed in the record's current state (e.g. cancel a sent campaign)."""
+
+    key = "state"
 
 
 class ProviderError(SmsError):
     """An SMS provider failed a request; ``code`` is the provider's own code, if any."""
 
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
+    key = "provider"
+
+    def __init__(self, message: str, *, code: str | None = None, **params: object):
+        super().__init__(message, **params)
         self.code = code
 
 
@@ -93,8 +141,15 @@ class ProviderTransient(ProviderError):
     ``retry_after`` is the provider's requested wait in seconds, when it said one.
     """
 
-    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None):
-        super().__init__(message, code=code)
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+        **params: object,
+    ):
+        super().__init__(message, code=code, **params)
         self.retry_after = retry_after
 
 

@@ -5,6 +5,9 @@ Codes stay stable English ids in data and exports (R3); people see these words.
 
 from __future__ import annotations
 
+from sms_core.error_texts import ERRORS, GENERIC, WHERE
+from sms_core.errors import RosterError, SmsError
+
 DEFAULT_LANGUAGE = "ja"
 LANGUAGES = {"ja": "日本語", "en": "English"}
 
@@ -471,3 +474,47 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
 def missing_translations() -> list[str]:
     """Keys lacking a text in one of :data:`LANGUAGES` (a test keeps this empty)."""
     return [key for key, entry in _CATALOGUE.items() if any(not entry.get(x) for x in LANGUAGES)]
+
+
+class _Params(dict):
+    """Format values that leave out what a text names but an error lacks."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _format(text: str, params: dict[str, object]) -> str:
+    try:
+        return text.format_map(_Params(params))
+    except (ValueError, TypeError):  # a value of another type than the text expects
+        return text.format_map(_Params({k: str(v) for k, v in params.items()}))
+
+
+def error_text(exc: BaseException, lang: str = DEFAULT_LANGUAGE) -> str:
+    """An error as its user reads it, in ``lang``: English is the error's own message; other
+    languages come from :mod:`sms_core.error_texts` by its stable code, never with an
+    internal id (a roster error says which row and column first)."""
+    if not isinstance(exc, SmsError):
+        entry = GENERIC["unexpected"]
+        return entry.get(lang) or ("An unexpected error occurred; tell an administrator.")
+    if lang == "en":
+        return str(exc)
+    entry = ERRORS.get(exc.key)
+    if entry is None or lang not in entry:
+        for cls in type(exc).__mro__:
+            code = getattr(cls, "key", None)
+            if isinstance(code, str) and code in GENERIC and lang in GENERIC[code]:
+                entry = GENERIC[code]
+                break
+    if entry is None or lang not in entry:
+        return str(exc)
+    text = _format(entry[lang], exc.params)
+    if isinstance(exc, RosterError):
+        params: dict[str, object] = {"row": exc.row, "column": exc.column}
+        if exc.row is not None and exc.column is not None:
+            text = _format(WHERE["row_column"][lang], params) + text
+        elif exc.row is not None:
+            text = _format(WHERE["row"][lang], params) + text
+        elif exc.column is not None:
+            text = _format(WHERE["column"][lang], params) + text
+    return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,11 @@ from pathlib import Path
 from sms_core.errors import InputError
 
 EXIT_BAD_INPUT = 2
+
+
+def cli_language() -> str:
+    """The command line speaks English, or Japanese with ``SMS_LANG=ja``."""
+    return "ja" if os.environ.get("SMS_LANG", "").strip().lower().startswith("ja") else "en"
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:

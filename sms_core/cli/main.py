@@ -13,13 +13,18 @@ import sys
 from sms_core.cli.common import (
     EXIT_BAD_INPUT,
     actor,
+    cli_language,
     parse_mapping,
     print_json,
     read_body,
     read_suppression,
     with_db,
 )
+from sms_core.cli.send import add_send_commands
+from sms_core.cli.settings import add_settings_commands
+from sms_core.cli.users import add_user_commands
 from sms_core.errors import InputError, SmsError
+from sms_core.i18n import error_text
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -390,14 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_preview)
     _add_db_commands(commands)
-    from sms_core.cli.send import add_send_commands  # here: it imports this module's helpers
-
     add_send_commands(commands)
-    from sms_core.cli.settings import add_settings_commands
-
     add_settings_commands(commands)
-    from sms_core.cli.users import add_user_commands
-
     add_user_commands(commands)
     return parser
 
@@ -409,5 +408,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except SmsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_text(exc, cli_language())}", file=sys.stderr)
         return EXIT_BAD_INPUT
