@@ -89,6 +89,15 @@ class Assessment:
         return self.reason == OK
 
     @cached_property
+    def receivable(self) -> np.ndarray:
+        """Bool per row: a mobile number not opted out, whether or not it repeats (R3).
+
+        A repeat is judged among the recipients a send is narrowed to, so a row marked
+        ``duplicate`` here may still be chosen when its earlier row is narrowed away.
+        """
+        return (self.reason == OK) | (self.reason == DUPLICATE)
+
+    @cached_property
     def e164(self) -> pa.Array:
         """E.164 form of ``national`` ("+819012345678"), "" where there is none."""
         tail = pc.utf8_slice_codeunits(self.national, 1)
@@ -204,6 +213,15 @@ class Selection:
     units: int
     segments: int
     messages: int
+    duplicates: int = 0  # chosen rows left out as repeats of an earlier chosen row (R3)
+
+
+def first_of_each_number(national: pa.Array, rows: np.ndarray) -> np.ndarray:
+    """R3: ``rows`` (ascending) without those repeating the number of an earlier one."""
+    if not len(rows):
+        return rows
+    numbers = pc.cast(national.take(pa.array(rows)), pa.int64()).to_numpy()
+    return rows[~pd.Series(numbers).duplicated(keep="first").to_numpy()]
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,6 +238,11 @@ class Preview:
     empty_tags: pa.Array  # comma-separated tags whose value is empty, "" when none
     url_base: str  # the short-URL base the placeholders were counted with
     summary: Summary = field(repr=False)
+    # Costs of every receivable row, repeats included: a repeat of a row narrowed away is
+    # sent (R3), so :meth:`select` costs it from these. None: same as units/segments/parts.
+    receivable_costs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False
+    )
 
     def select(self, filters: Mapping[str, Sequence[str]] | None = None) -> Selection:
         """Eligible recipients whose roster values match every filter, with their cost.
@@ -227,20 +250,25 @@ class Preview:
         ``filters`` maps a column header to the values to keep (e.g. only candidates not
         registered on LINE: ``{"LINE登録": ["未"]}``); an empty list keeps nothing.
         """
-        keep = self.assessment.eligible.copy()
+        # R3: a repeat is judged among the rows still chosen after narrowing, so the
+        # narrowing starts from every receivable row and the repeats are dropped after.
+        keep = self.assessment.receivable.copy()
         roster = self.assessment.roster
         for header, values in (filters or {}).items():
             if header not in roster.column_names:
                 raise InputError(f"the roster has no column '{header}' to narrow by")
             chosen = pa.array(list(values), pa.string())
             keep &= pc.is_in(roster.text(header), value_set=chosen).to_numpy(zero_copy_only=False)
-        rows = np.flatnonzero(keep)
+        narrowed = np.flatnonzero(keep)
+        rows = first_of_each_number(self.assessment.national, narrowed)
+        units, segments, parts = self.receivable_costs or (self.units, self.segments, self.parts)
         return Selection(
             rows=rows,
             recipients=len(rows),
-            units=int(self.units[rows].sum()),
-            segments=int(self.segments[rows].sum()),
-            messages=int(self.parts[rows].sum()),
+            units=int(units[rows].sum()),
+            segments=int(segments[rows].sum()),
+            messages=int(parts[rows].sum()),
+            duplicates=len(narrowed) - len(rows),
         )
 
     def texts_for(self, rows: Sequence[int], link: Callable[[int, str], str]) -> list[str]:
@@ -452,6 +480,12 @@ def _costed(assessment: Assessment, rendered: _Rendered) -> Preview:
     units = np.where(eligible, rendered.units, 0)
     segments = np.where(eligible, rendered.segments, 0)
     n_parts = np.where(eligible, rendered.parts, 0)
+    receivable = assessment.receivable
+    receivable_costs = (
+        np.where(receivable, rendered.units, 0),
+        np.where(receivable, rendered.segments, 0),
+        np.where(receivable, rendered.parts, 0),
+    )
     n = len(units)
     summary = Summary(
         rows=n,
@@ -475,6 +509,7 @@ def _costed(assessment: Assessment, rendered: _Rendered) -> Preview:
         rendered.empty_tags,
         rendered.url_base,
         summary,
+        receivable_costs,
     )
 
 
