@@ -214,6 +214,7 @@ class Selection:
     segments: int
     messages: int
     duplicates: int = 0  # chosen rows left out as repeats of an earlier chosen row (R3)
+    repeats: np.ndarray | None = None  # those rows (0-based)
 
 
 def first_of_each_number(national: pa.Array, rows: np.ndarray) -> np.ndarray:
@@ -269,6 +270,7 @@ class Preview:
             segments=int(segments[rows].sum()),
             messages=int(parts[rows].sum()),
             duplicates=len(narrowed) - len(rows),
+            repeats=np.setdiff1d(narrowed, rows),
         )
 
     def texts_for(self, rows: Sequence[int], link: Callable[[int, str], str]) -> list[str]:
@@ -607,6 +609,8 @@ class PreviewCache:
     def __init__(self) -> None:
         self._key: tuple | None = None
         self._assessment: Assessment | None = None
+        # A digest of the roster's bytes: what a confirmation's idempotency key is made of.
+        self.digest: str | None = None
 
     def assessment(
         self,
@@ -624,15 +628,17 @@ class PreviewCache:
         edited key by key then neither copies nor hashes a large file again.
         """
         suppressed = tuple(sorted(suppressed))
+        digest = None
         if source_id is None:
             data = data() if callable(data) else data
-            source_id = hashlib.blake2b(data, digest_size=16).hexdigest()
+            source_id = digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         key = (source_id, name, tuple(sorted((mapping or {}).items())), suppressed)
         if key != self._key or self._assessment is None:
             data = data() if callable(data) else data
             roster = load_roster(data, mapping=mapping, name=name)
             self._assessment = assess(roster, suppressed=suppressed)
             self._key = key
+            self.digest = digest or hashlib.blake2b(data, digest_size=16).hexdigest()
         return self._assessment
 
     def preview(
