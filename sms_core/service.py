@@ -409,6 +409,11 @@ class SmsService:
         draft = draft_test_send(self.engine, number, body, key=key)
         return confirm_send(self.engine, draft, actor=who, quiet=NO_QUIET_HOURS)
 
+    def draft_cache(self) -> PreviewCache:
+        """A new cache for one New send form: the roster is read and judged once, and a
+        changed body is only re-costed."""
+        return PreviewCache()
+
     def roster_columns(self, data: bytes, name: str) -> RosterColumns:
         """The roster's headers and the field each is guessed to hold (the mapping editor)."""
         from sms_core.rules.roster import FIELD_HEADERS, guess_fields, read_headers

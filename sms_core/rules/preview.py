@@ -17,7 +17,6 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -573,30 +572,6 @@ def preview(
             raise
         assessment = judged.result()
     return _costed(assessment, rendered)
-
-
-def confirmation_key(
-    nonce: str, preview: Preview, rows: np.ndarray, send_at: datetime | None, name: str
-) -> str:
-    """The idempotency key of one confirmation: the same send confirmed twice (a double
-    click, a rerun interrupted after the commit) gets the same key, a changed one another.
-
-    ``nonce`` belongs to the user's session and is renewed when they start a new send.
-    """
-    digest = hashlib.sha256()
-    roster = preview.assessment.roster
-    for part in (
-        nonce,
-        roster.source_name,
-        str(roster.num_rows),
-        preview.body,
-        name,
-        send_at.isoformat() if send_at else "now",
-    ):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    digest.update(np.asarray(rows, dtype=np.int64).tobytes())
-    return digest.hexdigest()
 
 
 class PreviewCache:

@@ -121,6 +121,31 @@ class SendDraft:
         """``2026-12``: the month the units are reserved in."""
         return quota.format_month(self.month)
 
+    @property
+    def roster_rows(self) -> int:
+        """Rows of the roster (every candidate, whatever their reason)."""
+        return self.preview.summary.rows
+
+    @property
+    def empty_tag_rows(self) -> int:
+        """Eligible recipients with an empty merge-tag value (R10)."""
+        return self.preview.summary.empty_tag_rows
+
+    def tag_names(self) -> list[str]:
+        """The merge tags this roster offers (R10)."""
+        return self.preview.assessment.roster.tag_names()
+
+    def narrowable(self) -> dict[str, list[str]]:
+        """Columns recipients can be narrowed by, with their values (phone columns left out)."""
+        roster = self.preview.assessment.roster
+        phones = set(roster.fields.values()) - {roster.fields.get("kind")}
+        out = {}
+        for header in roster.column_names:
+            values = None if header in phones else roster.distinct_values(header)
+            if values is not None:
+                out[header] = values
+        return out
+
     def frame(self) -> pd.DataFrame:
         """Every roster row: rendered text, units, segments, reason, and whether chosen."""
         frame = self.preview.frame()

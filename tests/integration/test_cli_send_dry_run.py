@@ -47,7 +47,9 @@ def dry_run(env, now: str, *extra: str) -> dict:
 def test_r18_dry_run_shows_the_shortfall_of_the_month_it_goes_out_in(env):
     """R18: the dry run names the month and the shortfall; nothing is saved."""
     noon = "2026-11-30T12:00:00+09:00"
-    set_up = run(env, noon, "contract", "set", "--units", "10", "--start", "2026-11", "--months", "3")
+    set_up = run(
+        env, noon, "contract", "set", "--units", "10", "--start", "2026-11", "--months", "3"
+    )
     assert set_up.returncode == 0, set_up.stderr
     out = dry_run(env, noon)
     assert out["month"] == "2026-11" and out["units"] > 10
@@ -64,7 +66,9 @@ def test_r18_dry_run_deferred_past_midnight_counts_next_month(env):
     """R17/R18: at 23:59 on a month's last day, deferred out of quiet hours, the send goes
     out at 08:00 on the 1st: its units come from next month."""
     late = "2026-11-30T23:59:00+09:00"
-    set_up = run(env, late, "contract", "set", "--units", "1000", "--start", "2026-11", "--months", "3")
+    set_up = run(
+        env, late, "contract", "set", "--units", "1000", "--start", "2026-11", "--months", "3"
+    )
     assert set_up.returncode == 0, set_up.stderr
     out = dry_run(env, late, "--quiet", "defer")
     assert out["quiet_hours"] == "deferred" and out["starts_at"] == "2026-12-01 08:00"
