@@ -117,7 +117,7 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     page.get_by_role("link", name="テンプレート・下書き").click()
     page.get_by_role("heading", name="テンプレート・下書き").wait_for(timeout=30_000)
     # The template saved on New send is offered for editing, and loads with its body.
-    page.get_by_text("（新規作成）").first.click()
+    page.locator('[data-testid="stSelectbox"]', has_text="編集するテンプレート").click()
     page.get_by_role("option", name=TEMPLATE).click()
     page.wait_for_function(
         "body => [...document.querySelectorAll('textarea')].some(t => t.value === body)",
