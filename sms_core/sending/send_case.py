@@ -30,6 +30,7 @@ from sms_core.errors import InputError
 from sms_core.rules.export import csv_bytes
 from sms_core.rules.preview import DUPLICATE, REASONS, Preview, PreviewCache
 from sms_core.rules.schedule import QuietHours
+from sms_core.rules.tags import short_url_base
 from sms_core.sending import quota
 from sms_core.sending.campaigns import (
     CampaignInfo,
@@ -39,11 +40,7 @@ from sms_core.sending.campaigns import (
     plan_send_time,
 )
 from sms_core.sending.contract import SHARED_SENDER_NUMBER, contract_end, get_contract
-from sms_core.store.app_settings import (
-    provider_in_use,
-    quiet_hours_in_use,
-    short_url_base_in_use,
-)
+from sms_core.store.app_settings import effective_all
 from sms_core.store.db import read_only, transaction
 from sms_core.store.suppression import suppressed_numbers
 from sms_core.store.templates import get_template
@@ -273,14 +270,16 @@ def draft_send(
     input (roster, body, mapping, a past or naive time); every reason not to send is in
     ``blocked`` instead, so the draft can still be shown.
     """
-    reader = read_only(engine)
-    with transaction(reader) as session:
+    # Everything the use case loads itself, read in one transaction (this runs on every
+    # keystroke of the New send page).
+    with transaction(read_only(engine)) as session:
         if body is None:
             if not template_name:
                 raise InputError("give the message text or the name of a template")
             template = get_template(session, template_name)
             body, template_name = template.body, template.name
         blocked_numbers = suppressed_numbers(session)
+        settings = effective_all(session)
         contract = get_contract(session)
         now = now_utc()
         terms = (
@@ -289,6 +288,19 @@ def draft_send(
             else None
         )
         ended = contract is not None and contract_ended_error(contract, now) is not None
+        quiet = quiet or QuietHours.parse(settings["quiet_hours"].value)
+        blocked: str | None = None
+        problem: str | None = None
+        try:
+            planned = plan_send_time(
+                send_at, now=now, quiet=quiet, policy=quiet_policy, urgent_reason=urgent_reason
+            )
+        except InputError as exc:
+            planned, blocked, problem = None, "time", str(exc)
+        starts = planned.when if planned else None
+        month = quota.jst_month(starts or send_at or now)
+        status = quota.remaining(session, month)
+    provider = settings["provider"].value
     if isinstance(roster, (str, Path)):
         roster_name = roster_name or Path(roster).name
     if not roster_name:
@@ -303,23 +315,9 @@ def draft_send(
         source_id=source_id,
         mapping=dict(mapping_items) or None,
         suppressed=blocked_numbers,
-        short_url_base=short_url_base_in_use(engine),
+        short_url_base=short_url_base(settings["short_url_base"].value),
     )
     selection = result.select(dict(filter_items))
-    quiet = quiet or quiet_hours_in_use(engine)
-    blocked: str | None = None
-    problem: str | None = None
-    try:
-        planned = plan_send_time(
-            send_at, now=now, quiet=quiet, policy=quiet_policy, urgent_reason=urgent_reason
-        )
-    except InputError as exc:
-        planned, blocked, problem = None, "time", str(exc)
-    starts = planned.when if planned else None
-    month = quota.jst_month(starts or send_at or now)
-    with transaction(reader) as session:
-        status = quota.remaining(session, month)
-    provider = provider_in_use(engine)
     after = status.remaining - selection.units
     if terms is None:
         blocked = "no_contract"
