@@ -100,10 +100,11 @@ st.caption(t("send.counter", chars=bare.chars, units=bare.units, segments=bare.s
 
 # The choices drawn further down (narrowing, schedule, quiet hours) are read from their
 # widgets' state here, so the one draft below already reflects them.
+# Keyed by the roster, so a new upload starts with its own name and no narrowing.
 filters = {
-    header: state[f"narrow:{header}"]
-    for header in state.get("narrow_cols", [])
-    if header in headers and f"narrow:{header}" in state
+    header: state[f"narrow:{source_id}:{header}"]
+    for header in state.get(f"narrow_cols:{source_id}", [])
+    if header in headers and f"narrow:{source_id}:{header}" in state
 }
 tomorrow = svc.japan_today() + timedelta(days=1)
 send_at = (
@@ -123,7 +124,7 @@ try:
         send_at=send_at,
         quiet_policy=state.get("send_policy", "refuse"),
         urgent_reason=state.get("send_reason", "") if urgent else None,
-        name=state.get("send_name") or Path(name).stem,
+        name=state.get(f"send_name:{source_id}") or Path(name).stem,
         nonce=state["send_nonce"],
         cache=cache,
         source_id=source_id,
@@ -161,10 +162,10 @@ with save_col:
 # 3. Narrow the recipients by any roster column (LINE 未登録, 未予約, 卒業年度 …)
 narrowable = draft.narrowable()
 for header in st.multiselect(
-    t("send.narrow"), list(narrowable), placeholder=t("ui.choose"), key="narrow_cols"
+    t("send.narrow"), list(narrowable), placeholder=t("ui.choose"), key=f"narrow_cols:{source_id}"
 ):
     values = narrowable.get(header, [])
-    st.multiselect(header, values, default=values, key=f"narrow:{header}")
+    st.multiselect(header, values, default=values, key=f"narrow:{source_id}:{header}")
 
 # Once this form's send is confirmed its units are already reserved: not counted twice.
 sent = state.get("campaign_id") is not None
@@ -212,7 +213,7 @@ with st.expander(t("preview.excluded"), expanded=False):
 
 # 5. When, and confirm
 st.subheader(t("send.when"))
-st.text_input(t("send.name"), value=Path(name).stem, key="send_name")
+st.text_input(t("send.name"), value=Path(name).stem, key=f"send_name:{source_id}")
 mode = st.radio(
     t("send.when"),
     ["now", "later"],
