@@ -1,19 +1,20 @@
-"""New send: roster → per-recipient preview → narrow → compose → confirm → follow progress."""
+"""New send: roster → per-recipient preview → narrow → compose → confirm → follow progress.
+
+Everything the page shows about the send comes from ONE draft (``SmsService.draft_send``):
+counts, cost, the quota of the month the send goes out in, quiet hours, link expiry and
+the sender number. The page decides nothing itself; confirming hands that draft back
+(``SmsService.confirm_send``), which checks everything again in one transaction.
+"""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import streamlit as st
 
 from sms_core.errors import SmsError
-from sms_core.rules.export import csv_bytes
-from sms_core.rules.preview import REASONS, PreviewCache, confirmation_key
-from sms_core.rules.roster import FIELD_HEADERS, guess_fields, read_headers
-from sms_core.rules.schedule import JST, japan_time
-from sms_core.rules.text import cost_of_body
 from ui import actor, require, service, t
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "roster_sample_cp932.csv"
@@ -23,7 +24,7 @@ SHOWN_ROWS = 5_000
 require("preview")
 svc = service()
 state = st.session_state
-cache: PreviewCache = state.setdefault("send_cache", PreviewCache())
+cache = state.setdefault("send_cache", svc.draft_cache())
 state.setdefault("send_nonce", secrets.token_hex(8))
 state.setdefault("body", t("preview.body_default"))
 
@@ -44,13 +45,14 @@ else:
 # Column mapping: the roster's own headers for each field; open when one is not recognised.
 if state.get("headers_for") != source_id:
     try:
-        state["headers"] = read_headers(data(), name)
+        state["roster_columns"] = svc.roster_columns(data(), name)
     except SmsError as exc:
         st.error(str(exc))
         st.stop()
     state["headers_for"] = source_id
-headers: list[str] = state["headers"]
-guessed = guess_fields(headers)
+columns_info = state["roster_columns"]
+headers: list[str] = columns_info.headers
+guessed = columns_info.guessed
 unrecognised = [f for f in ("kind", "mobile", "phone1") if f not in guessed]
 mapping: dict[str, str] = {}
 with st.expander(t("send.mapping"), expanded=bool(unrecognised)):
@@ -58,7 +60,7 @@ with st.expander(t("send.mapping"), expanded=bool(unrecognised)):
     if unrecognised:
         st.warning(t("send.mapping_missing", fields=", ".join(unrecognised)))
     columns = st.columns(4)
-    for i, (field, (japanese, english)) in enumerate(FIELD_HEADERS.items()):
+    for i, (field, (japanese, english)) in enumerate(columns_info.fields.items()):
         chosen_header = columns[i % 4].selectbox(
             f"{japanese} ({english})",
             headers,
@@ -93,30 +95,49 @@ body = st.text_area(t("preview.body"), key="body", height=140)
 if state.get("template_name"):
     # The campaign records the template it was made from, so history can be sliced by it.
     st.caption(t("send.from_template", name=state["template_name"]))
-bare = cost_of_body(body)
+bare = svc.body_counter(body)
 st.caption(t("send.counter", chars=bare.chars, units=bare.units, segments=bare.segments))
 
+# The choices drawn further down (narrowing, schedule, quiet hours) are read from their
+# widgets' state here, so the one draft below already reflects them.
+# Keyed by the roster, so a new upload starts with its own name and no narrowing.
+filters = {
+    header: state[f"narrow:{source_id}:{header}"]
+    for header in state.get(f"narrow_cols:{source_id}", [])
+    if header in headers and f"narrow:{source_id}:{header}" in state
+}
+tomorrow = svc.japan_today() + timedelta(days=1)
+send_at = (
+    svc.japan_instant(state.get("send_date", tomorrow), state.get("send_time", time(10, 0)))
+    if state.get("send_mode", "now") == "later"
+    else None
+)
+urgent = state.get("send_urgent", False)
 try:
-    result = svc.preview(
-        cache,
+    draft = svc.draft_send(
         data,
         name,
-        body,
-        source_id=source_id,
+        body=body,
+        template_name=state.get("template_name"),
         mapping=mapping,
-        suppressed=svc.suppressed_numbers(),
-        short_url_base=svc.short_url_base(),
+        filters=filters,
+        send_at=send_at,
+        quiet_policy=state.get("send_policy", "refuse"),
+        urgent_reason=state.get("send_reason", "") if urgent else None,
+        name=state.get(f"send_name:{source_id}") or Path(name).stem,
+        nonce=state["send_nonce"],
+        cache=cache,
+        source_id=source_id,
     )
 except SmsError as exc:
     st.error(str(exc))
     st.stop()
-roster = result.assessment.roster
 
 tag_col, save_col = st.columns(2)
 with tag_col:
     tag = st.selectbox(
         t("send.tag_pick"),
-        [*roster.tag_names(), "url:https://"],
+        [*draft.tag_names(), "url:https://"],
         index=None,
         placeholder=t("ui.choose"),
     )
@@ -139,46 +160,44 @@ with save_col:
         st.toast(t("send.saved"))
 
 # 3. Narrow the recipients by any roster column (LINE 未登録, 未予約, 卒業年度 …)
-phone_headers = set(roster.fields.values()) - {roster.fields.get("kind")}
-narrowable = [
-    h
-    for h in roster.column_names
-    if h not in phone_headers and roster.distinct_values(h) is not None
-]
-filters = {}
-for header in st.multiselect(t("send.narrow"), narrowable, placeholder=t("ui.choose")):
-    values = roster.distinct_values(header) or []
-    filters[header] = st.multiselect(header, values, default=values, key=f"narrow:{header}")
-selection = result.select(filters)
-summary = result.summary
-status = svc.quota()
+narrowable = draft.narrowable()
+for header in st.multiselect(
+    t("send.narrow"), list(narrowable), placeholder=t("ui.choose"), key=f"narrow_cols:{source_id}"
+):
+    values = narrowable.get(header, [])
+    st.multiselect(header, values, default=values, key=f"narrow:{source_id}:{header}")
 
-cols = st.columns(5)
-cols[0].metric(t("preview.rows"), f"{summary.rows:,}")
-cols[1].metric(t("send.recipients"), f"{selection.recipients:,}")
-cols[2].metric(t("preview.units"), f"{selection.units:,}")
-cols[3].metric(t("preview.segments"), f"{selection.segments:,}", help=t("preview.segments_help"))
 # Once this form's send is confirmed its units are already reserved: not counted twice.
 sent = state.get("campaign_id") is not None
-after = status.remaining if sent else status.remaining - selection.units
-cols[4].metric(t("send.remaining_after"), f"{after:,}")
-if summary.empty_tag_rows:
-    st.warning(f"{t('preview.empty_tags')}: {summary.empty_tag_rows:,}")
+cols = st.columns(5)
+cols[0].metric(t("preview.rows"), f"{draft.roster_rows:,}")
+cols[1].metric(t("send.recipients"), f"{draft.recipients:,}")
+cols[2].metric(t("preview.units"), f"{draft.units:,}")
+cols[3].metric(t("preview.segments"), f"{draft.segments:,}", help=t("preview.segments_help"))
+cols[4].metric(
+    t("send.remaining_after_month", month=draft.month_label),
+    f"{draft.remaining_before if sent else draft.remaining_after:,}",
+)
+if draft.empty_tag_rows:
+    st.warning(f"{t('preview.empty_tags')}: {draft.empty_tag_rows:,}")
 
 # 4. The per-recipient preview, every row with its reason (R5)
-reason_words = {code: t(f"reason.{code}") for code in REASONS}
+reason_words = {code: t(f"reason.{code}") for code in draft.reasons}
 with st.expander(t("preview.excluded"), expanded=False):
     st.dataframe(
         {
-            t("preview.reason"): [reason_words[c] for c in REASONS],
-            t("preview.count"): [summary.reasons[c] for c in REASONS],
+            t("preview.reason"): list(reason_words.values()),
+            t("preview.count"): list(draft.reasons.values()),
         },
         hide_index=True,
     )
     chosen = st.multiselect(
-        t("preview.filter"), REASONS, format_func=reason_words.get, placeholder=t("ui.choose")
+        t("preview.filter"),
+        list(draft.reasons),
+        format_func=reason_words.get,
+        placeholder=t("ui.choose"),
     )
-    frame = result.frame()
+    frame = draft.frame()
     if chosen:
         frame = frame[frame["reason"].isin(chosen)]
     st.dataframe(
@@ -186,7 +205,7 @@ with st.expander(t("preview.excluded"), expanded=False):
     )
     st.download_button(
         t("preview.download"),
-        data=lambda: csv_bytes(result.export_table()),
+        data=draft.csv_bytes,
         file_name=f"preview_{Path(name).stem}.csv",
         mime="text/csv",
         on_click="ignore",
@@ -194,55 +213,66 @@ with st.expander(t("preview.excluded"), expanded=False):
 
 # 5. When, and confirm
 st.subheader(t("send.when"))
-send_name = st.text_input(t("send.name"), value=Path(name).stem)
+st.text_input(t("send.name"), value=Path(name).stem, key=f"send_name:{source_id}")
 mode = st.radio(
     t("send.when"),
     ["now", "later"],
     horizontal=True,
     format_func=lambda m: t(f"send.when.{m}"),
     label_visibility="collapsed",
+    key="send_mode",
 )
-send_at = None
 if mode == "later":
-    tomorrow = (datetime.now(JST) + timedelta(days=1)).date()
-    day = st.date_input(t("send.date"), value=tomorrow, min_value=datetime.now(JST).date())
-    clock = st.time_input(t("send.time"), value=time(10, 0), step=timedelta(minutes=15))
-    send_at = datetime.combine(day, clock, tzinfo=JST)
-policy = st.radio(
+    st.date_input(t("send.date"), value=tomorrow, min_value=svc.japan_today(), key="send_date")
+    st.time_input(t("send.time"), value=time(10, 0), step=timedelta(minutes=15), key="send_time")
+st.radio(
     t("send.quiet"),
     ["refuse", "defer"],
     horizontal=True,
     format_func=lambda p: t(f"send.quiet.{p}"),
+    key="send_policy",
 )
-urgent = st.toggle(t("send.urgent"))
-reason = st.text_input(t("send.urgent_reason")) if urgent else None
-quiet = svc.quiet_hours()
-starts = send_at or datetime.now(JST)
-if quiet.contains(starts) and not urgent:
+if st.toggle(t("send.urgent"), key="send_urgent"):
+    st.text_input(t("send.urgent_reason"), key="send_reason")
+if draft.quiet_outcome == "deferred":
     st.warning(
         t(
-            f"send.quiet_warning.{policy}",
-            window=quiet.label(),
-            end=japan_time(quiet.end_after(starts)),
+            "send.quiet_warning.defer",
+            window=draft.quiet_window,
+            end=svc.japan_time(draft.starts_at),
         )
     )
 
-blocked = None
-if sent:
-    blocked = t("send.already_sent")
-elif status.remaining <= 0:
-    blocked = t("send.none_left")
-elif selection.units > status.remaining:
-    blocked = t("send.short", short=selection.units - status.remaining)
-elif not selection.recipients:
-    blocked = t("send.nobody")
+
+def blocked_message() -> str | None:
+    """Why this draft cannot be confirmed, in words (None when it can)."""
+    if sent:
+        return t("send.already_sent")
+    reason = draft.blocked
+    if reason is None:
+        return None
+    if reason == "time":
+        return draft.problem
+    if reason == "quiet_refused":
+        return t("send.quiet_warning.refuse", window=draft.quiet_window)
+    if reason == "contract_ended":
+        return t("send.blocked.contract_ended", end=f"{draft.contract_end:%Y-%m}")
+    if reason in ("no_contract", "outside_contract"):
+        return t(f"send.blocked.{reason}", month=draft.month_label)
+    if reason == "nobody":
+        return t("send.nobody")
+    if reason == "none_left":
+        return t("send.none_left", month=draft.month_label)
+    return t("send.short", short=draft.shortfall, month=draft.month_label)
+
+
+blocked = blocked_message()
 if blocked:
     st.warning(blocked)
-expires = svc.links_expire_on(result, send_at)
-if expires is not None:  # R11: short links live a set time; say so before sending
-    st.warning(t("send.links_expire", date=expires, days=svc.link_retention_days()))
-
-key = confirmation_key(state["send_nonce"], result, selection.rows, send_at, send_name)
+if draft.links_expire_on is not None:  # R11: short links live a set time; say so before sending
+    st.warning(
+        t("send.links_expire", date=draft.links_expire_on, days=svc.link_retention_days())
+    )
 
 
 def _close_dialog() -> None:
@@ -252,31 +282,22 @@ def _close_dialog() -> None:
 # Open while state["confirming"] is set, so the dialog survives its own reruns.
 @st.dialog(t("send.confirm_title"), on_dismiss=_close_dialog)
 def confirm() -> None:
-    contract = svc.contract()
-    when = japan_time(send_at) if send_at else t("send.when.now")
+    goes_out = draft.send_at is not None or draft.quiet_outcome == "deferred"
     st.markdown(
         t(
             "send.confirm_body",
-            recipients=selection.recipients,
-            units=selection.units,
-            after=status.remaining - selection.units,
-            sender=contract.sender_number,
-            when=when,
+            recipients=draft.recipients,
+            units=draft.units,
+            segments=draft.segments,
+            month=draft.month_label,
+            after=draft.remaining_after,
+            sender=draft.sender,
+            when=svc.japan_time(draft.starts_at) if goes_out else t("send.when.now"),
         )
     )
     if st.button(t("send.go"), type="primary"):
         try:
-            info = svc.confirm(
-                result,
-                name=send_name,
-                key=key,
-                actor=actor(),
-                send_at=send_at,
-                rows=selection.rows,
-                quiet_policy=policy,
-                urgent_reason=reason if urgent else None,
-                template_name=state.get("template_name"),
-            )
+            info = svc.confirm_send(draft, actor=actor())
         except SmsError as exc:
             st.error(str(exc))
             return

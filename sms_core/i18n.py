@@ -327,21 +327,38 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     },
     "send.urgent_reason": {"ja": "緊急の理由（記録されます）", "en": "Reason (recorded)"},
     "send.none_left": {
-        "ja": "今月の残り通数が0のため送信できません。",
-        "en": "No units remain this month: nothing can be sent.",
+        "ja": "{month}の残り通数が0のため送信できません。",
+        "en": "No units remain in {month}: nothing can be sent.",
     },
     "send.short": {
-        "ja": "残り通数が{short:,}通足りません。宛先を絞り込むか契約を見直してください。",
-        "en": "{short:,} units short: narrow the recipients or change the contract.",
+        "ja": "{month}の残り通数が{short:,}通足りません。宛先を絞り込むか契約を見直してください。",
+        "en": "{short:,} units short in {month}: narrow the recipients or change the contract.",
+    },
+    # issue 11: the one send use case (New send shows the draft's own figures)
+    "send.remaining_after_month": {"ja": "送信後の残り（{month}）", "en": "Left after ({month})"},
+    "send.blocked.no_contract": {
+        "ja": "SMSの契約がありません。設定で契約を登録してください。",
+        "en": "There is no SMS contract: set one up in Settings.",
+    },
+    "send.blocked.contract_ended": {
+        "ja": "SMSの契約は{end}で終了しています。送信するには新しい契約を登録してください。",
+        "en": "The SMS contract ended with {end}: set up a new one to send.",
+    },
+    "send.blocked.outside_contract": {
+        "ja": "{month}は契約期間外のため送信できません。",
+        "en": "{month} is outside the contract: nothing can be sent then.",
     },
     "send.nobody": {"ja": "送信できる宛先がありません。", "en": "No recipient can receive this."},
     "send.review": {"ja": "内容を確認して送信", "en": "Review and send"},
     "send.confirm_title": {"ja": "送信内容の確認", "en": "Confirm the send"},
     "send.confirm_body": {
-        "ja": "- 送信先: **{recipients:,}名**\n- 合計: **{units:,}通**\n"
-        "- 送信後の残り: **{after:,}通**\n- 送信元番号: **{sender}**\n- 送信日時: **{when}**",
-        "en": "- Recipients: **{recipients:,}**\n- Total: **{units:,} units**\n"
-        "- Left after: **{after:,} units**\n- Sender: **{sender}**\n- When: **{when}**",
+        "ja": "- 送信先: **{recipients:,}名**\n"
+        "- 合計: **{units:,}通**（キャリア分割 {segments:,}）\n"
+        "- 対象月: **{month}**\n- 送信後の残り（{month}）: **{after:,}通**\n"
+        "- 送信元番号: **{sender}**\n- 送信日時: **{when}**",
+        "en": "- Recipients: **{recipients:,}**\n- Total: **{units:,} units** "
+        "({segments:,} carrier segments)\n- Month: **{month}**\n"
+        "- Left after ({month}): **{after:,} units**\n- Sender: **{sender}**\n- When: **{when}**",
     },
     "send.go": {"ja": "送信する", "en": "Send"},
     "send.progress": {"ja": "送信 #{id}: {state}", "en": "Send #{id}: {state}"},

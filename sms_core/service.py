@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -26,16 +26,21 @@ from sms_core.sending.campaigns import (
     cancel_campaign,
     confirm_campaign,
     link_retention_days,
-    links_expire_on,
 )
 from sms_core.sending.contract import contract_end, get_contract, set_contract
 from sms_core.sending.retention import Erasure, erase_phone
+from sms_core.sending.send_case import (
+    NO_QUIET_HOURS,
+    SendDraft,
+    confirm_send,
+    draft_send,
+    draft_test_send,
+)
 from sms_core.store import app_settings, audit_trail, users, web_sessions
 from sms_core.store.audit_trail import AuditView
 from sms_core.store.db import make_engine, read_only, transaction, upgrade
 from sms_core.store.models import Campaign, Message, audit
 from sms_core.store.suppression import add_optout, import_optouts_bytes, list_optouts, remove_optout
-from sms_core.store.suppression import suppressed_numbers as _suppressed
 from sms_core.store.templates import (
     delete_draft,
     delete_template,
@@ -282,13 +287,6 @@ class SmsService:
         with transaction(self.engine) as s:
             return app_settings.reset_setting(s, key, actor=who)
 
-    def test_send(self, number: str, body: str, *, key: str, actor: str) -> CampaignInfo:
-        """Send ``body`` to one mobile number now, as a campaign of one (see test_send)."""
-        from sms_core.sending.test_send import confirm_test_send
-
-        who = self._who("test_send", actor)
-        return confirm_test_send(self.engine, number, body, key=key, actor=who)
-
     def short_url_base(self) -> str:
         """The short URL base previews count and sends create links under."""
         return app_settings.short_url_base_in_use(self.engine)
@@ -336,12 +334,6 @@ class SmsService:
             return quota.remaining(s, month or quota.current_month())
 
     # opt-outs, templates, drafts (R3, R12)
-    def suppressed_numbers(self) -> set[str]:
-        """Numbers that never receive an SMS (full numbers: for a preview)."""
-        self.principal.require("preview")
-        with transaction(self.reader) as s:
-            return _suppressed(s)
-
     def optouts(self) -> list:
         """Every opt-out entry, newest first (full numbers)."""
         self.principal.require("optouts")
@@ -430,10 +422,6 @@ class SmsService:
             template_name=template_name,
         )
 
-    def links_expire_on(self, preview: Preview, send_at: datetime | None = None) -> date | None:
-        """The Japan-time day the body's short links stop working; None without URL tags."""
-        return links_expire_on(preview, send_at)
-
     def progress(self, campaign_id: int) -> Progress:
         """Messages per state of a campaign, read fresh (the dashboard follows it live)."""
         with transaction(self.reader) as s:
@@ -458,3 +446,84 @@ class SmsService:
     def now(self) -> datetime:
         """The current time (UTC), one clock for every page."""
         return now_utc()
+
+    # ---- the one send use case (issue 11): draft, then confirm ------------------------
+    # New send, the CLI ``send`` and the test send call these and nothing else; the
+    # use case itself lives in sms_core.sending.send_case.
+    def draft_send(self, roster, roster_name: str | None = None, **choices) -> SendDraft:
+        """Draft a send of ``roster`` (bytes, a path, or a function returning the bytes):
+        per-recipient rows, counts, cost, the quota of the month it goes out in, quiet
+        hours, link expiry, the sender number and the idempotency key. See
+        :func:`sms_core.sending.send_case.draft_send` for ``choices``. Operators and
+        admins only: a roster holds personal data."""
+        self.principal.require("preview")
+        return draft_send(self.engine, roster=roster, roster_name=roster_name, **choices)
+
+    def confirm_send(self, draft: SendDraft, *, actor: str) -> CampaignInfo:
+        """Confirm ``draft`` as one campaign in one transaction; its key never makes two."""
+        who = self._who("send", actor)
+        return confirm_send(self.engine, draft, actor=who)
+
+    def test_send(self, number: str, body: str, *, key: str, actor: str) -> CampaignInfo:
+        """Send ``body`` to one mobile number now, as a campaign of one (no quiet hours)."""
+        who = self._who("test_send", actor)
+        draft = draft_test_send(self.engine, number, body, key=key)
+        return confirm_send(self.engine, draft, actor=who, quiet=NO_QUIET_HOURS)
+
+    def draft_cache(self) -> PreviewCache:
+        """A new cache for one New send form: the roster is read and judged once, and a
+        changed body is only re-costed."""
+        return PreviewCache()
+
+    def roster_columns(self, data: bytes, name: str) -> RosterColumns:
+        """The roster's headers and the field each is guessed to hold (the mapping editor)."""
+        from sms_core.rules.roster import FIELD_HEADERS, guess_fields, read_headers
+
+        self.principal.require("preview")
+        headers = read_headers(data, name)
+        return RosterColumns(
+            headers, guess_fields(headers), {f: labels for f, labels in FIELD_HEADERS.items()}
+        )
+
+    def body_counter(self, body: str) -> BodyCount:
+        """Characters, units and carrier segments of a body's own text, tags left out."""
+        from sms_core.rules.text import cost_of_body
+
+        cost = cost_of_body(body)
+        return BodyCount(cost.chars, cost.units, cost.segments)
+
+    def japan_time(self, instant: datetime) -> str:
+        """An instant as Japan time, ``2026/12/01 10:00``."""
+        from sms_core.rules.schedule import JST
+
+        return instant.astimezone(JST).strftime("%Y/%m/%d %H:%M")
+
+    def japan_today(self) -> date:
+        """Today's date in Japan time, by the product clock."""
+        from sms_core.rules.schedule import JST
+
+        return now_utc().astimezone(JST).date()
+
+    def japan_instant(self, day: date, at: time) -> datetime:
+        """The aware instant of ``day`` at ``at`` read as Japan time."""
+        from sms_core.rules.schedule import JST
+
+        return datetime.combine(day, at, tzinfo=JST)
+
+
+@dataclass(frozen=True, slots=True)
+class RosterColumns:
+    """A roster's headers, the fields guessed from them, and every field's labels."""
+
+    headers: list[str]
+    guessed: dict[str, str]
+    fields: dict[str, tuple[str, str]]  # field → (Japanese header, English id)
+
+
+@dataclass(frozen=True, slots=True)
+class BodyCount:
+    """The composer's live counter (R6, R7, R9)."""
+
+    chars: int
+    units: int
+    segments: int

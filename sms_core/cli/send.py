@@ -23,70 +23,33 @@ def _mask(phone: str) -> str:
 
 @with_db
 def cmd_send(args: argparse.Namespace, engine) -> int:
-    """Preview a roster and confirm the send now or at --at (Japan time)."""
-    from sms_core.providers import get_provider
-    from sms_core.rules.plan import plan_send
-    from sms_core.rules.preview import preview
-    from sms_core.rules.schedule import japan_time, parse_japan_time
-    from sms_core.sending.campaigns import confirm_campaign
-    from sms_core.store.app_settings import provider_in_use, short_url_base_in_use
-    from sms_core.store.db import transaction
-    from sms_core.store.suppression import suppressed_numbers
-    from sms_core.store.templates import get_template
+    """Draft a send of a roster and confirm it now or at --at (Japan time); with
+    --dry-run show the draft (cost, the month its units come from, the shortfall) only.
 
-    template_name = None
-    if args.template:
-        if args.body is not None or args.body_file is not None:
-            raise InputError("give --template or a body, not both")
-        with transaction(engine) as session:
-            template = get_template(session, args.template)
-            body, template_name = template.body, template.name
-    else:
-        body = read_body(args)
-    with transaction(engine) as session:
-        blocked = suppressed_numbers(session)
-    result = preview(
-        args.roster,
-        body,
-        mapping=parse_mapping(args.map),
-        suppressed=blocked,
-        short_url_base=short_url_base_in_use(engine),
-    )
+    The same use case as the dashboard's New send (sms_core.sending.send_case)."""
+    from sms_core.providers import get_provider
+    from sms_core.rules.schedule import japan_time, parse_japan_time
+    from sms_core.service import SmsService
+
+    if args.template and (args.body is not None or args.body_file is not None):
+        raise InputError("give --template or a body, not both")
+    svc = SmsService(engine)
     send_at = parse_japan_time(args.at) if args.at else None
-    plan = plan_send(result)
-    summary = result.summary
-    if args.dry_run:
-        out = {
-            "dry_run": True,
-            "recipients": plan.recipients,
-            "messages": len(plan.parts),
-            "units": plan.units,
-            "reasons": summary.reasons,
-        }
-        if args.json:
-            print_json(out)
-        else:
-            print("\n".join(summary.lines()))
-            print(
-                f"dry run: {plan.recipients:,} recipients, {len(plan.parts):,} messages, "
-                f"{plan.units:,} units; nothing was saved or sent"
-            )
-        return 0
-    provider_name = provider_in_use(engine)
-    get_provider(provider_name).close()  # refuse now if it cannot be used here
-    info = confirm_campaign(
-        engine,
-        result,
-        name=args.name or f"{args.roster} {japan_time(send_at or _now())}",
-        idempotency_key=args.key or secrets.token_hex(16),
-        actor=args.actor,
-        provider=provider_name,
+    draft = svc.draft_send(
+        args.roster,
+        body=None if args.template else read_body(args),
+        template_name=args.template,
+        mapping=parse_mapping(args.map),
         send_at=send_at,
         quiet_policy=args.quiet,
         urgent_reason=args.urgent,
-        plan=plan,
-        template_name=template_name,
+        name=args.name or f"{args.roster} {japan_time(send_at or _now())}",
+        key=args.key or secrets.token_hex(16),
     )
+    if args.dry_run:
+        return _print_draft(draft, args.json)
+    get_provider(draft.provider).close()  # refuse now if it cannot be used here
+    info = svc.confirm_send(draft, actor=args.actor)
     if args.json:
         print_json(
             {
@@ -97,6 +60,7 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
                 "messages": info.messages,
                 "units": info.units,
                 "scheduled_at": info.scheduled_at,
+                "quota_month": info.quota_month.strftime("%Y-%m"),
             }
         )
     else:
@@ -104,9 +68,52 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
         when = japan_time(info.scheduled_at) if info.scheduled_at else "now"
         print(
             f"campaign {info.id} {verb}: {info.recipients:,} recipients, "
-            f"{info.messages:,} messages, {info.units:,} units, from {when} (Japan time)"
+            f"{info.messages:,} messages, {info.units:,} units of {info.quota_month:%Y-%m}, "
+            f"from {when} (Japan time)"
         )
         print("a running worker sends it: python -m sms_core worker")
+    return 0
+
+
+def _print_draft(draft, as_json: bool) -> int:
+    """``send --dry-run``: the draft's figures, including why it would be refused."""
+    from sms_core.rules.schedule import japan_time
+
+    starts = japan_time(draft.starts_at) if draft.starts_at else None
+    out = {
+        "dry_run": True,
+        "recipients": draft.recipients,
+        "messages": draft.messages,
+        "units": draft.units,
+        "segments": draft.segments,
+        "reasons": draft.reasons,
+        "month": draft.month_label,
+        "remaining_before": draft.remaining_before,
+        "remaining_after": draft.remaining_after,
+        "shortfall": draft.shortfall,
+        "quiet_hours": draft.quiet_outcome,
+        "starts_at": starts,
+        "sender": draft.sender,
+        "links_expire_on": draft.links_expire_on.isoformat() if draft.links_expire_on else None,
+        "blocked": draft.blocked,
+    }
+    if as_json:
+        print_json(out)
+    else:
+        print("\n".join(draft.preview.summary.lines()))
+        print(
+            f"dry run: {draft.recipients:,} recipients, {draft.messages:,} messages, "
+            f"{draft.units:,} units from {draft.month_label} "
+            f"({draft.remaining_before:,} remain; {draft.remaining_after:,} after)"
+        )
+        if draft.shortfall:
+            print(f"shortfall: {draft.shortfall:,} units short in {draft.month_label}")
+        if starts:
+            print(f"goes out: {starts} (Japan time, quiet hours: {draft.quiet_outcome})")
+        print(f"sender: {draft.sender or '-'}")
+        if draft.blocked:
+            print(f"it would be refused: {draft.problem or draft.blocked.replace('_', ' ')}")
+        print("nothing was saved or sent")
     return 0
 
 

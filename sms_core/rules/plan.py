@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from sms_core.errors import InputError
 from sms_core.rules import text
@@ -83,17 +84,30 @@ def plan_send(
     Raises InputError when a chosen row cannot receive, or nothing would be sent.
     """
     assessment = preview.assessment
-    eligible = assessment.eligible
-    chosen = np.flatnonzero(eligible) if rows is None else np.asarray(rows, dtype=np.int64)
+    # R3: a row repeating a number may be chosen when the earlier row was narrowed away;
+    # a number chosen twice is refused below.
+    receivable = assessment.receivable
+    chosen = (
+        np.flatnonzero(assessment.eligible)
+        if rows is None
+        else np.asarray(rows, dtype=np.int64)
+    )
     if rows is not None:
-        bad = chosen[(chosen < 0) | (chosen >= len(eligible))]
+        bad = chosen[(chosen < 0) | (chosen >= len(receivable))]
         if len(bad):
             raise InputError(f"row {int(bad[0]) + 2} is not in the roster")
-        blocked = chosen[~eligible[chosen]]
+        blocked = chosen[~receivable[chosen]]
         if len(blocked):
             raise InputError(f"row {int(blocked[0]) + 2} cannot receive an SMS")
         if len(np.unique(chosen)) != len(chosen):
             raise InputError("a recipient is chosen twice")
+        numbers = assessment.national.take(pa.array(chosen)).to_pylist()
+        if len(set(numbers)) != len(numbers):
+            seen: set[str] = set()
+            for row, number in zip(chosen.tolist(), numbers, strict=True):
+                if number in seen:
+                    raise InputError(f"row {row + 2}: the same number is chosen twice")
+                seen.add(number)
     if not len(chosen):
         raise InputError("no recipient can receive this send")
     reference = reference or new_reference()

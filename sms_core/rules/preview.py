@@ -17,7 +17,6 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -87,6 +86,15 @@ class Assessment:
     def eligible(self) -> np.ndarray:
         """Bool per row: the candidate can receive the SMS."""
         return self.reason == OK
+
+    @cached_property
+    def receivable(self) -> np.ndarray:
+        """Bool per row: a mobile number not opted out, whether or not it repeats (R3).
+
+        A repeat is judged among the recipients a send is narrowed to, so a row marked
+        ``duplicate`` here may still be chosen when its earlier row is narrowed away.
+        """
+        return (self.reason == OK) | (self.reason == DUPLICATE)
 
     @cached_property
     def e164(self) -> pa.Array:
@@ -204,6 +212,16 @@ class Selection:
     units: int
     segments: int
     messages: int
+    duplicates: int = 0  # chosen rows left out as repeats of an earlier chosen row (R3)
+    repeats: np.ndarray | None = None  # those rows (0-based)
+
+
+def first_of_each_number(national: pa.Array, rows: np.ndarray) -> np.ndarray:
+    """R3: ``rows`` (ascending) without those repeating the number of an earlier one."""
+    if not len(rows):
+        return rows
+    numbers = pc.cast(national.take(pa.array(rows)), pa.int64()).to_numpy()
+    return rows[~pd.Series(numbers).duplicated(keep="first").to_numpy()]
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,6 +238,11 @@ class Preview:
     empty_tags: pa.Array  # comma-separated tags whose value is empty, "" when none
     url_base: str  # the short-URL base the placeholders were counted with
     summary: Summary = field(repr=False)
+    # Costs of every receivable row, repeats included: a repeat of a row narrowed away is
+    # sent (R3), so :meth:`select` costs it from these. None: same as units/segments/parts.
+    receivable_costs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False
+    )
 
     def select(self, filters: Mapping[str, Sequence[str]] | None = None) -> Selection:
         """Eligible recipients whose roster values match every filter, with their cost.
@@ -227,20 +250,26 @@ class Preview:
         ``filters`` maps a column header to the values to keep (e.g. only candidates not
         registered on LINE: ``{"LINE登録": ["未"]}``); an empty list keeps nothing.
         """
-        keep = self.assessment.eligible.copy()
+        # R3: a repeat is judged among the rows still chosen after narrowing, so the
+        # narrowing starts from every receivable row and the repeats are dropped after.
+        keep = self.assessment.receivable.copy()
         roster = self.assessment.roster
         for header, values in (filters or {}).items():
             if header not in roster.column_names:
                 raise InputError(f"the roster has no column '{header}' to narrow by")
             chosen = pa.array(list(values), pa.string())
             keep &= pc.is_in(roster.text(header), value_set=chosen).to_numpy(zero_copy_only=False)
-        rows = np.flatnonzero(keep)
+        narrowed = np.flatnonzero(keep)
+        rows = first_of_each_number(self.assessment.national, narrowed)
+        units, segments, parts = self.receivable_costs or (self.units, self.segments, self.parts)
         return Selection(
             rows=rows,
             recipients=len(rows),
-            units=int(self.units[rows].sum()),
-            segments=int(self.segments[rows].sum()),
-            messages=int(self.parts[rows].sum()),
+            units=int(units[rows].sum()),
+            segments=int(segments[rows].sum()),
+            messages=int(parts[rows].sum()),
+            duplicates=len(narrowed) - len(rows),
+            repeats=np.setdiff1d(narrowed, rows),
         )
 
     def texts_for(self, rows: Sequence[int], link: Callable[[int, str], str]) -> list[str]:
@@ -452,6 +481,12 @@ def _costed(assessment: Assessment, rendered: _Rendered) -> Preview:
     units = np.where(eligible, rendered.units, 0)
     segments = np.where(eligible, rendered.segments, 0)
     n_parts = np.where(eligible, rendered.parts, 0)
+    receivable = assessment.receivable
+    receivable_costs = (
+        np.where(receivable, rendered.units, 0),
+        np.where(receivable, rendered.segments, 0),
+        np.where(receivable, rendered.parts, 0),
+    )
     n = len(units)
     summary = Summary(
         rows=n,
@@ -475,6 +510,7 @@ def _costed(assessment: Assessment, rendered: _Rendered) -> Preview:
         rendered.empty_tags,
         rendered.url_base,
         summary,
+        receivable_costs,
     )
 
 
@@ -538,30 +574,6 @@ def preview(
     return _costed(assessment, rendered)
 
 
-def confirmation_key(
-    nonce: str, preview: Preview, rows: np.ndarray, send_at: datetime | None, name: str
-) -> str:
-    """The idempotency key of one confirmation: the same send confirmed twice (a double
-    click, a rerun interrupted after the commit) gets the same key, a changed one another.
-
-    ``nonce`` belongs to the user's session and is renewed when they start a new send.
-    """
-    digest = hashlib.sha256()
-    roster = preview.assessment.roster
-    for part in (
-        nonce,
-        roster.source_name,
-        str(roster.num_rows),
-        preview.body,
-        name,
-        send_at.isoformat() if send_at else "now",
-    ):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    digest.update(np.asarray(rows, dtype=np.int64).tobytes())
-    return digest.hexdigest()
-
-
 class PreviewCache:
     """Remembers the last roster's assessment so that editing the body only re-costs.
 
@@ -572,6 +584,8 @@ class PreviewCache:
     def __init__(self) -> None:
         self._key: tuple | None = None
         self._assessment: Assessment | None = None
+        # A digest of the roster's bytes: what a confirmation's idempotency key is made of.
+        self.digest: str | None = None
 
     def assessment(
         self,
@@ -589,15 +603,17 @@ class PreviewCache:
         edited key by key then neither copies nor hashes a large file again.
         """
         suppressed = tuple(sorted(suppressed))
+        digest = None
         if source_id is None:
             data = data() if callable(data) else data
-            source_id = hashlib.blake2b(data, digest_size=16).hexdigest()
+            source_id = digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         key = (source_id, name, tuple(sorted((mapping or {}).items())), suppressed)
         if key != self._key or self._assessment is None:
             data = data() if callable(data) else data
             roster = load_roster(data, mapping=mapping, name=name)
             self._assessment = assess(roster, suppressed=suppressed)
             self._key = key
+            self.digest = digest or hashlib.blake2b(data, digest_size=16).hexdigest()
         return self._assessment
 
     def preview(

@@ -26,7 +26,7 @@ from sms_core.rules.preview import Preview
 from sms_core.rules.schedule import JST, QuietHours, japan_time
 from sms_core.rules.tags import URL, URL_COLUMN, parse_body
 from sms_core.sending import quota
-from sms_core.sending.contract import get_contract
+from sms_core.sending.contract import contract_end, get_contract
 from sms_core.store.app_settings import quiet_hours_in_use
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message, ShortLink, audit
@@ -78,6 +78,55 @@ def _existing(session: Session, key: str) -> CampaignInfo | None:
     return CampaignInfo.of(campaign, count or 0, created=False)
 
 
+@dataclass(frozen=True, slots=True)
+class SendTime:
+    """When a send would start, and what quiet hours did to it.
+
+    ``outcome`` is ``clear`` (outside quiet hours), ``deferred`` (moved to ``when``, their
+    end), ``urgent`` (inside them, with a recorded reason) or ``refused`` (inside them under
+    the ``refuse`` choice: ``when`` is then the time asked for, and nothing may be sent).
+    """
+
+    requested: datetime
+    when: datetime
+    outcome: str
+    window: str
+
+
+def plan_send_time(
+    send_at: datetime | None,
+    *,
+    now: datetime,
+    quiet: QuietHours,
+    policy: str = "refuse",
+    urgent_reason: str | None = None,
+) -> SendTime:
+    """When a send will start: now or ``send_at``, moved out of quiet hours if asked.
+
+    Raises InputError for a naive or past time, an unknown choice or an empty urgent
+    reason; a refusal by quiet hours is an outcome, so a draft can show it.
+    """
+    if policy not in QUIET_POLICIES:
+        raise InputError(f"the quiet-hours choice must be one of {QUIET_POLICIES}")
+    if send_at is None:
+        requested = now
+    elif send_at.tzinfo is None:
+        raise InputError("a send time needs its time zone (times are Japan time)")
+    elif send_at < now - _PAST_GRACE:
+        raise InputError(f"{japan_time(send_at)} (Japan time) has already passed")
+    else:
+        requested = max(send_at, now)
+    if urgent_reason is not None and not urgent_reason.strip():
+        raise InputError("an urgent send needs its reason written down")
+    if not quiet.contains(requested):
+        return SendTime(requested, requested, "clear", quiet.label())
+    if urgent_reason is not None:
+        return SendTime(requested, requested, "urgent", quiet.label())
+    if policy == "refuse":
+        return SendTime(requested, requested, "refused", quiet.label())
+    return SendTime(requested, quiet.end_after(requested), "deferred", quiet.label())
+
+
 def resolve_send_time(
     send_at: datetime | None,
     *,
@@ -91,26 +140,27 @@ def resolve_send_time(
     Raises InputError for a naive or past time, or a time in quiet hours under the
     ``refuse`` policy without an urgent reason.
     """
-    if policy not in QUIET_POLICIES:
-        raise InputError(f"the quiet-hours choice must be one of {QUIET_POLICIES}")
-    if send_at is None:
-        when = now
-    elif send_at.tzinfo is None:
-        raise InputError("a send time needs its time zone (times are Japan time)")
-    elif send_at < now - _PAST_GRACE:
-        raise InputError(f"{japan_time(send_at)} (Japan time) has already passed")
-    else:
-        when = max(send_at, now)
-    if urgent_reason is not None and not urgent_reason.strip():
-        raise InputError("an urgent send needs its reason written down")
-    if quiet.contains(when) and urgent_reason is None:
-        if policy == "refuse":
-            raise InputError(
-                f"{japan_time(when)} is inside quiet hours ({quiet.label()} Japan time); "
-                "schedule it for later, defer it to the morning, or mark it urgent with a reason"
-            )
-        when = quiet.end_after(when)
-    return when
+    planned = plan_send_time(
+        send_at, now=now, quiet=quiet, policy=policy, urgent_reason=urgent_reason
+    )
+    if planned.outcome == "refused":
+        raise InputError(
+            f"{japan_time(planned.requested)} is inside quiet hours ({planned.window} Japan "
+            "time); schedule it for later, defer it to the morning, or mark it urgent with "
+            "a reason"
+        )
+    return planned.when
+
+
+def contract_ended_error(contract, now: datetime) -> StateError | None:
+    """R16: a contract whose last month is over counts as no contract; the error to raise."""
+    end = contract_end(contract)
+    if quota.jst_month(now) <= end:
+        return None
+    return StateError(
+        f"the SMS contract ended with {quota.format_month(end)}; nothing can be sent until "
+        "a new contract is set up in Settings"
+    )
 
 
 def confirm_campaign(
@@ -197,7 +247,10 @@ def _write(
         return found
     contract = get_contract(session)
     if contract is None:
-        raise StateError("there is no SMS contract; set one up in Settings first (R16)")
+        raise StateError("there is no SMS contract; set one up in Settings first")
+    ended = contract_ended_error(contract, now_utc())
+    if ended is not None:
+        raise ended
     month = quota.jst_month(when)
     try:
         quota.reserve(session, month, plan.units)

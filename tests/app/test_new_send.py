@@ -1,13 +1,44 @@
-"""New send through AppTest: preview, compose, narrow, confirm once, over-quota refusal."""
+"""New send through AppTest: preview, compose, narrow, confirm once, quota of the right month.
+
+The product clock is set (sms_core.clock), so these pass at any date and hour: the page
+shows what the one send draft holds (issue 11), never the wall clock's month.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+
+from sms_core import clock
 from sms_core.rules.preview import preview
+from sms_core.rules.schedule import JST
+from sms_core.sending import quota
+from sms_core.store.db import transaction
+from sms_core.store.models import Campaign
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "roster_sample_cp932.csv"
+NOON = datetime(2026, 11, 30, 12, 0, tzinfo=JST)  # a month's last day
+NOV, DEC = date(2026, 11, 1), date(2026, 12, 1)
+LEFT_NOV = "送信後の残り（2026-11）"
+LEFT_DEC = "送信後の残り（2026-12）"
+# C3 repeats C1's number (R3); two units and three carrier segments each for 136 chars.
+FOUR = (
+    "応募者ID,氏名,区分,携帯電話番号,LINE登録\n"
+    "C1,佐藤,新卒,090-1111-2222,済\n"
+    "C2,鈴木,新卒,090-3333-4444,未\n"
+    "C3,高橋,新卒,090-1111-2222,未\n"
+    "C4,田中,新卒,080-5555-6666,未\n"
+).encode()
+
+
+@pytest.fixture(autouse=True)
+def set_clock():
+    """Noon on 30 November 2026 (Japan time) unless a test moves it."""
+    with clock.frozen(NOON):
+        yield
 
 
 def metrics(at) -> dict[str, str]:
@@ -18,6 +49,15 @@ def number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
+def button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def campaigns(svc) -> list[Campaign]:
+    with transaction(svc.engine) as s:
+        return list(s.query(Campaign).all())
+
+
 def test_sample_roster_shows_the_right_counts(with_contract, run_app):
     at = run_app("new_send")
     assert not at.exception
@@ -26,14 +66,19 @@ def test_sample_roster_shows_the_right_counts(with_contract, run_app):
     assert shown["名簿の行数"] == f"{expected.rows:,}"
     assert shown["送信先"] == f"{expected.eligible:,}"
     assert shown["合計通数"] == f"{expected.total_units:,}"
-    assert number(shown["送信後の残り（今月）"]) == 1000 - expected.total_units
+    assert number(shown[LEFT_NOV]) == 1000 - expected.total_units
 
 
-def test_composing_updates_counter_and_cost(with_contract, run_app):
+def test_r7_r9_composing_shows_units_and_segments_where_they_differ(with_contract, run_app):
+    """R7/R9: 136 characters are 2 units (71–140) but 3 carrier segments (135–201)."""
     at = run_app("new_send")
     recipients = number(metrics(at)["送信先"])
+    at.text_area[0].set_value("あ" * 136).run()
+    shown = metrics(at)
+    assert number(shown["合計通数"]) == 2 * recipients
+    assert number(shown["キャリア分割数"]) == 3 * recipients
+    assert any("136文字 ・ 2通 ・ キャリア分割 3" in c.value for c in at.caption)
     at.text_area[0].set_value("{{氏名}}様" + "あ" * 140).run()
-    assert number(metrics(at)["合計通数"]) == 3 * recipients  # R7: 141+ characters
     assert any("141文字" in c.value for c in at.caption)  # the live counter, tags left out
 
 
@@ -46,36 +91,110 @@ def test_narrowing_by_a_column_changes_recipients_and_cost(with_contract, run_ap
     assert 0 < narrowed < everyone
 
 
+def test_r3_a_repeat_of_a_narrowed_away_row_is_a_recipient(with_contract, run_app):
+    """R3: narrowing C1 away makes C3 (same number) a recipient: 3 of 4, not 2."""
+    at = run_app("new_send")
+    at.file_uploader[0].set_value(("four.csv", FOUR, "text/csv")).run()
+    assert metrics(at)["送信先"] == "3"  # C3 repeats C1
+    at.multiselect[0].set_value(["LINE登録"]).run()
+    at.multiselect[1].set_value(["未"]).run()
+    assert not at.exception
+    assert metrics(at)["送信先"] == "3"
+
+
 def test_confirm_creates_one_campaign_even_when_clicked_twice(with_contract, run_app):
+    """The confirm button reached twice (a double click, or a rerun lost after the commit)
+    creates one campaign and reserves its units once."""
     at = run_app("new_send")
     units = number(metrics(at)["合計通数"])
-    review = next(b for b in at.button if b.label == "内容を確認して送信")
-    review.click().run()
-    send = next(b for b in at.button if b.label == "送信する")
-    send.click().run()
+    button(at, "内容を確認して送信").click().run()
+    button(at, "送信する").click().run()
     assert not at.exception
-    # The same confirmation again (a double click, a rerun, a refresh): nothing new.
-    review = next(b for b in at.button if b.label == "内容を確認して送信")
-    assert review.disabled  # confirmed: "start a new send" first
-    at.session_state["confirming"] = True  # as if a second click had reached the server
+    first = campaigns(with_contract)
+    assert len(first) == 1
+    # The page forgets it ever confirmed (the rerun after the commit never arrived), and
+    # the same dialog's button is pressed again.
+    del at.session_state["campaign_id"]
+    at.session_state["confirming"] = True
     at.run()
-    assert not any(b.label == "送信する" for b in at.button)  # no second dialog
-    at.run()
+    button(at, "送信する").click().run()
+    assert not at.exception
+    again = campaigns(with_contract)
+    assert [c.id for c in again] == [first[0].id]
     status = with_contract.quota()
     assert status.reserved == units
-    assert any("送信 #1" in h.value for h in at.subheader)
+    assert any(f"送信 #{first[0].id}" in h.value for h in at.subheader)
     # The units left are counted once: already reserved, not subtracted again.
-    assert number(metrics(at)["送信後の残り（今月）"]) == 1000 - units
+    assert number(metrics(at)[LEFT_NOV]) == 1000 - units
+    assert button(at, "内容を確認して送信").disabled  # confirmed: "start a new send" first
 
 
-def test_r18_over_quota_is_refused_with_the_shortfall(database, run_app):
-    from sms_core.sending.quota import current_month
-
-    database.set_contract(10, current_month(), 3, "shared", None, actor="test")
+def test_r18_over_quota_shows_the_month_and_shortfall_and_cannot_confirm(database, run_app):
+    database.set_contract(10, NOV, 3, "shared", None, actor="test")
     at = run_app("new_send")
-    review = next(b for b in at.button if b.label == "内容を確認して送信")
-    assert review.disabled
-    assert any("足りません" in w.value for w in at.warning)
+    units = number(metrics(at)["合計通数"])
+    assert units > 10
+    assert number(metrics(at)[LEFT_NOV]) == 10 - units
+    assert any(
+        "2026-11" in w.value and f"{units - 10:,}通足りません" in w.value for w in at.warning
+    )
+    assert button(at, "内容を確認して送信").disabled
+    at.session_state["confirming"] = True  # as if a click had reached the server anyway
+    at.run()
+    assert not any(b.label == "送信する" for b in at.button)
+    assert campaigns(database) == [] and database.quota(NOV).reserved == 0
+
+
+def test_r18_deferred_past_midnight_shows_and_reserves_next_month(
+    with_contract, run_app, monkeypatch
+):
+    """R18: at 23:59 on 30 Nov, deferred out of quiet hours to 08:00 on 1 Dec, the page
+    and the dialog show December's quota, and December's units are reserved."""
+    monkeypatch.setenv("SMS_QUIET_HOURS", "21:00-08:00")
+    with transaction(with_contract.engine) as s:
+        quota.reserve(s, NOV, 1000)  # November is spent
+    with clock.frozen(datetime(2026, 11, 30, 23, 59, tzinfo=JST)):
+        at = run_app("new_send")
+        assert button(at, "内容を確認して送信").disabled  # refused: inside quiet hours
+        next(r for r in at.radio if r.label == "送信停止時間帯にかかる場合").set_value(
+            "defer"
+        ).run()
+        units = number(metrics(at)["合計通数"])
+        assert number(metrics(at)[LEFT_DEC]) == 1000 - units
+        assert any("2026/12/01 08:00" in w.value for w in at.warning)
+        button(at, "内容を確認して送信").click().run()
+        dialog = " ".join(m.value for m in at.markdown)
+        assert "対象月: **2026-12**" in dialog and f"**{1000 - units:,}通**" in dialog
+        button(at, "送信する").click().run()
+        assert not at.exception
+    (campaign,) = campaigns(with_contract)
+    assert campaign.quota_month == DEC
+    assert with_contract.quota(DEC).reserved == units
+    assert with_contract.quota(NOV).reserved == 1000
+
+
+def test_r18_scheduling_into_next_month_shows_next_month(with_contract, run_app):
+    with transaction(with_contract.engine) as s:
+        quota.reserve(s, NOV, 1000)
+    at = run_app("new_send")
+    assert button(at, "内容を確認して送信").disabled  # nothing left this month
+    next(r for r in at.radio if r.label == "送信日時").set_value("later").run()
+    assert at.date_input[0].value == DEC  # tomorrow, Japan time, by the product clock
+    units = number(metrics(at)["合計通数"])
+    assert number(metrics(at)[LEFT_DEC]) == 1000 - units
+    assert not button(at, "内容を確認して送信").disabled
+
+
+def test_r14_the_dialog_shows_the_sender_the_provider_will_use(database, run_app, monkeypatch):
+    monkeypatch.setenv("SMS_PROVIDER", "twilio")
+    monkeypatch.setenv("SMS_TWILIO_FROM", "+15005550006")
+    database.set_contract(1000, NOV, 3, "shared", None, actor="test")
+    at = run_app("new_send")
+    button(at, "内容を確認して送信").click().run()
+    assert any("送信元番号: **+15005550006**" in m.value for m in at.markdown)
+    database.set_contract(1000, NOV, 3, "dedicated", "090-9876-5432", actor="test")
+    at.run()
+    assert any("送信元番号: **09098765432**" in m.value for m in at.markdown)
 
 
 def test_unknown_tag_shows_the_available_tags(with_contract, run_app):
@@ -87,20 +206,17 @@ def test_unknown_tag_shows_the_available_tags(with_contract, run_app):
 
 def test_a_send_loaded_from_a_template_records_the_template(with_contract, run_app):
     """Issue 5: loading a template names it on the page, and the campaign keeps it."""
-    from sms_core import reports
-
     with_contract.save_template("説明会のご案内", "{{氏名}}様 説明会のご案内です。", actor="t")
     at = run_app("new_send")
     pick = next(s for s in at.selectbox if s.label == "読み込む本文")
     pick.set_value("[T] 説明会のご案内").run()
-    next(b for b in at.button if b.label == "読み込む").click().run()
+    button(at, "読み込む").click().run()
     assert at.text_area[0].value == "{{氏名}}様 説明会のご案内です。"
     assert any("説明会のご案内" in c.value for c in at.caption)
-    next(b for b in at.button if b.label == "内容を確認して送信").click().run()
-    next(b for b in at.button if b.label == "送信する").click().run()
+    button(at, "内容を確認して送信").click().run()
+    button(at, "送信する").click().run()
     assert not at.exception
-    summary = reports.campaign_summary(with_contract.reader)
-    assert summary["template_name"].tolist() == ["説明会のご案内"]
+    assert [c.template_name for c in campaigns(with_contract)] == ["説明会のご案内"]
 
 
 def test_unrecognised_headers_are_mapped_in_the_column_editor(with_contract, run_app):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +32,29 @@ def wait_metric(page, label: str, value: str) -> None:
 
 
 NEW_PASSWORD = "e2e-chosen-password-42"
+TEMPLATE = "E2E面接案内"
+
+
+def metric(page, label: str) -> int:
+    """The whole number a metric shows."""
+    value = page.evaluate(
+        """label => [...document.querySelectorAll('[data-testid="stMetric"]')]
+            .filter(m => m.querySelector('[data-testid="stMetricLabel"]')
+                          ?.innerText.trim() === label)
+            .map(m => m.querySelector('[data-testid="stMetricValue"]').innerText.trim())[0]""",
+        label,
+    )
+    return int(value.replace(",", ""))
+
+
+def wait_metric_present(page, label: str) -> None:
+    """Wait until a metric ``label`` is drawn."""
+    page.wait_for_function(
+        """label => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+            .some(l => l.innerText.trim() === label)""",
+        arg=label,
+        timeout=30_000,
+    )
 
 
 def sign_in(page, url: str, one_time: str) -> None:
@@ -59,6 +85,10 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     body = "{{name}}様 明日10時から面接です。"
     page.locator("textarea").first.fill(body)
     page.keyboard.press("Control+Enter")
+    # Saved as a template here, so the templates page has something of ours to show.
+    page.get_by_label("保存名").fill(TEMPLATE)
+    page.get_by_label("保存名").press("Enter")
+    page.get_by_role("button", name="テンプレート保存").click()
     expected = preview(SAMPLE_EN, body).summary
     wait_metric(page, "名簿の行数", f"{expected.rows:,}")
     wait_metric(page, "送信先", f"{expected.eligible:,}")
@@ -85,12 +115,25 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     ).first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "history.png"), full_page=True)
     page.get_by_role("link", name="テンプレート・下書き").click()
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(1500)
+    page.get_by_role("heading", name="テンプレート・下書き").wait_for(timeout=30_000)
+    # The template saved on New send is offered for editing, and loads with its body.
+    page.locator('[data-testid="stSelectbox"]', has_text="編集するテンプレート").click()
+    page.get_by_role("option", name=TEMPLATE).click()
+    page.wait_for_function(
+        "body => [...document.querySelectorAll('textarea')].some(t => t.value === body)",
+        arg=body,
+        timeout=30_000,
+    )
     page.screenshot(path=str(ARTIFACTS / "templates.png"), full_page=True)
 
     page.get_by_role("link", name="設定").click()
     page.get_by_role("heading", name="配信停止リスト").wait_for(timeout=30_000)
+    # R20: this month's ledger adds up, and it holds the units of the send just made.
+    wait_metric_present(page, "残り")
+    labels = ("上限", "送信済み", "予約中", "残り")
+    cap, used, reserved, left = (metric(page, label) for label in labels)
+    assert left == cap - used - reserved
+    assert used + reserved >= expected.total_units
     page.screenshot(path=str(ARTIFACTS / "settings.png"), full_page=True)
 
     # Administration: a test send to one number goes out through the worker like any send.
@@ -101,8 +144,12 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     page.get_by_text(re.compile(r"テスト送信 #\d+：完了")).wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
 
-    # The audit trail shows who did all this.
+    # The audit trail shows who did all this: its export holds our two confirmations.
     page.get_by_role("link", name="監査ログ").click()
     page.get_by_role("heading", name="監査ログ").wait_for(timeout=30_000)
-    page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="CSVでエクスポート").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
+    confirms = [r for r in rows if "campaign.confirm" in r.values()]
+    assert len(confirms) >= 2 and all("admin" in r.values() for r in confirms[:2])

@@ -56,7 +56,14 @@ def calls(svc: SmsService, n: int) -> list[tuple[str, object]]:
         ("templates", lambda: svc.save_template(f"t{n}", "本文", actor="x")),
         ("templates", lambda: svc.save_draft("下書き", "本文")),
         ("preview", lambda: svc.preview(PreviewCache(), ROSTER, "r.csv", "本文")),
-        ("preview", svc.suppressed_numbers),
+        ("preview", lambda: svc.draft_send(ROSTER, "r.csv", body="本文")),
+        (
+            "send",
+            lambda: svc.confirm_send(
+                SmsService(svc.engine).draft_send(ROSTER, "r.csv", body="本文", key=f"d{n}"),
+                actor="x",
+            ),
+        ),
         ("send", lambda: svc.confirm(p, name="送信", key=f"k{n}", actor="x")),
         ("users", lambda: svc.add_user(f"user{n}", "analyst")),
         ("users", svc.users),

@@ -73,3 +73,21 @@ def test_codes_are_base62_of_fixed_length():
     codes = {new_short_code() for _ in range(2000)}
     assert len(codes) == 2000
     assert all(len(c) == SHORT_CODE_LENGTH and set(c) <= set(CODE_ALPHABET) for c in codes)
+
+
+def test_r3_a_repeat_may_be_planned_when_its_earlier_row_is_not_but_never_both():
+    """R3: row 3 repeats row 1's number. Narrowed to rows 2 and 3 it is sent; rows 1 and 3
+    together would send one number twice and are refused, naming the row."""
+    p = preview(
+        roster(
+            "C1,佐藤,新卒,09011112222,",
+            "C2,鈴木,新卒,09033334444,",
+            "C3,高橋,新卒,09011112222,",
+        ),
+        "本文",
+    )
+    plan = plan_send(p, rows=[1, 2])
+    assert [part.recipient_row for part in plan.parts] == [1, 2]
+    with pytest.raises(InputError, match="row 4: the same number is chosen twice"):
+        plan_send(p, rows=[0, 2])
+    assert plan_send(p).recipients == 2  # everyone: the repeat is left out

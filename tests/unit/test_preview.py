@@ -276,7 +276,10 @@ def test_narrowing_by_roster_columns_updates_count_and_cost(data_dir):
     assert everyone.recipients == p.summary.eligible and everyone.units == p.summary.total_units
     not_on_line = p.select({"LINE登録": ["未"]})
     frame = p.frame()
-    expected = frame[(frame["eligible"]) & (roster.table.column("LINE登録").to_pandas() == "未")]
+    # R3: repeats are judged among the narrowed rows only (first of each number is kept).
+    receivable = frame["reason"].isin(["ok", "duplicate"])
+    expected = frame[receivable & (roster.table.column("LINE登録").to_pandas() == "未")]
+    expected = expected.drop_duplicates("phone", keep="first")
     assert not_on_line.recipients == len(expected)
     assert not_on_line.units == 2 * len(expected)
     both = p.select({"LINE登録": ["未"], "イベント予約": ["未"]})
@@ -355,3 +358,22 @@ def test_bytes_in_a_phone_field_the_row_does_not_use_are_not_read():
     patch = {(1, 3): b"\x81\x7f", (3, 7): b"\x82"}
     f = preview(_cp932_roster(_CP932_ROWS, patch), "hi").frame()[_FILLER:]
     assert f["reason"].tolist() == ["ok", "ok", "ok", "ok"]
+
+
+def test_r3_a_repeat_of_a_row_narrowed_away_is_not_a_duplicate():
+    """R3: a duplicate is judged among the recipients still chosen after narrowing. Rows 1
+    and 3 share a number; narrowing row 1 away leaves row 3 as a recipient (2 of 3, not 1).
+    """
+    data = (
+        "応募者ID,氏名,区分,携帯電話番号,LINE登録\n"
+        "C1,佐藤,新卒,090-1111-2222,済\n"
+        "C2,鈴木,新卒,090-3333-4444,未\n"
+        "C3,高橋,新卒,090-1111-2222,未\n"
+    ).encode()
+    p = preview(data, "あ" * 71)
+    assert p.summary.eligible == 2  # the whole roster: row 3 repeats row 1
+    narrowed = p.select({"LINE登録": ["未"]})
+    assert narrowed.recipients == 2 and narrowed.rows.tolist() == [1, 2]
+    assert narrowed.units == 4 and narrowed.duplicates == 0
+    both = p.select({"LINE登録": ["未", "済"]})
+    assert both.recipients == 2 and both.duplicates == 1
