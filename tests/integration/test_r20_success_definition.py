@@ -23,7 +23,8 @@ def test_r20_quota_history_counts_successes_as_the_chart_does(engine, database_u
     seeded = seed_history(engine, 600, campaigns=12, months=6, now=NOW)
     with clock.frozen(NOW):
         chart = reports.monthly_success(engine, 6)
-    expected = {format_month(m): int(n) for m, n in zip(chart["month"], chart["successful"])}
+    pairs = zip(chart["month"], chart["successful"], strict=True)
+    expected = {format_month(m): int(n) for m, n in pairs}
     # The seeded history is single-part messages: its own count is the same number.
     assert expected == {
         format_month(m): seeded.successful_by_month.get(m, 0) for m in chart["month"]
