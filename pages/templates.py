@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.errors import SmsError
-from sms_core.rules.text import cost_of_body
 from ui import actor, require, service, t
 
 require("templates")
@@ -18,8 +17,8 @@ st.dataframe(
     [
         {
             t("templates.name"): tpl.name,
-            t("templates.chars"): cost_of_body(tpl.body).chars,
-            t("preview.units"): cost_of_body(tpl.body).units,
+            t("templates.chars"): svc.body_cost(tpl.body).chars,
+            t("preview.units"): svc.body_cost(tpl.body).units,
             t("templates.updated"): tpl.updated_at,
         }
         for tpl in templates
@@ -36,7 +35,7 @@ current = next((tpl.body for tpl in templates if tpl.name == picked), "")
 with st.form("template"):
     name = st.text_input(t("templates.name"), value=picked or "")
     body = st.text_area(t("preview.body"), value=current, height=140)
-    cost = cost_of_body(body)
+    cost = svc.body_cost(body)
     st.caption(t("send.counter", chars=cost.chars, units=cost.units, segments=cost.segments))
     left, right = st.columns(2)
     if left.form_submit_button(t("templates.save"), type="primary"):
@@ -57,7 +56,7 @@ if not drafts:
 for draft in drafts:
     with st.expander(f"{draft.title} (#{draft.id})"):
         text = st.text_area(t("preview.body"), value=draft.body, key=f"draft:{draft.id}")
-        cost = cost_of_body(text)
+        cost = svc.body_cost(text)
         st.caption(t("send.counter", chars=cost.chars, units=cost.units, segments=cost.segments))
         left, middle, right = st.columns(3)
         if left.button(t("templates.save"), key=f"save:{draft.id}"):

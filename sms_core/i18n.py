@@ -139,6 +139,10 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     },
     # Settings
     "settings.title": {"ja": "設定（SMS連携）", "en": "Settings (SMS)"},
+    "settings.contract_ended": {
+        "ja": "SMSの契約は {end} で終了しました。送信するには契約を更新してください。",
+        "en": "The SMS contract ended with {end}. Renew it to send again.",
+    },
     "settings.no_contract": {
         "ja": "SMSの送信には契約が必要です。月間通数と期間（3か月以上）を設定してください。",
         "en": "Sending SMS needs a contract: set the monthly units and a period of at "
