@@ -13,7 +13,7 @@ def select(at, label: str):
 
 
 def test_overview_shows_this_months_units_and_the_12_month_chart(database, run_app):
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     status = database.quota()
     at = run_app()
     assert not at.exception
@@ -24,7 +24,7 @@ def test_overview_shows_this_months_units_and_the_12_month_chart(database, run_a
 
 
 def test_history_lists_campaigns_and_cancels_a_scheduled_one(database, run_app, data_dir):
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     p = preview(data_dir / "roster_sample_cp932.csv", "明日の説明会のご案内です。")
     info = database.confirm(
         p,
@@ -46,7 +46,7 @@ def test_history_lists_campaigns_and_cancels_a_scheduled_one(database, run_app, 
 
 
 def test_history_messages_are_masked(database, run_app):
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     at = run_app("history")
     messages = at.dataframe[-1].value
     assert len(messages) > 0
@@ -58,7 +58,7 @@ def test_history_filters_campaigns_by_template_and_messages_by_reason(database, 
     one failure reason, and the export follows the same filters."""
     from sms_core import reports
 
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     at = run_app("history")
     everything = len(at.dataframe[0].value)
     name = _CAMPAIGNS[0][0]
@@ -69,7 +69,7 @@ def test_history_filters_campaigns_by_template_and_messages_by_reason(database, 
     assert set(listed["template_name"]) == {name}
 
     campaign = select(at, "詳細を見る送信").value
-    failures = reports.failure_reasons(database.reader, campaign_id=campaign)
+    failures = reports.failure_reasons(database.database_engine(), campaign_id=campaign)
     assert not failures.empty  # the demo fails about 4 % of its messages
     code, text = failures["error_code"].iloc[0], failures["error_message"].iloc[0]
     select(at, "失敗理由で絞り込み").set_value((code, text)).run()
@@ -84,10 +84,10 @@ def test_history_shows_a_campaigns_clicks(database, run_app, data_dir):
     from sms_core.linkserver.clicks import follow
     from sms_core.store.models import ShortLink
 
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     p = preview(data_dir / "roster_sample_cp932.csv", "詳細: {{url:https://example.jp/e}}")
     info = database.confirm(p, name="リンク付き", key="links", actor="test", quiet_policy="defer")
-    with database.engine.connect() as conn:
+    with database.database_engine().connect() as conn:
         code = (
             conn.execute(
                 ShortLink.__table__.select().where(ShortLink.campaign_id == info.id).limit(1)
@@ -95,7 +95,7 @@ def test_history_shows_a_campaigns_clicks(database, run_app, data_dir):
             .first()
             .code
         )
-    assert follow(database.engine, code, "test-agent") is not None
+    assert follow(database.database_engine(), code, "test-agent") is not None
     at = run_app("history")
     assert not at.exception
     assert select(at, "詳細を見る送信").value == info.id

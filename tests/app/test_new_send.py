@@ -99,7 +99,7 @@ def test_a_send_loaded_from_a_template_records_the_template(with_contract, run_a
     next(b for b in at.button if b.label == "内容を確認して送信").click().run()
     next(b for b in at.button if b.label == "送信する").click().run()
     assert not at.exception
-    summary = reports.campaign_summary(with_contract.reader)
+    summary = reports.campaign_summary(with_contract.database_engine())
     assert summary["template_name"].tolist() == ["説明会のご案内"]
 
 
