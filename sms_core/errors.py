@@ -52,6 +52,10 @@ class TemplateError(InputError):
     """A message body cannot be rendered, e.g. it names a merge tag the roster lacks."""
 
 
+class TemplateExistsError(InputError):
+    """A template of that name exists and the caller did not ask to overwrite it (R12)."""
+
+
 class ConfigError(SmsError):
     """The product's configuration is wrong (an environment variable, a setting)."""
 

@@ -356,6 +356,12 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "templates.save": {"ja": "保存", "en": "Save"},
     "templates.delete": {"ja": "削除", "en": "Delete"},
     "templates.promote": {"ja": "テンプレートにする", "en": "Make it a template"},
+    "templates.exists": {
+        "ja": "テンプレート「{name}」はすでにあります。上書きしますか？",
+        "en": "A template named '{name}' already exists. Overwrite it?",
+    },
+    "templates.overwrite": {"ja": "上書きする", "en": "Overwrite"},
+    "templates.keep": {"ja": "上書きしない", "en": "Keep the template"},
     "templates.no_drafts": {"ja": "下書きはありません。", "en": "No drafts."},
     # Preview page
     "app.title": {"ja": "SMS配信ダッシュボード", "en": "SMS dashboard"},

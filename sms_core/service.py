@@ -44,8 +44,10 @@ from sms_core.store.suppression import suppressed_numbers as _suppressed
 from sms_core.store.templates import (
     delete_draft,
     delete_template,
+    get_draft,
     list_drafts,
     list_templates,
+    promote_draft,
     save_draft,
     save_template,
 )
@@ -350,10 +352,39 @@ class SmsService:
             return list_drafts(s)
 
     def save_draft(self, title: str, body: str, draft_id: int | None = None) -> int:
-        """Save a draft (a new one, or ``draft_id`` again); returns its id."""
+        """Save a draft; returns its id. With ``draft_id`` (the draft that was loaded) that
+        draft is updated instead of a new one being made (R12)."""
         self.principal.require("templates")
         with transaction(self._engine) as s:
             return save_draft(s, title, body, draft_id).id
+
+    def draft(self, draft_id: int):
+        """One draft (title, body), to load it into the composer."""
+        self.principal.require("templates")
+        with transaction(self._reader) as s:
+            draft = get_draft(s, draft_id)
+            s.expunge(draft)
+            return draft
+
+    def promote_draft(
+        self,
+        draft_id: int,
+        name: str | None = None,
+        *,
+        body: str | None = None,
+        overwrite: bool = False,
+        actor: str | None = None,
+    ):
+        """Turn a draft into a template (and remove the draft), in one transaction. A
+        template of the same name is refused (TemplateExistsError) unless ``overwrite``."""
+        who = self._who("templates", actor)
+        with transaction(self._engine) as s:
+            template = promote_draft(
+                s, draft_id, name, body=body, overwrite=overwrite, actor=who
+            )
+            s.flush()
+            s.expunge(template)
+            return template
 
     def delete_draft(self, draft_id: int) -> None:
         """Delete a draft."""
