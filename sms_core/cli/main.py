@@ -387,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sms_core.cli.users import add_user_commands
 
     add_user_commands(commands)
+    from sms_core.cli.drafts import add_draft_commands
+
+    add_draft_commands(commands)
     return parser
 
 
