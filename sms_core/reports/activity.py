@@ -54,7 +54,7 @@ def _other_part(state_clause) -> ColumnElement[bool]:
     )
 
 
-def _success_cases() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def success_cases() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """The two disjoint cases of :func:`successful_recipient`: a one-part message, and the
     last part of a longer one none of whose parts failed. Kept apart so a database can
     count the first from an index alone and plan the second as an anti-join (an OR of
@@ -86,7 +86,7 @@ def successful_recipient() -> ColumnElement[bool]:
     Every count of successful sends (the R20 chart, ``quota --history``, the notebook,
     per-template summaries) uses this definition.
     """
-    return or_(*_success_cases())
+    return or_(*success_cases())
 
 
 def fully_delivered() -> ColumnElement[bool]:
@@ -127,7 +127,7 @@ def monthly_success(
     """
     month_list = last_months(months, now)
     filters = message_filters(campaign_id=campaign_id, kind=kind, template=template)
-    single, multi = _success_cases()
+    single, multi = success_cases()
     # A one-part message is fully delivered when it is delivered: read from the index alone.
     cases = ((single, Message.state == "delivered"), (multi, fully_delivered()))
     branches = [

@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import and_, case, func, select
 
 from sms_core.reports._base import Bind, fetch, typed
-from sms_core.reports.activity import fully_delivered, successful_recipient
+from sms_core.reports.activity import fully_delivered, success_cases
 from sms_core.reports.campaigns import _campaign_filters
 from sms_core.store.models import Campaign, Message
 
@@ -54,13 +54,17 @@ def template_summary(
     def count_if(condition, value=1):
         return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
+    single, multi = success_cases()
     _, per_message = fetch(
         bind,
         select(
             Campaign.template_name,
             func.count(Message.id),
-            count_if(successful_recipient()),
-            count_if(and_(successful_recipient(), fully_delivered())),
+            # R20's definition in its two disjoint cases, so a one-part message (most of
+            # them) never runs the multi-part sub-query.
+            count_if(single) + count_if(multi),
+            count_if(and_(single, Message.state == "delivered"))
+            + count_if(and_(multi, fully_delivered())),
             count_if(Message.state == "failed"),
             count_if(Message.accepted_at.is_not(None), Message.units),
         )
