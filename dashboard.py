@@ -2,8 +2,8 @@
 
 Nothing is open: a session without a signed-in user sees only the login page. After
 login, navigation over pages/ follows the user's role (sms_core.roles; the service checks
-the role again on every change). Without an SMS contract only Settings is shown, where an
-admin sets one up (R16).
+the role again on every change). Without an SMS contract in force (none, or one that has
+ended) only Settings is shown, where an admin sets one up (R16).
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def page(path: str, key: str, icon: str, **kw) -> st.Page:
 settings = page("settings", "settings", "settings")
 overview = page("overview", "overview", "dashboard", default=True)
 history = page("history", "history", "history")
-if service().contract() is None:
-    pages = [settings]
+if not service().has_active_contract():
+    pages = [settings]  # R16: none, or it has ended: only Settings, to set one up
 elif principal.role == "analyst":
     pages = [overview, history, settings]  # settings read-only: contract and quota
 else:

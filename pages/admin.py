@@ -7,9 +7,7 @@ import secrets
 import streamlit as st
 
 from sms_core.errors import SmsError
-from sms_core.providers.factory import PROVIDERS
 from sms_core.roles import ROLES
-from sms_core.rules.schedule import QuietHours, japan_time
 from ui import actor, require, service, t
 
 require("settings")
@@ -24,7 +22,8 @@ def _source(key: str) -> None:
     """Where the value in use comes from, and a way back to the environment's."""
     setting = current[key]
     if setting.source == "database":
-        st.caption(t("config.from_db", by=setting.updated_by, at=japan_time(setting.updated_at)))
+        at = svc.japan_time(setting.updated_at)
+        st.caption(t("config.from_db", by=setting.updated_by, at=at))
         if st.button(t("config.reset", env=setting.env), key=f"reset:{key}"):
             svc.reset_setting(key, actor=actor())
             st.rerun()
@@ -44,7 +43,7 @@ def _save(key: str, value: str) -> None:
 
 provider_col, quiet_col, url_col = st.columns(3)
 with provider_col, st.form("provider"):
-    names = list(PROVIDERS)
+    names = svc.provider_names()
     chosen = st.selectbox(t("config.provider"), names, index=names.index(current["provider"].value))
     st.caption(t("config.provider_help"))
     if st.form_submit_button(t("config.save")):
@@ -52,7 +51,7 @@ with provider_col, st.form("provider"):
 with provider_col:
     _source("provider")
 with quiet_col, st.form("quiet"):
-    quiet = QuietHours.parse(current["quiet_hours"].value)
+    quiet = svc.parse_quiet_hours(current["quiet_hours"].value)
     start = st.time_input(t("config.quiet_start"), value=quiet.start, step=900)
     end = st.time_input(t("config.quiet_end"), value=quiet.end, step=900)
     st.caption(t("config.quiet_help"))
@@ -68,7 +67,7 @@ with url_col, st.form("short_url"):
 with url_col:
     _source("short_url_base")
 
-if svc.contract() is not None:
+if svc.has_active_contract():
     # A test send is a campaign of one: quota-checked, idempotent on the form's nonce, sent
     # by the worker through the provider in use, and listed in the history.
     st.subheader(t("test.title"))
@@ -106,7 +105,7 @@ st.dataframe(
             t("users.role"): t(f"role.{u.role}"),
             t("users.kind"): "OIDC" if u.oidc else t("users.local"),
             t("users.disabled"): u.disabled,
-            t("users.last_login"): japan_time(u.last_login_at) if u.last_login_at else "",
+            t("users.last_login"): svc.japan_time(u.last_login_at) if u.last_login_at else "",
         }
         for u in svc.users()
     ],

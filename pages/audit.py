@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sms_core.rules.schedule import japan_time
 from ui import require, service, t
 
 PAGE_SIZE = 100
@@ -30,7 +29,7 @@ events = svc.audit_events(PAGE_SIZE, (page - 1) * PAGE_SIZE, action=action)
 st.dataframe(
     [
         {
-            t("audit.at"): japan_time(e.at),
+            t("audit.at"): svc.japan_time(e.at),
             t("audit.actor"): e.actor,
             t("audit.what"): e.action,
             t("audit.detail"): e.detail,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sms_core import reports
 from sms_core.errors import SmsError
 from ui import actor, lang, service, t
 
@@ -17,16 +16,14 @@ st.title(t("history.title"))
 
 template = st.selectbox(
     t("history.template"),
-    reports.campaign_templates(svc.reader),
+    svc.campaign_templates(),
     index=None,
     placeholder=t("history.all"),
 )
-total = reports.campaign_count(svc.reader, template=template)
+total = svc.campaign_count(template=template)
 pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 page = st.number_input(t("history.page", pages=pages), min_value=1, max_value=pages, value=1)
-campaigns = reports.campaign_summary(
-    svc.reader, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, template=template
-)
+campaigns = svc.campaign_page(PAGE_SIZE, (page - 1) * PAGE_SIZE, template=template)
 shown = campaigns.assign(state=campaigns["state"].map(lambda s: t(f"campaign.{s}")))
 st.dataframe(shown, hide_index=True)
 if campaigns.empty:
@@ -48,23 +45,18 @@ if can_cancel and st.button(t("history.cancel", id=choice)):
         st.error(str(exc))
 
 left, right = st.columns(2)
-left.plotly_chart(
-    reports.figure_funnel(reports.funnel(svc.reader, campaign_id=int(choice), clicks=True), lang()),
-    width="stretch",
-)
+left.plotly_chart(svc.figure("funnel", svc.funnel(int(choice)), lang()), width="stretch")
 right.plotly_chart(
-    reports.figure_daily_sends(
-        reports.daily_sends(svc.reader, days=30, campaign_id=int(choice)), lang()
-    ),
+    svc.figure("daily_sends", svc.daily_sends(30, campaign_id=int(choice)), lang()),
     width="stretch",
 )
-reasons = reports.failure_reasons(svc.reader, campaign_id=int(choice))
+reasons = svc.failure_reasons(int(choice))
 if not reasons.empty:
-    st.plotly_chart(reports.figure_failure_reasons(reasons, lang()), width="stretch")
+    st.plotly_chart(svc.figure("failure_reasons", reasons, lang()), width="stretch")
 
 # Short-link clicks (R11): who clicked, how many, since when
 st.subheader(t("history.clicks"))
-clicks = reports.clicks_per_campaign(svc.reader, campaign_id=int(choice))
+clicks = svc.campaign_click_summary(int(choice))
 if clicks.empty:
     st.caption(t("history.clicks_none"))
 else:
@@ -76,29 +68,27 @@ else:
     cols[2].metric(t("history.click_rate"), f"{summary['click_rate']:.1%}")
     cols[3].metric(
         t("history.first_click"),
-        "—" if reports.is_missing(first) else f"{first:%Y-%m-%d %H:%M}",
+        "—" if svc.is_missing(first) else f"{first:%Y-%m-%d %H:%M}",
     )
     with st.expander(t("history.clicks_by_recipient")):
-        st.dataframe(
-            reports.campaign_clicks(svc.reader, int(choice), limit=MESSAGE_PAGE), hide_index=True
-        )
+        st.dataframe(svc.campaign_clicks(int(choice), limit=MESSAGE_PAGE), hide_index=True)
 
 st.subheader(t("history.messages"))
 state_col, reason_col = st.columns(2)
 state_filter = state_col.selectbox(
     t("history.state"),
-    [None, *reports.MESSAGE_STATES],
+    [None, *svc.MESSAGE_STATES],
     format_func=lambda s: t("history.all") if s is None else t(f"message.{s}"),
 )
 # Reasons as failure_reasons groups them: (code, text); a code alone or a text alone.
 reason_filter = reason_col.selectbox(
     t("history.reason"),
-    [None, *reports.failure_reason_keys(reasons)],
+    [None, *svc.failure_reason_keys(reasons)],
     format_func=lambda r: t("history.all") if r is None else " / ".join(x for x in r if x),
 )
 code, text = reason_filter or (None, None)
 filters = {"state": state_filter, "error_code": code, "error_message": text}
-count = reports.campaign_message_count(svc.reader, int(choice), **filters)
+count = svc.campaign_message_count(int(choice), **filters)
 message_pages = max((count + MESSAGE_PAGE - 1) // MESSAGE_PAGE, 1)
 message_page = st.number_input(
     t("history.page", pages=message_pages),
@@ -107,12 +97,8 @@ message_page = st.number_input(
     value=1,
     key="message_page",
 )
-messages = reports.campaign_messages(
-    svc.reader,
-    int(choice),
-    **filters,
-    limit=MESSAGE_PAGE,
-    offset=(message_page - 1) * MESSAGE_PAGE,
+messages = svc.campaign_messages(
+    int(choice), limit=MESSAGE_PAGE, offset=(message_page - 1) * MESSAGE_PAGE, **filters
 )
 st.dataframe(messages, hide_index=True)
 st.download_button(

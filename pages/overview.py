@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import streamlit as st
 
-from sms_core import reports
-from sms_core.sending.quota import current_month, format_month
 from ui import lang, service, t
 
 svc = service()
 st.title(t("overview.title"))
 
 status = svc.quota()
-st.subheader(t("settings.quota", month=format_month(current_month())))
+st.subheader(t("settings.quota", month=svc.format_month(svc.this_month())))
 left, right = st.columns([2, 3])
-left.plotly_chart(reports.figure_quota_gauge(status, lang()), width="stretch")
+left.plotly_chart(svc.figure("quota_gauge", status, lang()), width="stretch")
 with right:
     cols = st.columns(2)
     cols[0].metric(t("quota.cap"), f"{status.cap:,}")
@@ -24,15 +20,13 @@ with right:
     cols = st.columns(2)
     cols[0].metric(t("quota.used"), f"{status.used:,}")
     cols[1].metric(t("quota.reserved"), f"{status.reserved:,}")
-    today = reports.daily_sends(svc.reader, days=1)
-    st.metric(t("overview.today"), f"{int(today['total'].iloc[0]) if len(today) else 0:,}")
+    # Messages handed to the provider today (Japan time): not scheduled, not cancelled.
+    st.metric(t("overview.today"), f"{svc.sends_today():,}")
 
-st.plotly_chart(
-    reports.figure_monthly_success(reports.monthly_success(svc.reader, 12), lang()), width="stretch"
-)
+st.plotly_chart(svc.figure("monthly_success", svc.monthly_success(12), lang()), width="stretch")
 
 st.subheader(t("overview.upcoming"))
-upcoming = reports.campaign_summary(svc.reader, limit=10, state="scheduled")
+upcoming = svc.campaign_page(10, state="scheduled")
 if upcoming.empty:
     st.caption(t("overview.none"))
 else:
@@ -42,8 +36,8 @@ else:
     )
 
 st.subheader(t("overview.failures"))
-failures = reports.failure_reasons(svc.reader, since=svc.now() - timedelta(days=7))
+failures = svc.recent_failures(days=7)
 if failures.empty:
     st.caption(t("overview.none"))
 else:
-    st.plotly_chart(reports.figure_failure_reasons(failures, lang()), width="stretch")
+    st.plotly_chart(svc.figure("failure_reasons", failures, lang()), width="stretch")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sms_core import reports
 from sms_core.errors import SmsError
-from sms_core.sending.quota import add_months, current_month, format_month
 from ui import actor, lang, service, t
 
 svc = service()
@@ -15,16 +13,19 @@ st.title(t("settings.title"))
 
 if contract is None:
     st.info(t("settings.no_contract"))
+elif contract.ended:
+    # R16: an ended contract counts as none; the SMS pages stay hidden until it is renewed.
+    st.warning(t("settings.contract_ended", end=svc.format_month(contract.end_month)))
 else:
     status = svc.quota()
-    st.subheader(t("settings.quota", month=format_month(current_month())))
+    st.subheader(t("settings.quota", month=svc.format_month(svc.this_month())))
     cols = st.columns(4)
     cols[0].metric(t("quota.cap"), f"{status.cap:,}")
     cols[1].metric(t("quota.used"), f"{status.used:,}")
     cols[2].metric(t("quota.reserved"), f"{status.reserved:,}")
     cols[3].metric(t("quota.remaining"), f"{status.remaining:,}")
     # R20: successful sends per month for the past 12 months, the same report as Overview.
-    figure = reports.figure_monthly_success(reports.monthly_success(svc.reader, 12), lang())
+    figure = svc.figure("monthly_success", svc.monthly_success(12), lang())
     st.plotly_chart(figure, width="stretch")
 
 st.subheader(t("settings.contract"))
@@ -36,17 +37,14 @@ if not svc.principal.can("contract"):
             t(
                 "settings.contract_view",
                 units=contract.monthly_units,
-                start=format_month(contract.start_month),
-                end=format_month(contract.end_month),
+                start=svc.format_month(contract.start_month),
+                end=svc.format_month(contract.end_month),
                 sender=contract.sender_number,
             )
         )
-this_month = current_month()
+this_month = svc.this_month()
 # The contract's own start month is always offered, so saving never moves it by accident.
-first = min(add_months(this_month, -1), contract.start_month if contract else this_month)
-months = []
-while not months or months[-1] < add_months(this_month, 12):
-    months.append(add_months(first, len(months)))
+months = svc.contract_start_choices(contract)
 if svc.principal.can("contract"):
     with st.form("contract"):
         units = st.number_input(
@@ -58,7 +56,7 @@ if svc.principal.can("contract"):
         start = st.selectbox(
             t("contract.start"),
             months,
-            format_func=format_month,
+            format_func=svc.format_month,
             index=months.index(contract.start_month if contract else this_month),
             key="contract_start",
         )
@@ -91,7 +89,7 @@ if svc.principal.can("contract"):
                 st.success(t("contract.saved"))
                 st.rerun()
 
-if contract is not None and svc.principal.can("optouts"):
+if contract is not None and not contract.ended and svc.principal.can("optouts"):
     st.subheader(t("settings.optouts"))
     with st.form("optout", clear_on_submit=True):
         left, right = st.columns(2)

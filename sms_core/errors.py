@@ -81,6 +81,10 @@ class TemplateError(InputError):
     key = "template"
 
 
+class TemplateExistsError(InputError):
+    """A template of that name exists and the caller did not ask to overwrite it (R12)."""
+
+
 class ConfigError(SmsError):
     """The product's configuration is wrong (an environment variable, a setting)."""
 

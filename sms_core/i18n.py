@@ -159,6 +159,10 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     },
     # Settings
     "settings.title": {"ja": "設定（SMS連携）", "en": "Settings (SMS)"},
+    "settings.contract_ended": {
+        "ja": "SMSの契約は {end} で終了しました。送信するには契約を更新してください。",
+        "en": "The SMS contract ended with {end}. Renew it to send again.",
+    },
     "settings.no_contract": {
         "ja": "SMSの送信には契約が必要です。月間通数と期間（3か月以上）を設定してください。",
         "en": "Sending SMS needs a contract: set the monthly units and a period of at "
@@ -389,6 +393,12 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "templates.save": {"ja": "保存", "en": "Save"},
     "templates.delete": {"ja": "削除", "en": "Delete"},
     "templates.promote": {"ja": "テンプレートにする", "en": "Make it a template"},
+    "templates.exists": {
+        "ja": "テンプレート「{name}」はすでにあります。上書きしますか？",
+        "en": "A template named '{name}' already exists. Overwrite it?",
+    },
+    "templates.overwrite": {"ja": "上書きする", "en": "Overwrite"},
+    "templates.keep": {"ja": "上書きしない", "en": "Keep the template"},
     "templates.no_drafts": {"ja": "下書きはありません。", "en": "No drafts."},
     # Preview page
     "app.title": {"ja": "SMS配信ダッシュボード", "en": "SMS dashboard"},

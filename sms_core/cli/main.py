@@ -181,10 +181,23 @@ def cmd_quota(args: argparse.Namespace, engine) -> int:
     with transaction(engine) as session:
         status = remaining(session, month)
         history = monthly_usage(session, args.history) if args.history else []
+    successes: dict = {}
+    if args.history:
+        # R20: successful sends as the dashboard's chart and the notebook count them.
+        from sms_core.reports import monthly_success
+
+        df = monthly_success(engine, args.history)
+        successes = dict(zip(df["month"], df["successful"].astype(int), strict=True))
     result = {"month": format_month(month), **status._asdict()}
     if args.history:
         result["history"] = [
-            {"month": format_month(h.month), "used": h.used, "cap": h.cap} for h in history
+            {
+                "month": format_month(h.month),
+                "used": h.used,
+                "cap": h.cap,
+                "successful": successes.get(h.month, 0),
+            }
+            for h in history
         ]
     if args.json:
         print_json(result)
@@ -194,7 +207,10 @@ def cmd_quota(args: argparse.Namespace, engine) -> int:
         f"({status.used:,} used, {status.reserved:,} reserved)"
     )
     for h in history:
-        print(f"  {format_month(h.month)}  {h.used:>8,} used of {h.cap:,}")
+        print(
+            f"  {format_month(h.month)}  {h.used:>8,} used of {h.cap:,}"
+            f"  {successes.get(h.month, 0):>8,} successful sends"
+        )
     return 0
 
 
@@ -330,7 +346,8 @@ def _add_db_commands(commands) -> None:
         const=12,
         default=0,
         metavar="MONTHS",
-        help="also the units used in each of the past MONTHS months (default 12)",
+        help="also the units used and the successful sends (R20: recipients' messages whose "
+        "every part went out, as the dashboard's chart) of the past MONTHS months (default 12)",
     )
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_quota)
@@ -398,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_send_commands(commands)
     add_settings_commands(commands)
     add_user_commands(commands)
+    from sms_core.cli.drafts import add_draft_commands
+
+    add_draft_commands(commands)
     return parser
 
 

@@ -20,13 +20,17 @@ import pandas as _pd
 
 from sms_core.reports.activity import (
     FUNNEL_STAGES,
+    HANDED_OVER_STATES,
     SUCCESSFUL_STATES,
     daily_sends,
     failure_reason_keys,
     failure_reasons,
+    fully_delivered,
     funnel,
     monthly_success,
     quota_by_month,
+    sends_today,
+    successful_recipient,
 )
 from sms_core.reports.campaigns import (
     CLICK_COLUMNS,
@@ -65,6 +69,7 @@ MESSAGE_STATES = _MESSAGE_STATES
 __all__ = [
     "CLICK_COLUMNS",
     "FUNNEL_STAGES",
+    "HANDED_OVER_STATES",
     "MESSAGE_STATES",
     "RECIPIENT_CLICK_COLUMNS",
     "SUCCESSFUL_STATES",
@@ -87,11 +92,14 @@ __all__ = [
     "figure_quota_by_month",
     "figure_quota_gauge",
     "figure_units_per_campaign",
+    "fully_delivered",
     "funnel",
     "is_missing",
     "label",
     "monthly_success",
     "quota_by_month",
+    "sends_today",
+    "successful_recipient",
     "template_summary",
     "units_per_campaign",
 ]

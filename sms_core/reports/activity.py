@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
 
 from sms_core.errors import InputError
 from sms_core.reports._base import (
@@ -29,9 +31,73 @@ from sms_core.sending.quota import add_months, contract_covers
 from sms_core.store.models import CONTRACT_ID, MESSAGE_STATES, Contract, Message, QuotaMonth
 from sms_core.store.paging import page
 
-# What R20 calls a successful send: the provider accepted it and no failure came back.
+# The states a part of a successful send is in: the provider accepted it and no failure
+# came back (see :func:`successful_recipient`).
 SUCCESSFUL_STATES = ("accepted", "delivered")
 FUNNEL_STAGES = ("queued", "accepted", "delivered", "failed")
+# States of a message the provider was handed (the daily report and "sends today"):
+# accepted, then delivered or failed after it, or refused by the provider (failed).
+HANDED_OVER_STATES = ("accepted", "delivered", "failed")
+
+
+def _other_part(state_clause) -> ColumnElement[bool]:
+    """EXISTS another part of the same recipient's message matching ``state_clause``."""
+    other = aliased(Message)
+    return (
+        select(other.id)
+        .where(
+            other.campaign_id == Message.campaign_id,
+            other.recipient_row == Message.recipient_row,
+            state_clause(other),
+        )
+        .exists()
+    )
+
+
+def success_cases() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The two disjoint cases of :func:`successful_recipient`: a one-part message, and the
+    last part of a longer one none of whose parts failed. Kept apart so a database can
+    count the first from an index alone and plan the second as an anti-join (an OR of
+    both makes PostgreSQL run the sub-query for every message)."""
+    last_accepted = and_(
+        Message.state.in_(SUCCESSFUL_STATES), Message.part_index == Message.part_count
+    )
+    single = and_(last_accepted, Message.part_count == 1)
+    multi = and_(
+        last_accepted,
+        Message.part_count > 1,
+        ~_other_part(lambda other: other.state == "failed"),
+    )
+    return single, multi
+
+
+def successful_recipient() -> ColumnElement[bool]:
+    """THE definition of a successful send (R20, 成功件数), as a WHERE clause on Message.
+
+    One success is one recipient's message of a campaign, not one SMS part: it counts when
+    its last part (``part_index = part_count``) is ``accepted`` or ``delivered`` and no part
+    of that recipient failed. Parts go out in order, each only after the previous one was
+    accepted (R8), so an accepted last part means every part was accepted; a part reported
+    failed afterwards spoils the whole message. The success belongs to the Japan-time month
+    of the last part's ``accepted_at``. Accepted counts, not only delivered: not every
+    provider or carrier route sends delivery receipts, and counting receipts only would
+    undercount such months for good.
+
+    Every count of successful sends (the R20 chart, ``quota --history``, the notebook,
+    per-template summaries) uses this definition.
+    """
+    return or_(*success_cases())
+
+
+def fully_delivered() -> ColumnElement[bool]:
+    """Among :func:`successful_recipient` rows: every part confirmed by a delivery receipt."""
+    return and_(
+        Message.state == "delivered",
+        or_(
+            Message.part_count == 1,
+            ~_other_part(lambda other: other.state != "delivered"),
+        ),
+    )
 
 
 def monthly_success(
@@ -49,39 +115,42 @@ def monthly_success(
     months without sends as 0. Columns: ``month`` (date of the first day), ``successful``,
     ``delivered``, ``awaiting_receipt``.
 
-    *Successful* counts messages (SMS parts, as carriers bill and deliver them) that the
-    provider accepted and that have not been reported failed: state ``delivered`` or
-    ``accepted``, in the month of ``accepted_at``. Not delivered only: a delivery receipt
-    may never come (not every provider or carrier route reports one), and a message the
-    provider took was sent all the same; counting receipts only would undercount such
-    months for good. Not every accepted message either: one reported failed after
-    acceptance is no success, although its units were used. ``delivered`` (confirmed by
-    a receipt) is given beside it, and ``awaiting_receipt`` = successful - delivered.
+    *Successful* counts recipients' messages, not SMS parts, as
+    :func:`successful_recipient` defines them (the one definition of R20), in the month
+    of the last part's ``accepted_at``. ``delivered`` counts those whose every part was
+    confirmed by a delivery receipt, and ``awaiting_receipt`` = successful - delivered.
 
     Each month is counted as the range [its first instant, the next month's) of the raw
     ``accepted_at``, with Japan-time month starts (a month begins at 15:00 UTC on the
-    previous day): the (state, accepted_at) index answers each range without reading a
-    table row or converting a time zone per message.
+    previous day): the (state, accepted_at, part_index, part_count) index answers each
+    range of one-part messages alone, without converting a time zone per message.
     """
     month_list = last_months(months, now)
     filters = message_filters(campaign_id=campaign_id, kind=kind, template=template)
-    delivered = func.coalesce(func.sum(case((Message.state == "delivered", 1), else_=0)), 0)
+    single, multi = success_cases()
+    # A one-part message is fully delivered when it is delivered: read from the index alone.
+    cases = ((single, Message.state == "delivered"), (multi, fully_delivered()))
     branches = [
         select(
             literal(i).label("i"),
             func.count().label("successful"),
-            delivered.label("delivered"),
+            func.coalesce(func.sum(case((delivered, 1), else_=0)), 0).label("delivered"),
         ).where(
-            Message.state.in_(SUCCESSFUL_STATES),
+            case_clause,
             Message.accepted_at >= month_start(month),
             Message.accepted_at < month_start(add_months(month, 1)),
             *filters,
         )
         for i, month in enumerate(month_list)
+        for case_clause, delivered in cases
     ]
-    stmt = branches[0] if len(branches) == 1 else union_all(*branches)
-    _, rows = fetch(bind, stmt)
-    found = {int(i): (int(n), int(d)) for i, n, d in rows}
+    # One statement per branch: as a UNION ALL PostgreSQL planned the anti-joins badly
+    # (seconds at 100,000 messages); apart, each is an index range of a few ms.
+    rows = [row for branch in branches for row in fetch(bind, branch)[1]]
+    found: dict[int, tuple[int, int]] = {}
+    for i, n, d in rows:
+        n0, d0 = found.get(int(i), (0, 0))
+        found[int(i)] = (n0 + int(n), d0 + int(d))
     df = pd.DataFrame(
         [(month, *found.get(i, (0, 0))) for i, month in enumerate(month_list)],
         columns=["month", "successful", "delivered"],
@@ -99,14 +168,19 @@ def daily_sends(
     template: str | None = None,
     now: datetime | None = None,
 ) -> pd.DataFrame:
-    """Messages per Japan-time day by their current state, for the ``days`` days to today.
+    """Messages handed to the provider per Japan-time day, by their current state, for the
+    ``days`` days to today ("sends today" on Overview is the last row's ``total``).
 
-    A message belongs to the day it was sent: when the provider accepted it, else when it
-    failed (refused at sending), else when it was queued (not sent yet, or cancelled).
-    One row per day, oldest first, days without messages as 0. Columns: ``day`` (date),
-    one per message state (queued … cancelled), and ``total``.
+    A message counts on the day it was handed over: when the provider accepted it, else
+    when it was refused (failed). Messages not handed over are not counted at all: queued
+    (also those scheduled for a later day), sending, cancelled, and ``unknown`` (the
+    provider's answer was lost; it counts once settled). One row per day, oldest first,
+    days without messages as 0. Columns: ``day`` (date), one per message state (queued …
+    cancelled; those never handed over stay 0), and ``total``.
     """
     day_list = last_days(days, now)
+    # The indexed expression (ix_message_sent_at): for a handed-over message it is
+    # exactly coalesce(accepted_at, failed_at), since one of them is set.
     when = func.coalesce(Message.accepted_at, Message.failed_at, Message.created_at)
     day = jst_day(bind, when).label("day")
     stmt = (
@@ -114,6 +188,8 @@ def daily_sends(
         .where(
             when >= day_start(day_list[0]),
             when < day_start(day_list[-1] + timedelta(days=1)),
+            Message.state.in_(HANDED_OVER_STATES),
+            or_(Message.accepted_at.is_not(None), Message.failed_at.is_not(None)),
             *message_filters(campaign_id=campaign_id, kind=kind, template=template),
         )
         .group_by(day, Message.state)
@@ -124,6 +200,11 @@ def daily_sends(
     df = pd.DataFrame(records, columns=["day", *MESSAGE_STATES])
     df["total"] = df[list(MESSAGE_STATES)].sum(axis=1)
     return typed(df, ints=[*MESSAGE_STATES, "total"])
+
+
+def sends_today(bind: Bind, now: datetime | None = None) -> int:
+    """Messages handed to the provider today (Japan time): 本日の送信数 on Overview."""
+    return int(daily_sends(bind, days=1, now=now)["total"].iloc[0])
 
 
 def funnel(

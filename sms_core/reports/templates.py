@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 
 from sms_core.reports._base import Bind, fetch, typed
+from sms_core.reports.activity import fully_delivered, success_cases
 from sms_core.reports.campaigns import _campaign_filters
 from sms_core.store.models import Campaign, Message
 
@@ -34,9 +35,11 @@ def template_summary(
     """One row per template campaigns were loaded from, most messages first.
 
     Columns: ``template_name`` (None for campaigns written by hand), ``campaigns``,
-    ``recipients``, ``messages`` (SMS parts), ``successful`` (accepted or delivered, as
-    R20 counts), ``delivered``, ``failed``, ``units_used`` (accepted by the provider) and
-    ``success_rate`` (successful / messages, 0 without messages). ``month_from`` /
+    ``recipients``, ``messages`` (SMS parts), ``successful`` (recipients' messages, as R20
+    counts them: :func:`sms_core.reports.activity.successful_recipient`), ``delivered``
+    (of those, every part confirmed delivered), ``failed`` (parts), ``units_used``
+    (accepted by the provider) and ``success_rate`` (successful / recipients, 0 without
+    recipients). ``month_from`` /
     ``month_to`` (inclusive) choose campaigns by quota month. Two grouped queries — one
     over campaigns, one over their messages — so recipients are not multiplied by parts.
     """
@@ -51,13 +54,17 @@ def template_summary(
     def count_if(condition, value=1):
         return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
+    single, multi = success_cases()
     _, per_message = fetch(
         bind,
         select(
             Campaign.template_name,
             func.count(Message.id),
-            count_if(Message.state.in_(("accepted", "delivered"))),
-            count_if(Message.state == "delivered"),
+            # R20's definition in its two disjoint cases, so a one-part message (most of
+            # them) never runs the multi-part sub-query.
+            count_if(single) + count_if(multi),
+            count_if(and_(single, Message.state == "delivered"))
+            + count_if(and_(multi, fully_delivered())),
             count_if(Message.state == "failed"),
             count_if(Message.accepted_at.is_not(None), Message.units),
         )
@@ -71,7 +78,9 @@ def template_summary(
         for name, n, recipients in per_campaign
     ]
     df = typed(pd.DataFrame(records, columns=list(TEMPLATE_COLUMNS[:-1])), ints=_COUNTS)
-    df["success_rate"] = (df["successful"] / df["messages"].where(df["messages"] > 0)).fillna(0.0)
+    df["success_rate"] = (
+        df["successful"] / df["recipients"].where(df["recipients"] > 0)
+    ).fillna(0.0)
     # Hand-written campaigns (None) last; otherwise by volume, then by name for ties.
     df["_none"] = df["template_name"].isna()
     df = df.sort_values(

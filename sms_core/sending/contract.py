@@ -13,15 +13,23 @@ from sqlalchemy.orm import Session
 
 from sms_core.errors import InputError, StateError
 from sms_core.rules.phones import classify
-from sms_core.sending.quota import add_months, apply_contract, contract_covers, format_month
+from sms_core.sending.quota import (
+    add_months,
+    apply_contract,
+    contract_covers,
+    current_month,
+    format_month,
+)
 from sms_core.store.models import CONTRACT_ID, SENDER_MODES, Contract, audit
 
 __all__ = [
     "MAX_MONTHLY_UNITS",
     "MIN_MONTHS",
     "SHARED_SENDER_NUMBER",
+    "active_contract",
     "contract_covers",
     "contract_end",
+    "contract_has_ended",
     "get_contract",
     "set_contract",
 ]
@@ -43,6 +51,25 @@ def get_contract(session: Session) -> Contract | None:
 def contract_end(contract: Contract) -> date:
     """The last month of the contract (first day of that month)."""
     return add_months(contract.start_month, contract.months - 1)
+
+
+def contract_has_ended(contract: Contract, now: datetime | None = None) -> bool:
+    """Whether the contract's last month (Japan time) is over at ``now`` (default: the
+    product clock). A contract starting in a later month has not ended: it can already
+    take sends scheduled into its months."""
+    return contract_end(contract) < current_month(now)
+
+
+def active_contract(session: Session, now: datetime | None = None) -> Contract | None:
+    """The contract in force at ``now`` (R16): None when there is none or it has ended.
+
+    An ended contract counts as no contract: the dashboard shows only Settings and the
+    CLI refuses to send. Both ask this one function.
+    """
+    contract = get_contract(session)
+    if contract is None or contract_has_ended(contract, now):
+        return None
+    return contract
 
 
 def _whole(value: object, what: str) -> int:

@@ -254,6 +254,9 @@ class Message(Base):
         # The reports (issue 5): successful sends per month (R20) and the funnel are
         # counted from this index alone, without reading message rows.
         Index(None, "state", "accepted_at"),
+        # R20's successful sends (reports.successful_recipient): the last part of each
+        # recipient's message, accepted, counted per month from the index alone.
+        Index(None, "state", "accepted_at", "part_index", "part_count"),
         # Recent failures (Overview; failure_reasons with since/until) by time of failure.
         Index(None, "state", "failed_at"),
     )

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
-from sms_core.errors import InputError
+from sms_core.errors import InputError, TemplateExistsError
 from sms_core.store.models import Draft, Template, audit
 
 __all__ = [
@@ -143,18 +143,28 @@ def delete_draft(session: Session, draft_id: int) -> None:
 
 
 def promote_draft(
-    session: Session, draft_id: int, name: str | None = None, *, actor: str = "system"
+    session: Session,
+    draft_id: int,
+    name: str | None = None,
+    *,
+    body: str | None = None,
+    overwrite: bool = False,
+    actor: str = "system",
 ) -> Template:
-    """Save draft ``draft_id`` as a template (named ``name``, default its title).
+    """Save draft ``draft_id`` as a template (named ``name``, default its title; with
+    ``body``, default the draft's), then remove the draft, in the caller's transaction.
 
-    The draft is removed; an existing template of that name is an InputError, so that
-    promoting never overwrites a template silently.
+    A template of that name already there is refused (TemplateExistsError) unless
+    ``overwrite`` is given: turning a draft into a template never replaces one silently.
     """
     draft = get_draft(session, draft_id)
     name = _name(name if name is not None else draft.title)
-    if _find(session, name) is not None:
-        raise InputError(f"a template named '{name}' already exists")
-    template = save_template(session, name, draft.body, actor=actor)
+    if not overwrite and _find(session, name) is not None:
+        raise TemplateExistsError(
+            f"a template named '{name}' already exists: choose another name, or overwrite it"
+        )
+    template = save_template(session, name, body if body is not None else draft.body, actor=actor)
     session.delete(draft)
     session.flush()
+    audit(session, actor, "draft.promote", draft=draft_id, name=name, overwrite=overwrite)
     return template

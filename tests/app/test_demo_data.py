@@ -10,7 +10,7 @@ from sms_core.roles import Principal
 
 
 def test_demo_data_is_labelled_and_an_admin_clears_it(database, run_app):
-    assert seed_demo(database.engine)
+    assert seed_demo(database.database_engine())
     at = run_app()  # the first page (AppTest keeps the sidebar of the first run only)
     assert not at.exception
     assert any("デモデータ" in w.value for w in at.sidebar.warning)
@@ -30,7 +30,7 @@ def test_demo_data_is_labelled_and_an_admin_clears_it(database, run_app):
 
 
 def test_an_operator_sees_the_label_but_not_the_clear_button(database, run_app):
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     at = run_app(role="operator")
     assert any("デモデータ" in w.value for w in at.sidebar.warning)
     # Administration is not theirs: navigation leaves it out and the service refuses.

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import base64
+import json
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
+import pytest
+
+from sms_core import clock
+from sms_core.demo.seed import seed_history
 from sms_core.demo.showcase import _CAMPAIGNS, seed_demo
 from sms_core.rules.preview import preview
+
+# 12:00 on 10 December 2026 in Japan.
+NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
 
 
 def select(at, label: str):
@@ -13,7 +23,7 @@ def select(at, label: str):
 
 
 def test_overview_shows_this_months_units_and_the_12_month_chart(database, run_app):
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     status = database.quota()
     at = run_app()
     assert not at.exception
@@ -23,8 +33,57 @@ def test_overview_shows_this_months_units_and_the_12_month_chart(database, run_a
     assert len(at.get("plotly_chart")) >= 2  # the gauge and the R20 chart
 
 
+def chart(at, title: str) -> dict[str, int]:
+    """The bars of the plotly chart titled ``title``: x label -> y value."""
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        if spec["layout"]["title"]["text"] == title:
+            trace = spec["data"][0]
+            y = trace["y"]
+            if isinstance(y, dict):  # a typed array: base64 bytes and their dtype
+                y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).tolist()
+            return dict(zip(trace["x"], (int(v) for v in y), strict=True))
+    raise AssertionError(f"no chart titled {title}")
+
+
+@pytest.mark.parametrize("page", [None, "settings"])
+def test_r20_the_12_month_chart_shows_the_seeded_successes_per_month(database, run_app, page):
+    """R20 on Overview and Settings: the chart's bars are the successful sends of each
+    Japan-time month of the seeded history (one single-part message per recipient), for
+    the 12 months up to this one on the product clock; months without sends are 0."""
+    seeded = seed_history(database.database_engine(), 600, campaigns=12, months=14, now=NOW)
+    expected = {
+        f"2026-{m:02d}": seeded.successful_by_month.get(date(2026, m, 1), 0) for m in range(1, 13)
+    }
+    # Only months the seed left without successes are 0: the chart is not trivially equal.
+    assert sum(v > 0 for v in expected.values()) >= 6
+    with clock.frozen(NOW):
+        at = run_app(page)
+        assert not at.exception
+        assert chart(at, "月別SMS送信成功数（過去12か月）") == expected
+
+
+def test_sends_today_leaves_out_scheduled_and_cancelled_messages(with_contract, run_app, data_dir):
+    """本日の送信数 counts messages handed to the provider today (Japan time): a send
+    scheduled for tomorrow and a cancelled one were created today but are no sends."""
+    p = preview(data_dir / "roster_sample_cp932.csv", "明日の説明会のご案内です。")
+    with clock.frozen(NOW):
+        later = with_contract.confirm(
+            p, name="明日", key="a", actor="test", send_at=NOW + timedelta(days=1)
+        )
+        cancelled = with_contract.confirm(
+            p, name="取消", key="b", actor="test", send_at=NOW + timedelta(days=2)
+        )
+        with_contract.cancel(cancelled.id, actor="test")
+        assert later.messages > 0
+        at = run_app()
+        assert not at.exception
+        shown = {m.label: m.value for m in at.metric}
+        assert shown["本日の送信数"] == "0"
+
+
 def test_history_lists_campaigns_and_cancels_a_scheduled_one(database, run_app, data_dir):
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     p = preview(data_dir / "roster_sample_cp932.csv", "明日の説明会のご案内です。")
     info = database.confirm(
         p,
@@ -46,7 +105,7 @@ def test_history_lists_campaigns_and_cancels_a_scheduled_one(database, run_app, 
 
 
 def test_history_messages_are_masked(database, run_app):
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     at = run_app("history")
     messages = at.dataframe[-1].value
     assert len(messages) > 0
@@ -58,7 +117,7 @@ def test_history_filters_campaigns_by_template_and_messages_by_reason(database, 
     one failure reason, and the export follows the same filters."""
     from sms_core import reports
 
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     at = run_app("history")
     everything = len(at.dataframe[0].value)
     name = _CAMPAIGNS[0][0]
@@ -69,7 +128,7 @@ def test_history_filters_campaigns_by_template_and_messages_by_reason(database, 
     assert set(listed["template_name"]) == {name}
 
     campaign = select(at, "詳細を見る送信").value
-    failures = reports.failure_reasons(database.reader, campaign_id=campaign)
+    failures = reports.failure_reasons(database.database_engine(), campaign_id=campaign)
     assert not failures.empty  # the demo fails about 4 % of its messages
     code, text = failures["error_code"].iloc[0], failures["error_message"].iloc[0]
     select(at, "失敗理由で絞り込み").set_value((code, text)).run()
@@ -84,10 +143,10 @@ def test_history_shows_a_campaigns_clicks(database, run_app, data_dir):
     from sms_core.linkserver.clicks import follow
     from sms_core.store.models import ShortLink
 
-    seed_demo(database.engine)
+    seed_demo(database.database_engine())
     p = preview(data_dir / "roster_sample_cp932.csv", "詳細: {{url:https://example.jp/e}}")
     info = database.confirm(p, name="リンク付き", key="links", actor="test", quiet_policy="defer")
-    with database.engine.connect() as conn:
+    with database.database_engine().connect() as conn:
         code = (
             conn.execute(
                 ShortLink.__table__.select().where(ShortLink.campaign_id == info.id).limit(1)
@@ -95,7 +154,7 @@ def test_history_shows_a_campaigns_clicks(database, run_app, data_dir):
             .first()
             .code
         )
-    assert follow(database.engine, code, "test-agent") is not None
+    assert follow(database.database_engine(), code, "test-agent") is not None
     at = run_app("history")
     assert not at.exception
     assert select(at, "詳細を見る送信").value == info.id

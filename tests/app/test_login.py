@@ -72,7 +72,7 @@ def test_guessing_is_slowed_and_shown(with_contract, run_app):
 
 @pytest.mark.parametrize("role", list(SEES))
 def test_each_role_sees_exactly_its_pages(with_contract, run_app, role):
-    seed_demo(with_contract.engine)
+    seed_demo(with_contract.database_engine())
     at = run_app(role=role)
     for page, title in PAGES.items():
         try:

@@ -1,13 +1,52 @@
-"""R16: without a contract only Settings is shown; setting one up reveals the SMS pages."""
+"""R16: without a contract in force (none, or one that has ended) only Settings is
+registered in the navigation; setting one up registers the SMS pages.
+
+Registration is checked through AppTest.switch_page, which refuses a page the navigation
+did not register: a page that is merely not the default would still be found."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 
-def test_r16_without_a_contract_only_settings(database, run_app):
-    at = run_app()
+import pytest
+
+from sms_core import clock
+
+SMS_PAGES = ("overview", "new_send", "history", "templates", "admin", "audit")
+
+
+def registered(at, page: str) -> bool:
+    """Whether the dashboard's navigation registered pages/<page>.py in this session."""
+    try:
+        at.switch_page(f"pages/{page}.py")
+    except ValueError:  # "Could not find a navigation page …"
+        return False
+    return True
+
+
+def only_settings(at) -> None:
     assert not at.exception
+    assert registered(at, "settings")
+    assert [p for p in SMS_PAGES if registered(at, p)] == []
+
+
+@pytest.mark.parametrize("role", ["admin", "operator", "analyst"])
+def test_r16_without_a_contract_only_settings(database, run_app, role):
+    at = run_app(role=role)
     assert at.title[0].value == "設定（SMS連携）"
     assert any("契約が必要" in i.value for i in at.info)
+    only_settings(at)
+
+
+def test_r16_an_ended_contract_counts_as_none(database, run_app):
+    """A 3-month contract from August 2026 ended with October: at 23:59 Japan time on 30
+    November only Settings is registered, with the end month shown."""
+    with clock.frozen(datetime(2026, 8, 1, tzinfo=UTC)):
+        database.set_contract(1000, date(2026, 8, 1), 3, "shared", None, actor="test")
+    with clock.frozen(datetime(2026, 11, 30, 14, 59, tzinfo=UTC)):
+        at = run_app()
+        only_settings(at)
+        assert any("2026-10" in w.value for w in at.warning)
 
 
 def test_r16_setting_up_a_contract_shows_the_sms_pages(database, run_app):
@@ -21,6 +60,10 @@ def test_r16_setting_up_a_contract_shows_the_sms_pages(database, run_app):
     assert contract is not None and contract.monthly_units == 2000 and contract.months == 6
     at = run_app()
     assert at.title[0].value == "概要"
+    assert [p for p in SMS_PAGES if registered(at, p)] == list(SMS_PAGES)
+    analyst = run_app(role="analyst")
+    shown = [p for p in SMS_PAGES if registered(analyst, p)]
+    assert shown == ["overview", "history"]
 
 
 def test_settings_offers_the_contracts_own_start_month(database, run_app):

@@ -54,7 +54,7 @@ def button(at, label: str):
 
 
 def campaigns(svc) -> list[Campaign]:
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         return list(s.query(Campaign).all())
 
 
@@ -151,7 +151,7 @@ def test_r18_deferred_past_midnight_shows_and_reserves_next_month(
     """R18: at 23:59 on 30 Nov, deferred out of quiet hours to 08:00 on 1 Dec, the page
     and the dialog show December's quota, and December's units are reserved."""
     monkeypatch.setenv("SMS_QUIET_HOURS", "21:00-08:00")
-    with transaction(with_contract.engine) as s:
+    with transaction(with_contract.database_engine()) as s:
         quota.reserve(s, NOV, 1000)  # November is spent
     with clock.frozen(datetime(2026, 11, 30, 23, 59, tzinfo=JST)):
         at = run_app("new_send")
@@ -174,7 +174,7 @@ def test_r18_deferred_past_midnight_shows_and_reserves_next_month(
 
 
 def test_r18_scheduling_into_next_month_shows_next_month(with_contract, run_app):
-    with transaction(with_contract.engine) as s:
+    with transaction(with_contract.database_engine()) as s:
         quota.reserve(s, NOV, 1000)
     at = run_app("new_send")
     assert button(at, "内容を確認して送信").disabled  # nothing left this month

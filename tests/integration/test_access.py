@@ -60,7 +60,7 @@ def calls(svc: SmsService, n: int) -> list[tuple[str, object]]:
         (
             "send",
             lambda: svc.confirm_send(
-                SmsService(svc.engine).draft_send(ROSTER, "r.csv", body="本文", key=f"d{n}"),
+                SmsService(svc.database_engine()).draft_send(ROSTER, "r.csv", body="本文", key=f"d{n}"),
                 actor="x",
             ),
         ),
@@ -83,15 +83,15 @@ def test_each_role_can_do_exactly_its_own(system, role):
     svc = system.for_user(Principal(f"{role}-1", role))
     for n, (permission, call) in enumerate(calls(svc, 0)):
         allowed = role in PERMISSIONS[permission]
-        before = events(system.engine)
+        before = events(system.database_engine())
         if allowed:
             call()
         else:
             with pytest.raises(AccessError, match=permission):
                 call()
-            assert events(system.engine) == before, (role, n, permission)
+            assert events(system.database_engine()) == before, (role, n, permission)
     # What an allowed change records is the signed-in name, whatever actor was passed.
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         actors = set(s.scalars(select(AuditEvent.actor).where(AuditEvent.actor != "setup")))
     assert actors <= {f"{role}-1"}
     # Cancelling is sending's: only those who may send may cancel.
@@ -105,7 +105,7 @@ def test_each_role_can_do_exactly_its_own(system, role):
 
 def test_sign_in_is_slowed_after_failures_and_every_attempt_is_audited(system):
     system.add_user("sato", "operator")  # a random one-time password nobody knows
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         user = s.scalars(select(User).where(User.name == "sato")).one()
         assert user.password_hash.startswith("$argon2id$")
     one_time = system.add_user("tanaka", "operator")
@@ -122,9 +122,9 @@ def test_sign_in_is_slowed_after_failures_and_every_attempt_is_audited(system):
     with pytest.raises(AccessError, match="wrong name or password"):
         system.login("nobody", "guess")  # the same answer for a name that does not exist
     later = now_utc() + timedelta(minutes=16)
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         assert authenticate(s, "tanaka", "a-new-password-1", now=later).principal is not None
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         failures = s.scalars(
             select(AuditEvent.actor).where(AuditEvent.action == "login.failure")
         ).all()
@@ -136,30 +136,32 @@ def test_sign_in_is_slowed_after_failures_and_every_attempt_is_audited(system):
 
 
 def test_the_first_admin_is_created_once(system):
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         password = ensure_first_admin(s)
     assert password and len(password) >= 16
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         assert ensure_first_admin(s) is None
     signed, must_change = system.login("admin", password)
     assert signed.principal.role == "admin" and must_change
 
 
 def test_retention_and_erasure_mask_personal_data_and_keep_every_count(system):
-    seeded = seed_history(system.engine, 3_000, campaigns=30, months=18)
+    seeded = seed_history(system.database_engine(), 3_000, campaigns=30, months=18)
     before = {
-        "monthly": reports.monthly_success(system.reader, 18).to_dict("list"),
-        "funnel": reports.funnel(system.reader).to_dict("list"),
-        "units": int(reports.units_per_campaign(system.reader, limit=200)["units_used"].sum()),
+        "monthly": reports.monthly_success(system.database_engine(), 18).to_dict("list"),
+        "funnel": reports.funnel(system.database_engine()).to_dict("list"),
+        "units": int(
+            reports.units_per_campaign(system.database_engine(), limit=200)["units_used"].sum()
+        ),
     }
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         masked = redact_expired(s, months=13)
         # One candidate who got two recent messages (the seed's numbers are synthetic).
         ids = s.scalars(select(Message.id).where(Message.redacted_at.is_(None)).limit(2)).all()
         s.execute(update(Message).where(Message.id.in_(ids)).values(phone="09012345678"))
     phone = "09012345678"
     assert 0 < masked < seeded.messages
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         old = s.execute(
             select(Message.phone, Message.name, Message.body).where(
                 Message.redacted_at.is_not(None)
@@ -168,17 +170,19 @@ def test_retention_and_erasure_mask_personal_data_and_keep_every_count(system):
         assert all(p.startswith("*******") and n is None and b == "" for p, n, b in old)
         assert redact_expired(s, months=13) == 0  # once only
     system.add_optout(phone, "asked", actor="setup")
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         erased = erase_phone(s, phone, actor="admin")
         left = s.scalar(select(func.count()).where(Message.phone == phone))
     assert erased.messages == 2 and erased.kept_on_optout_list and left == 0
     after = {
-        "monthly": reports.monthly_success(system.reader, 18).to_dict("list"),
-        "funnel": reports.funnel(system.reader).to_dict("list"),
-        "units": int(reports.units_per_campaign(system.reader, limit=200)["units_used"].sum()),
+        "monthly": reports.monthly_success(system.database_engine(), 18).to_dict("list"),
+        "funnel": reports.funnel(system.database_engine()).to_dict("list"),
+        "units": int(
+            reports.units_per_campaign(system.database_engine(), limit=200)["units_used"].sum()
+        ),
     }
     assert after == before
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         logged = s.scalars(select(AuditEvent.detail).where(AuditEvent.action == "erase")).one()
     assert phone not in logged and phone[-4:] in logged  # the trail keeps only the tail
 

@@ -63,7 +63,7 @@ def test_a_stored_setting_wins_over_the_environment_and_reset_returns_to_it(svc,
     assert svc.quiet_hours().label() == "23:30–06:00"
     svc.set_setting("short_url_base", "https://s.example.jp/r", actor="admin")
     assert svc.short_url_base() == "https://s.example.jp/r/"
-    assert audited(svc.engine, "settings.change") == [
+    assert audited(svc.database_engine(), "settings.change") == [
         {"actor": "admin", "key": "quiet_hours", "old": "22:00-07:00", "new": "23:30-06:00"},
         {
             "actor": "admin",
@@ -95,7 +95,7 @@ def test_bad_values_are_refused_and_nothing_is_stored(svc):
         "quiet_hours": "environment",  # the fixture's
         "short_url_base": "default",
     }
-    assert audited(svc.engine, "settings.change") == []
+    assert audited(svc.database_engine(), "settings.change") == []
 
 
 def test_sends_use_the_stored_quiet_hours_and_short_url_base(svc):
@@ -110,7 +110,7 @@ def test_sends_use_the_stored_quiet_hours_and_short_url_base(svc):
         svc.confirm(p, name="昼", key="k1", actor="op", send_at=at_noon)
     svc.reset_setting("quiet_hours", actor="admin")
     info = svc.confirm(p, name="昼", key="k1", actor="op", send_at=at_noon)
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         bodies = s.scalars(select(Message.body).where(Message.campaign_id == info.id)).all()
     assert len(bodies) == 2 and all("https://s.example.jp/" in b for b in bodies)
 
@@ -131,7 +131,8 @@ def test_a_test_send_is_a_campaign_of_one_sent_by_the_worker(svc):
     with pytest.raises(QuotaError):
         svc.test_send("080-1111-2222", "テスト", key="t4", actor="admin")
 
-    workers = ProviderWorkers(svc.engine, DispatchConfig(status_poll_after=0, idle_sleep=0.01))
+    config = DispatchConfig(status_poll_after=0, idle_sleep=0.01)
+    workers = ProviderWorkers(svc.database_engine(), config)
     try:
         deadline = time.monotonic() + 30
         while svc.progress(info.id).state != "finished" and time.monotonic() < deadline:
@@ -139,7 +140,7 @@ def test_a_test_send_is_a_campaign_of_one_sent_by_the_worker(svc):
     finally:
         workers.close()
     assert svc.progress(info.id).counts in ({"accepted": 1}, {"delivered": 1})
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         sent = s.scalars(select(Message).where(Message.campaign_id == info.id)).one()
         assert sent.phone == "09012345678" and sent.body == "テスト様 テストです"
         assert s.get(Campaign, info.id).name == "テスト送信 ****5678"
@@ -155,7 +156,9 @@ def test_a_running_worker_follows_a_provider_switch(svc, monkeypatch, tmp_path, 
         monkeypatch.setenv("SMS_KARADEN_BASE_URL", karaden.base_url)
         p = preview(ROSTER, "面接のご案内です")
         first = svc.confirm(p, name="before", key="a", actor="op")
-        workers = ProviderWorkers(svc.engine, DispatchConfig(idle_sleep=0.01), refresh_interval=0)
+        workers = ProviderWorkers(
+            svc.database_engine(), DispatchConfig(idle_sleep=0.01), refresh_interval=0
+        )
         try:
             workers.refresh()
             assert set(workers.workers) == {"sandbox"}
@@ -172,7 +175,7 @@ def test_a_running_worker_follows_a_provider_switch(svc, monkeypatch, tmp_path, 
         finally:
             workers.close()
         assert svc.progress(first.id).state == svc.progress(second.id).state == "finished"
-        with transaction(svc.engine) as s:
+        with transaction(svc.database_engine()) as s:
             refs = {
                 cid: sorted(s.scalars(select(Message.client_ref).where(Message.campaign_id == cid)))
                 for cid in (first.id, second.id)

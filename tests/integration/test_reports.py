@@ -211,7 +211,10 @@ def test_reports_accept_a_session_as_well_as_an_engine(history):
 # --- daily sends, funnel, failures ------------------------------------------------------
 
 
-def test_daily_sends_by_japan_day_and_state(history):
+def test_daily_sends_count_only_messages_handed_to_the_provider_by_japan_day(history):
+    """Sends today / daily chart: a message counts on the Japan-time day the provider was
+    handed it (accepted, else refused). Queued ones (also scheduled for later), sending,
+    unknown and cancelled ones are not sends."""
     df = reports.daily_sends(history, now=NOW)
     assert len(df) == 30
     assert df["day"].iloc[0] == date(2026, 11, 11) and df["day"].iloc[-1] == date(2026, 12, 10)
@@ -222,26 +225,20 @@ def test_daily_sends_by_japan_day_and_state(history):
         if row["total"]
     }
     assert rows == {
-        date(2026, 11, 29): {"cancelled": 1},
         date(2026, 11, 30): {"delivered": 1, "accepted": 1, "failed": 2},
         date(2026, 12, 1): {"delivered": 1},
-        date(2026, 12, 9): {
-            "delivered": 1,
-            "queued": 1,
-            "sending": 1,
-            "unknown": 1,
-            "failed": 1,
-            "accepted": 1,
-        },
-        date(2026, 12, 10): {"failed": 1, "queued": 2},
+        date(2026, 12, 9): {"delivered": 1, "failed": 1, "accepted": 1},
+        date(2026, 12, 10): {"failed": 1},
     }
-    assert int(df["total"].sum()) == 15  # the three January messages are older
+    assert int(df["total"].sum()) == 9  # the three January messages are older
 
     one = reports.daily_sends(history, days=1, campaign_id=DEC_C, now=NOW)
     assert one["day"].tolist() == [date(2026, 12, 10)]
     assert (int(one["failed"].iloc[0]), int(one["total"].iloc[0])) == (1, 1)
     kinds = reports.daily_sends(history, now=NOW, kind="mid_career")
-    assert int(kinds["total"].sum()) == 5
+    assert int(kinds["total"].sum()) == 3
+    # 10 December: the campaign scheduled for later (two queued messages) is no send.
+    assert reports.sends_today(history, now=NOW) == 1
 
 
 def funnel_of(df: pd.DataFrame) -> dict[str, int]:
@@ -445,7 +442,7 @@ def test_reports_slice_by_template(history):
     }
     monthly = reports.monthly_success(history, now=NOW, template="説明会")
     assert months_of(monthly, "successful") == {date(2026, 12, 1): 2}
-    assert int(reports.daily_sends(history, now=NOW, template="説明会")["total"].sum()) == 7
+    assert int(reports.daily_sends(history, now=NOW, template="説明会")["total"].sum()) == 4
     assert int(reports.failure_reasons(history, template="説明会")["messages"].sum()) == 2
     summary = reports.campaign_summary(history, template="面接案内")
     assert summary["campaign_id"].tolist() == [NOV_C, JAN_C]
@@ -473,15 +470,8 @@ def test_figures_have_the_right_points_and_titles_in_both_languages(history):
     assert (ja.layout.xaxis.title.text, en.layout.yaxis.title.text) == ("月", "Messages")
 
     daily = reports.figure_daily_sends(reports.daily_sends(history, now=NOW))
-    assert {t.name for t in daily.data} == {
-        "送信待ち",
-        "送信中",
-        "受付済み",
-        "到達",
-        "失敗",
-        "確認中",
-        "取消",
-    }
+    # Only what was handed to the provider: accepted, delivered, failed.
+    assert {t.name for t in daily.data} == {"受付済み", "到達", "失敗"}
     assert all(len(t.x) == 30 for t in daily.data) and daily.layout.barmode == "stack"
     assert daily.layout.title.text == "日別送信数（過去30日）"
 
@@ -677,3 +667,95 @@ def test_a_million_messages_aggregate_in_sql(engine):
     print(f"\n{backend}: seeded {MILLION:,} messages in {seed_seconds:.1f} s")
     for name, seconds in timings.items():
         print(f"  {name:24s} {seconds * 1000:8.1f} ms")
+
+
+# --- one definition of a successful send (R20) and sends today on the product clock ----
+
+
+def test_r20_a_successful_send_is_a_recipients_whole_message_not_a_part(engine):
+    """R20 (成功件数): one success per recipient's message, counted when its last part was
+    accepted and no part failed; the chart, template summary and notebook share it."""
+    from sms_core import clock
+
+    at = z("2026-12-09 01:00:00")
+    with transaction(engine) as session:
+        set_contract(session, 1000, date(2026, 12, 1), 3, actor="test", now=at)
+        session.execute(
+            insert(Campaign),
+            [
+                {
+                    "name": "parts",
+                    "body": "本文",
+                    "state": "finished",
+                    "scheduled_at": at,
+                    "quota_month": date(2026, 12, 1),
+                    "units_reserved": 0,
+                    "recipients": 4,
+                    "sender_mode": "shared",
+                    "sender_number": "05055271265",
+                    "provider": "sandbox",
+                    "template_name": "分割",
+                    "created_by": "test",
+                    "created_at": at,
+                }
+            ],
+        )
+        # (recipient, part, of, state, accepted?)
+        parts = [
+            (1, 1, 3, "delivered", True),  # three parts, all delivered: 1 success, delivered
+            (1, 2, 3, "delivered", True),
+            (1, 3, 3, "delivered", True),
+            (2, 1, 2, "delivered", True),  # two parts, last accepted: 1 success, awaiting
+            (2, 2, 2, "accepted", True),
+            (3, 1, 2, "failed", True),  # first part failed after acceptance: no success
+            (3, 2, 2, "accepted", True),
+            (4, 1, 2, "accepted", True),  # last part not sent yet: no success
+            (4, 2, 2, "queued", False),
+        ]
+        session.execute(
+            insert(Message),
+            [
+                {
+                    "campaign_id": 1,
+                    "recipient_row": row,
+                    "part_index": part,
+                    "part_count": count,
+                    "kind": "new_grad",
+                    "phone": phone(row),
+                    "body": "本文",
+                    "units": 10,
+                    "state": state,
+                    "client_ref": f"ref-{row}-{part}",
+                    "provider": "sandbox",
+                    "attempts": 1,
+                    "created_at": at,
+                    "accepted_at": at + timedelta(seconds=part) if accepted else None,
+                    "failed_at": at if state == "failed" else None,
+                    "delivered_at": at if state == "delivered" else None,
+                    "updated_at": at,
+                }
+                for row, part, count, state, accepted in parts
+            ],
+        )
+    with clock.frozen(z("2026-12-10 03:00:00")):
+        monthly = reports.monthly_success(engine, 3)
+    assert months_of(monthly, "successful") == {date(2026, 12, 1): 2}
+    assert months_of(monthly, "delivered") == {date(2026, 12, 1): 1}
+    assert months_of(monthly, "awaiting_receipt") == {date(2026, 12, 1): 1}
+    summary = reports.template_summary(engine)
+    row = summary[summary["template_name"] == "分割"].iloc[0]
+    assert (int(row["successful"]), int(row["delivered"]), int(row["messages"])) == (2, 1, 9)
+    assert row["success_rate"] == pytest.approx(2 / 4)
+
+
+def test_sends_today_follows_the_product_clock_in_japan_time(history):
+    """本日の送信数 on the product clock: 00:30 JST on 10 December sees the refusal of
+    15:30Z on the 9th (Japan's 10th), not the scheduled campaign's queued messages; one
+    minute before Japan's midnight it is still the 9th (three sends)."""
+    from sms_core import clock
+
+    with clock.frozen(z("2026-12-09 15:31:00")):  # 00:31 on 10 December in Japan
+        assert reports.sends_today(history) == 1
+        assert reports.daily_sends(history, days=1)["day"].tolist() == [date(2026, 12, 10)]
+    with clock.frozen(z("2026-12-09 14:59:00")):  # 23:59 on 9 December in Japan
+        assert reports.sends_today(history) == 3

@@ -75,7 +75,7 @@ def test_a_planted_secret_is_nowhere_to_be_found(database_url, monkeypatch, tmp_
         svc.set_setting("provider", "twilio", actor="setup")  # builds it: token read
         svc.set_setting("provider", "karaden", actor="setup")
         info = svc.confirm(preview(ROSTER, "面接のご案内"), name="s", key="k", actor="setup")
-        workers = ProviderWorkers(svc.engine, DispatchConfig(idle_sleep=0.01))
+        workers = ProviderWorkers(svc.database_engine(), DispatchConfig(idle_sleep=0.01))
         try:
             deadline = time.monotonic() + 30
             while svc.progress(info.id).state != "finished" and time.monotonic() < deadline:
@@ -86,17 +86,17 @@ def test_a_planted_secret_is_nowhere_to_be_found(database_url, monkeypatch, tmp_
 
     texts = {
         "logs": caplog.text,
-        "database": database_texts(svc.engine),
+        "database": database_texts(svc.database_engine()),
         "messages export": svc.export_messages(info.id).decode("utf-8-sig"),
         "audit export": svc.audit_csv().decode("utf-8-sig"),
         **{page: page_texts(page) for page in ("history", "admin", "audit", "settings")},
     }
     # The error was seen (and stored redacted): the search below searched real text.
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         reasons = s.scalars(select(Message.error_message).where(Message.campaign_id == info.id))
         assert any("Bearer ***" in (r or "") for r in reasons)
     assert "Bearer ***" in texts["database"]
     for where, text in texts.items():
         assert KARADEN_TOKEN not in text, where
         assert TWILIO_TOKEN not in text, where
-    svc.engine.dispose()
+    svc.database_engine().dispose()

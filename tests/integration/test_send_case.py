@@ -53,7 +53,7 @@ def contract(svc: SmsService, units: int = 1000, start: date = NOV, **kw) -> Non
 
 
 def use_up(svc: SmsService, month: date, units: int) -> None:
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         quota.reserve(s, month, units)
 
 
@@ -64,7 +64,7 @@ def draft(svc: SmsService, **choices):
 
 
 def quota_month_of(svc: SmsService, campaign_id: int) -> date:
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         return s.get(Campaign, campaign_id).quota_month
 
 
@@ -80,7 +80,7 @@ def test_r18_at_2059_on_the_last_day_the_send_counts_against_this_month(svc):
         assert d.blocked == "short" and not d.can_confirm
         with pytest.raises(QuotaError, match=r"1 short"):
             svc.confirm_send(d, actor="op")
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         assert quota.remaining(s, NOV).reserved == 995  # nothing more reserved
 
 
@@ -107,7 +107,7 @@ def test_r18_a_quiet_hours_deferral_past_midnight_reserves_in_the_month_it_goes_
         assert d.can_confirm
         info = svc.confirm_send(d, actor="op")
     assert info.quota_month == month == quota_month_of(svc, info.id)
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         assert quota.remaining(s, month).reserved == 6
         assert quota.remaining(s, quota.jst_month(now)).reserved == 995
 
@@ -146,7 +146,7 @@ def test_r16_a_contract_that_has_ended_refuses_the_send_with_its_end(svc):
         assert d.blocked == "contract_ended" and d.contract_end == date(2026, 10, 1)
         with pytest.raises(StateError, match="ended with 2026-10"):
             svc.confirm_send(d, actor="op")
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         assert s.query(Campaign).count() == 0
 
 
@@ -187,7 +187,7 @@ def test_the_same_form_confirmed_twice_makes_one_campaign_and_one_reservation(sv
         assert draft(svc, filters={"LINE登録": ["未"]}).key != first.key
         assert draft(svc, body=BODY + "い").key != first.key
         assert draft(svc, send_at=jst(2026, 12, 1, 10, 0)).key != first.key
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         assert quota.remaining(s, NOV).reserved == 6
         assert s.query(Campaign).count() == 1
 
