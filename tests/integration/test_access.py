@@ -60,7 +60,9 @@ def calls(svc: SmsService, n: int) -> list[tuple[str, object]]:
         (
             "send",
             lambda: svc.confirm_send(
-                SmsService(svc.database_engine()).draft_send(ROSTER, "r.csv", body="本文", key=f"d{n}"),
+                SmsService(svc.database_engine()).draft_send(
+                    ROSTER, "r.csv", body="本文", key=f"d{n}"
+                ),
                 actor="x",
             ),
         ),
