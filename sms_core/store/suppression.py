@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +31,12 @@ __all__ = [
     "normalise_number",
     "read_numbers",
     "remove_optout",
+    "suppressed_among",
     "suppressed_numbers",
 ]
+
+# Where an entry came from (issue 12), shown in the opt-out list.
+SOURCES = ("link", "operator", "import")
 
 # Header words that name the phone column of a CSV with several columns.
 _PHONE_HEADERS = ("phone", "tel", "mobile", "number", "電話", "携帯", "番号")
@@ -61,20 +66,31 @@ def _insert(session: Session):
 
 
 def add_optout(
-    session: Session, number: str, reason: str | None = None, *, actor: str = "system"
+    session: Session,
+    number: str,
+    reason: str | None = None,
+    *,
+    actor: str = "system",
+    source: str = "operator",
 ) -> tuple[Suppression, bool]:
     """Put ``number`` on the list; returns the entry and whether it is new.
 
-    An entry already there keeps its original who/when/why.
+    ``source`` is where it came from: ``operator`` (default), ``link`` (the candidate's
+    own opt-out link) or ``import``. An entry already there keeps its original
+    who/when/why/source.
     """
+    if source not in SOURCES:
+        raise InputError(f"an opt-out comes from one of {', '.join(SOURCES)}, not '{source}'")
     phone = normalise_number(number)
     existing = session.get(Suppression, phone)
     if existing is not None:
         return existing, False
-    entry = Suppression(phone=phone, reason=reason or None, added_by=actor, added_at=now_utc())
+    entry = Suppression(
+        phone=phone, reason=reason or None, added_by=actor, added_at=now_utc(), source=source
+    )
     session.add(entry)
     session.flush()
-    audit(session, actor, "optout.add", phone=phone, reason=reason)
+    audit(session, actor, "optout.add", phone=phone, reason=reason, source=source)
     return entry, True
 
 
@@ -91,6 +107,18 @@ def list_optouts(session: Session) -> list[Suppression]:
     """Every entry, newest first."""
     stmt = select(Suppression).order_by(Suppression.added_at.desc(), Suppression.phone)
     return list(session.scalars(stmt))
+
+
+def suppressed_among(session: Session, numbers: Iterable[str]) -> set[str]:
+    """Those of ``numbers`` (national form) on the list now: one statement for all of them.
+
+    The worker's hand-over check (issue 12) asks through this function only, so how an
+    entry is keyed (the number, or a hash of it) is decided here alone.
+    """
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Suppression.phone).where(Suppression.phone.in_(wanted))))
 
 
 def suppressed_numbers(session: Session) -> set[str]:
@@ -198,7 +226,13 @@ def import_optouts_bytes(
             _insert(session)(Suppression)
             .values(
                 [
-                    {"phone": n, "reason": reason or None, "added_by": actor, "added_at": added_at}
+                    {
+                        "phone": n,
+                        "reason": reason or None,
+                        "added_by": actor,
+                        "added_at": added_at,
+                        "source": "import",
+                    }
                     for n in batch
                 ]
             )
