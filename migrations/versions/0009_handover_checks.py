@@ -7,8 +7,8 @@
 * rate_limit: one row per provider, the slot cursor shared by every worker.
 
 On SQLite a CHECK constraint can only change with the table: batch mode recreates
-campaign and message (so are ``ix_message_sent_at``, which batch mode cannot copy, and — at merge — any
-trigger another revision puts on those tables).
+campaign and message; ``ix_message_sent_at``, which batch mode cannot copy, is made
+again (and so must be, at merge, any trigger another revision puts on those tables).
 
 Revision ID: 0009
 Revises: 0007

@@ -8,7 +8,7 @@ never handed over and its units are released. The product clock is set, never sl
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -145,7 +145,9 @@ def test_frequency_cap_counts_each_number_across_campaigns_per_japan_day(engine,
     second = confirm(engine, ["09011110001", "09011110009"], key="b")
     third = confirm(engine, ["09011110001"], key="c")
     run(worker)
-    states = {(m.campaign_id, m.phone, m.part_index): (m.state, m.error_code) for m in messages(engine)}
+    states = {
+        (m.campaign_id, m.phone, m.part_index): (m.state, m.error_code) for m in messages(engine)
+    }
     assert states[(first.id, "09011110001", 2)][0] == "delivered"
     assert states[(second.id, "09011110001", 1)] == ("delivered", None)
     assert states[(second.id, "09011110009", 1)] == ("delivered", None)
