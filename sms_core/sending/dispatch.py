@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session, aliased
 from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
 from sms_core.providers.base import DELIVERED, FAILED, Outbound, Provider, Receipt
-from sms_core.sending import handover, quota
+from sms_core.sending import handover, quota, ratelimit
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message
 
@@ -64,6 +64,9 @@ class DispatchConfig:
     batch_size: int = 32
     concurrency: int = 4
     rate_per_second: float | None = None  # None: as fast as the provider answers
+    # The provider-wide limit all workers share (issue 12, sms_core.sending.ratelimit):
+    # stored in the database when set here; None leaves whatever is stored there.
+    provider_rate_per_second: float | None = None
     max_attempts: int = 8
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
@@ -175,6 +178,9 @@ class Worker:
         self._next_send = 0.0
         self._rate_lock = threading.Lock()
         self.last_checks = handover.HandoverReport()
+        if self.config.provider_rate_per_second:
+            ratelimit.set_limit(engine, provider.name, self.config.provider_rate_per_second)
+        self._shared_rate = ratelimit.limit_of(engine, provider.name)
         self._claim_statement = self._build_claim_statement()
         self._saturated = False
         self._next_housekeeping = 0.0
@@ -208,6 +214,7 @@ class Worker:
             report.started = self.start_due_campaigns(now)
             report.expired = self.expire_leases(now)
             report.settled = self.settle_unknown(now, limit=self.config.batch_size)
+            self._shared_rate = ratelimit.limit_of(self.engine, self.provider.name)
         # Not ``now``: settling may have taken a while, and the lease starts at the claim.
         claimed = self.claim(now_utc())
         report.claimed = len(claimed)
@@ -507,8 +514,20 @@ class Worker:
             time.sleep(start - now)
         return True
 
-    def _send(self, claimed: Claimed) -> Receipt | Exception:
-        if self.stop.is_set() or not self._pace(claimed.send_by):
+    def _wait_for_slot(self, claimed: Claimed, slot: float | None) -> bool:
+        """Wait for the provider-wide slot (time.monotonic()); False if past ``send_by``."""
+        if slot is None:
+            return True
+        if slot > claimed.send_by:
+            return False
+        delay = slot - time.monotonic()
+        # stop.wait() is True when the worker is told to stop meanwhile: then not sent.
+        return not (delay > 0 and self.stop.wait(delay))
+
+    def _send(self, claimed: Claimed, slot: float | None = None) -> Receipt | Exception:
+        if self.stop.is_set() or not self._wait_for_slot(claimed, slot):
+            return _NotSent()
+        if not self._pace(claimed.send_by):
             return _NotSent()
         if claimed.hand_over_by is not None and now_utc() >= claimed.hand_over_by:
             return _NotSent()  # quiet hours began or the deadline passed meanwhile
@@ -521,8 +540,19 @@ class Worker:
             return ProviderAmbiguous(f"unexpected error: {type(exc).__name__}")
 
     def send_and_record(self, claimed: list[Claimed], report: CycleReport) -> None:
-        """Send the claimed batch with bounded concurrency, then record every outcome."""
-        outcomes = list(self._pool.map(self._send, claimed))
+        """Send the claimed batch with bounded concurrency, then record every outcome.
+
+        Under a provider-wide limit the batch first takes its slots (one statement); the
+        k-th message starts no earlier than its slot.
+        """
+        slots: list[float | None] = [None] * len(claimed)
+        if self._shared_rate:
+            taken = ratelimit.take(self.engine, self.provider.name, len(claimed))
+            if taken is not None:
+                # Epoch slots to this process's monotonic clock, which the waits use.
+                offset = time.monotonic() - now_utc().timestamp()
+                slots = [taken.at(k) + offset for k in range(len(claimed))]
+        outcomes = list(self._pool.map(self._send, claimed, slots))
         taken = [(m, o) for m, o in zip(claimed, outcomes, strict=True) if isinstance(o, Receipt)]
         with transaction(self.engine) as s:
             if taken:
