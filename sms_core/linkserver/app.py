@@ -3,7 +3,8 @@
 =========================  ================================================================
 ``GET /s/{code}``          302 to the link's target, one click recorded; unknown or
                            expired → 404 page (Japanese and English). ``HEAD`` answers
-                           the same without recording a click (link checkers, not people)
+                           the same; it and link previewers are recorded as not human
+                           (issue 12: click rate counts people only)
 ``POST /receipts/{name}``  a delivery receipt of provider ``name``; see
                            :mod:`sms_core.linkserver.receipts` for signatures and rules
 ``GET /healthz``           200 ``ok`` when the database answers, else 503
@@ -26,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from sms_core.i18n import t
-from sms_core.linkserver.clicks import follow, lookup
+from sms_core.linkserver.clicks import follow
 from sms_core.linkserver.receipts import (
     ReceiptConfig,
     ReceiptHandler,
@@ -95,10 +96,7 @@ class LinkApp:
     def _redirect(
         self, environ: dict, start_response: StartResponse, code: str, method: str
     ) -> Iterable[bytes]:
-        if method == "HEAD":
-            link = lookup(self.engine, code)
-        else:
-            link = follow(self.engine, code, environ.get("HTTP_USER_AGENT"))
+        link = follow(self.engine, code, environ.get("HTTP_USER_AGENT"), method=method)
         if link is None:
             return self._page(start_response, 404, self._not_found, method)
         start_response(

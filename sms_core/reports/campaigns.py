@@ -225,7 +225,8 @@ def campaign_messages(
                 func.count().label("clicks"),
                 func.min(Click.at).label("first_click_at"),
             )
-            .where(Click.campaign_id == campaign_id)
+            # People only: link previewers and HEAD requests are not clicks (issue 12).
+            .where(Click.campaign_id == campaign_id, Click.human)
             .group_by(Click.recipient_row)
             .subquery()
         )
@@ -362,7 +363,8 @@ def clicks_per_campaign(
     Only campaigns whose body had a URL tag are listed: a campaign without links has no
     click rate (0 % would be false). Columns: ``campaign_id``, ``name``, ``recipients``
     (recipients given a short link), ``clicked_recipients`` (of them, who clicked at least
-    once), ``clicks`` (every redirected request, link previewers included),
+    once), ``clicks`` (requests by people: HEAD requests and link previewers are recorded
+    but not counted, issue 12),
     ``click_rate`` = clicked_recipients / recipients, ``first_click_at`` (Japan time, NaT
     before any click). Filters: the campaign's quota month, or one ``campaign_id``.
     """
@@ -399,7 +401,7 @@ def clicks_per_campaign(
                 func.count(),
                 func.min(Click.at),
             )
-            .where(Click.campaign_id.in_(ids))
+            .where(Click.campaign_id.in_(ids), Click.human)
             .group_by(Click.campaign_id),
         )
         clicks = {int(c): (int(who), int(n), first) for c, who, n, first in rows}
@@ -443,7 +445,7 @@ def campaign_clicks(
             func.min(Click.at).label("first_click_at"),
             func.max(Click.at).label("last_click_at"),
         )
-        .where(Click.campaign_id == campaign_id)
+        .where(Click.campaign_id == campaign_id, Click.human)
         .group_by(Click.recipient_row)
         .subquery()
     )
