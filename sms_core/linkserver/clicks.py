@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from sms_core.clock import now_utc
+from sms_core.rules.tags import OPTOUT_TARGET
 from sms_core.store.db import read_only
 from sms_core.store.models import USER_AGENT_LENGTH, Click, ShortLink
 
@@ -216,7 +217,8 @@ def follow(
     """
     now = now or now_utc()
     link = lookup(engine, code, now=now)
-    if link is not None:
+    # An opt-out link (issue 12) is not click-through: its page is shown, not counted.
+    if link is not None and link.target != OPTOUT_TARGET:
         agent = (user_agent or "")[:USER_AGENT_LENGTH] or None
         recorder(engine).record(
             {

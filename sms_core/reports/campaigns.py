@@ -14,6 +14,7 @@ from sqlalchemy.sql import ColumnElement
 
 from sms_core.errors import InputError
 from sms_core.reports._base import Bind, fetch, frame, message_filters, template_name, typed
+from sms_core.rules.tags import OPTOUT_TARGET
 from sms_core.store.models import (
     CAMPAIGN_STATES,
     MESSAGE_STATES,
@@ -369,7 +370,12 @@ def clicks_per_campaign(
     before any click). Filters: the campaign's quota month, or one ``campaign_id``.
     """
     limit, offset = page(limit, offset)
-    has_links = select(ShortLink.code).where(ShortLink.campaign_id == Campaign.id).exists()
+    # Opt-out links (issue 12) are not click-through links.
+    has_links = (
+        select(ShortLink.code)
+        .where(ShortLink.campaign_id == Campaign.id, ShortLink.target != OPTOUT_TARGET)
+        .exists()
+    )
     clauses = [has_links, *_campaign_filters(None, month_from, month_to)]
     if campaign_id is not None:
         clauses.append(Campaign.id == campaign_id)
@@ -389,7 +395,7 @@ def clicks_per_campaign(
         _, rows = fetch(
             bind,
             select(ShortLink.campaign_id, func.count(func.distinct(ShortLink.recipient_row)))
-            .where(ShortLink.campaign_id.in_(ids))
+            .where(ShortLink.campaign_id.in_(ids), ShortLink.target != OPTOUT_TARGET)
             .group_by(ShortLink.campaign_id),
         )
         links = {int(c): int(n) for c, n in rows}
@@ -434,7 +440,7 @@ def campaign_clicks(
             ShortLink.recipient_row,
             func.count().label("links"),
         )
-        .where(ShortLink.campaign_id == campaign_id)
+        .where(ShortLink.campaign_id == campaign_id, ShortLink.target != OPTOUT_TARGET)
         .group_by(ShortLink.recipient_row)
         .subquery()
     )

@@ -698,3 +698,75 @@ def test_click_rate_and_first_click_count_people_only(engine, campaign, server):
     assert row["first_click_at"].tz_convert("UTC") == pd.Timestamp("2026-11-30 23:30", tz="UTC")
     per_row = campaign_clicks(engine, campaign)
     assert list(per_row["clicks"]) == [1, 0]
+
+
+# --- issue 12: the candidate's own opt-out link --------------------------------------------
+
+
+@pytest.fixture
+def optout_campaign(engine):
+    """A campaign whose body carries {{optout}}: one opt-out link per recipient."""
+    with transaction(engine) as s:
+        set_contract(s, 1000, quota.current_month(), 3)
+    roster = load_roster(
+        "応募者ID,氏名,区分,携帯電話番号\nC1,山田,新卒,09011110001\nC2,佐藤,新卒,09011110002\n".encode()
+    )
+    body = "{{氏名}}様 説明会のご案内です。停止: {{配信停止URL}}"
+    p = preview(roster, body, short_url_base="http://localhost:8600/s/")
+    assert p.summary.total_units == 2  # costed like any short URL
+    info = confirm_campaign(
+        engine, p, name="停止リンク", idempotency_key="o", actor="test", provider="sandbox",
+        quiet=NO_QUIET,
+    )
+    with transaction(engine) as s:
+        bodies = s.scalars(select(Message.body).order_by(Message.recipient_row)).all()
+        codes = dict(s.execute(select(ShortLink.recipient_row, ShortLink.code)).all())
+    assert all(f"/s/{codes[row]}" in bodies[row] for row in (0, 1))  # each their own
+    return info.id
+
+
+def optouts(engine) -> list[tuple[str, str, str]]:
+    from sms_core.store.suppression import list_optouts
+
+    with transaction(engine) as s:
+        return [(o.phone, o.source, o.added_by) for o in list_optouts(s)]
+
+
+def test_the_opt_out_link_shows_a_page_and_only_its_post_opts_out(engine, optout_campaign, server):
+    """Issue 12: GET (a person, a previewer or a scanner) and HEAD show the Japanese
+    confirmation page and record nothing; a POST without the link's own token is refused;
+    the form's POST puts the number the message went to on the list, source ``link``,
+    audited. Opt-out links are not click-through links in the reports."""
+    import re as _re
+
+    from sms_core.store.models import AuditEvent
+
+    code = links(engine)[1]
+    url = f"{server.url}/s/{code}"
+    for agent in (*PREVIEWERS.values(), PEOPLE["iphone"]):
+        page = requests.get(url, headers={"User-Agent": agent}, allow_redirects=False, timeout=10)
+        assert page.status_code == 200 and "配信を停止する" in page.text
+        assert "method='post'" in page.text
+    assert requests.head(url, timeout=10).status_code == 200
+    assert optouts(engine) == []
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Click)) == 0
+    # Another link's token, or none, does nothing.
+    other = links(engine)[0]
+    other_page = requests.get(f"{server.url}/s/{other}", timeout=10).text
+    other_token = _re.search(r"name='token' value='([0-9a-f]+)'", other_page).group(1)
+    for data in ({}, {"token": "0" * 64}, {"token": other_token}):
+        refused = requests.post(url, data=data, timeout=10)
+        assert refused.status_code == 403
+    assert optouts(engine) == []
+    token = _re.search(r"name='token' value='([0-9a-f]+)'", page.text).group(1)
+    done = requests.post(url, data={"token": token}, timeout=10)
+    assert done.status_code == 200 and "配信を停止しました" in done.text
+    assert optouts(engine) == [("09011110002", "link", "candidate (opt-out link)")]
+    with transaction(engine) as s:
+        actions = s.scalars(select(AuditEvent.action)).all()
+    assert "optout.add" in actions
+    # Twice is harmless: the entry keeps its first time and source.
+    assert requests.post(url, data={"token": token}, timeout=10).status_code == 200
+    assert len(optouts(engine)) == 1
+    assert optout_campaign not in set(reports.clicks_per_campaign(engine)["campaign_id"])
