@@ -53,6 +53,8 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
         short_url_base=short_url_base_in_use(engine),
     )
     send_at = parse_japan_time(args.at) if args.at else None
+    # 送信期限 (issue 12): what is not handed over by then expires, units released.
+    deadline = parse_japan_time(args.until) if getattr(args, "until", None) else None
     plan = plan_send(result)
     summary = result.summary
     if args.dry_run:
@@ -86,6 +88,7 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
         urgent_reason=args.urgent,
         plan=plan,
         template_name=template_name,
+        deadline=deadline,
     )
     if args.json:
         print_json(
@@ -97,6 +100,7 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
                 "messages": info.messages,
                 "units": info.units,
                 "scheduled_at": info.scheduled_at,
+                "deadline": deadline,
             }
         )
     else:
@@ -291,6 +295,11 @@ def add_send_commands(commands) -> None:
     p.add_argument("--template", help="use the saved template of this name")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=HEADER")
     p.add_argument("--at", help='send time in Japan time, e.g. "2026-12-01 10:00"')
+    p.add_argument(
+        "--until",
+        help='deadline (送信期限) in Japan time, e.g. "2026-12-01 13:00": messages not '
+        "handed over by then expire and their units are released",
+    )
     p.add_argument("--name", help="a name for the history")
     p.add_argument(
         "--quiet",
