@@ -385,7 +385,7 @@ class Worker:
             campaigns = self._campaign_terms(s, {r.campaign_id for r in rows}, now, cond)
             claimed = []
             for r in sorted(rows, key=lambda r: r.id):
-                month, sender, hand_over_by = campaigns[r.campaign_id]
+                month, sender, hand_over_by, deadline = campaigns[r.campaign_id]
                 claimed.append(
                     Claimed(
                         r.id,
@@ -395,7 +395,7 @@ class Worker:
                         r.part_index,
                         r.units,
                         r.attempts,
-                        Outbound(r.client_ref, r.phone, r.body, sender),
+                        Outbound(r.client_ref, r.phone, r.body, sender, deadline),
                         send_by,
                         hand_over_by,
                     )
@@ -464,8 +464,8 @@ class Worker:
 
     def _campaign_terms(
         self, s: Session, ids: set[int], now: datetime, cond: handover.Conditions
-    ) -> dict[int, tuple[date, str | None, datetime | None]]:
-        """Quota month, dedicated sender (None: shared) and hand-over limit of campaigns.
+    ) -> dict[int, tuple[date, str | None, datetime | None, datetime | None]]:
+        """Quota month, dedicated sender (None: shared), hand-over limit and deadline.
 
         The month is read in the claim transaction every time: the hand-over checks move
         a campaign's units to the month it goes out in (issue 12).
@@ -487,7 +487,7 @@ class Worker:
             if c.quiet_hours_override_reason is None:
                 limits.append(quiet_start)
             known = [limit for limit in limits if limit is not None]
-            terms[c.id] = (c.quota_month, sender, min(known) if known else None)
+            terms[c.id] = (c.quota_month, sender, min(known) if known else None, c.deadline_at)
         return terms
 
     def _pace(self, send_by: float) -> bool:
