@@ -95,6 +95,8 @@ if state.get("template_name"):
     st.caption(t("send.from_template", name=state["template_name"]))
 bare = cost_of_body(body)
 st.caption(t("send.counter", chars=bare.chars, units=bare.units, segments=bare.segments))
+if svc.suggests_optout(body):  # 特定電子メール法: advertising needs a way to opt out
+    st.info(t("send.optout_hint"))
 
 try:
     result = svc.preview(
@@ -106,6 +108,7 @@ try:
         mapping=mapping,
         suppressed=svc.suppressed_numbers(),
         short_url_base=svc.short_url_base(),
+        capped=svc.numbers_at_frequency_cap(),  # issue 12: shown as frequency_cap
     )
 except SmsError as exc:
     st.error(str(exc))
@@ -214,6 +217,17 @@ policy = st.radio(
     horizontal=True,
     format_func=lambda p: t(f"send.quiet.{p}"),
 )
+# 送信期限 (issue 12): what is not handed over by then expires, its units released.
+deadline = None
+if st.toggle(t("send.deadline"), key="deadline_on"):
+    deadline_start = send_at or datetime.now(JST)
+    deadline_day = st.date_input(
+        t("send.deadline_date"), value=deadline_start.date(), key="deadline_day"
+    )
+    deadline_time = st.time_input(
+        t("send.deadline_time"), value=time(18, 0), step=timedelta(minutes=15), key="deadline_time"
+    )
+    deadline = datetime.combine(deadline_day, deadline_time, tzinfo=JST)
 urgent = st.toggle(t("send.urgent"))
 reason = st.text_input(t("send.urgent_reason")) if urgent else None
 quiet = svc.quiet_hours()
@@ -276,6 +290,7 @@ def confirm() -> None:
                 quiet_policy=policy,
                 urgent_reason=reason if urgent else None,
                 template_name=state.get("template_name"),
+                deadline=deadline,
             )
         except SmsError as exc:
             st.error(str(exc))

@@ -216,6 +216,16 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "config.provider": {"ja": "送信プロバイダ", "en": "Provider"},
     "config.quiet": {"ja": "送信停止時間帯（日本時間）", "en": "Quiet hours (Japan time)"},
     "config.short_url": {"ja": "短縮URL", "en": "Short URL base"},
+    "config.frequency_cap": {
+        "ja": "1日あたりの送信上限（1番号・日本時間）",
+        "en": "Messages per number per day (Japan time)",
+    },
+    "config.frequency_cap_help": {
+        "ja": "送信をまたいで数えます。上限を超える宛先はプレビューで「送信回数の上限」と表示され、"
+        "送信時にも再確認されます。",
+        "en": "Counted across sends. Recipients over it show as 'Daily message limit reached' "
+        "in the preview, and are checked again as messages go out.",
+    },
     "config.provider_help": {
         "ja": "認証情報は環境変数か secrets.toml に置きます。設定されていない事業者は選べません。",
         "en": "Credentials live in the environment or secrets.toml; "
@@ -326,6 +336,9 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "send.when.later": {"ja": "予約送信", "en": "Schedule"},
     "send.name": {"ja": "送信名（履歴に表示）", "en": "Name (shown in history)"},
     "send.date": {"ja": "日付（日本時間）", "en": "Date (Japan time)"},
+    "send.deadline": {"ja": "送信期限を設定する", "en": "Set a deadline"},
+    "send.deadline_date": {"ja": "送信期限の日付（日本時間）", "en": "Deadline date (Japan time)"},
+    "send.deadline_time": {"ja": "送信期限の時刻（日本時間）", "en": "Deadline time (Japan time)"},
     "send.time": {"ja": "時刻（日本時間）", "en": "Time (Japan time)"},
     "send.quiet": {"ja": "送信停止時間帯にかかる場合", "en": "If it falls in quiet hours"},
     "send.quiet.refuse": {"ja": "送信しない", "en": "Refuse"},

@@ -281,6 +281,17 @@ class SmsService:
         with transaction(self.reader) as s:
             return _suppressed(s)
 
+    def numbers_at_frequency_cap(self) -> set[str]:
+        """Numbers that already had today's messages (frequency cap, issue 12): for a
+        preview, which shows them as ``frequency_cap``."""
+        from sms_core.clock import now_utc
+        from sms_core.sending.handover import numbers_at_cap
+
+        self.principal.require("preview")
+        with transaction(self.reader) as s:
+            cap = app_settings.frequency_cap_of(s)
+            return numbers_at_cap(s, cap, now_utc())
+
     def optouts(self) -> list:
         """Every opt-out entry, newest first (full numbers)."""
         self.principal.require("optouts")
@@ -352,8 +363,11 @@ class SmsService:
         quiet_policy: str = "refuse",
         urgent_reason: str | None = None,
         template_name: str | None = None,
+        deadline: datetime | None = None,
     ) -> CampaignInfo:
-        """Confirm a send; the same ``key`` (one confirm dialog) never creates two."""
+        """Confirm a send; the same ``key`` (one confirm dialog) never creates two.
+
+        ``deadline`` (送信期限, issue 12): what is not handed over by then expires."""
         who = self._who("send", actor)
         return confirm_campaign(
             self.engine,
@@ -367,7 +381,15 @@ class SmsService:
             quiet_policy=quiet_policy,
             urgent_reason=urgent_reason,
             template_name=template_name,
+            deadline=deadline,
         )
+
+    @staticmethod
+    def suggests_optout(body: str) -> bool:
+        """Whether New send should suggest the opt-out link tag ``{{optout}}`` (issue 12)."""
+        from sms_core.rules.tags import suggests_optout
+
+        return suggests_optout(body or "")
 
     def links_expire_on(self, preview: Preview, send_at: datetime | None = None) -> date | None:
         """The Japan-time day the body's short links stop working; None without URL tags."""

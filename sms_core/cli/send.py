@@ -43,14 +43,20 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
             body, template_name = template.body, template.name
     else:
         body = read_body(args)
+    from sms_core.clock import now_utc
+    from sms_core.sending.handover import numbers_at_cap
+    from sms_core.store.app_settings import frequency_cap_of
+
     with transaction(engine) as session:
         blocked = suppressed_numbers(session)
+        capped = numbers_at_cap(session, frequency_cap_of(session), now_utc())
     result = preview(
         args.roster,
         body,
         mapping=parse_mapping(args.map),
         suppressed=blocked,
         short_url_base=short_url_base_in_use(engine),
+        capped=capped,
     )
     send_at = parse_japan_time(args.at) if args.at else None
     # 送信期限 (issue 12): what is not handed over by then expires, units released.

@@ -64,6 +64,7 @@ __all__ = [
     "before_claim",
     "conditions",
     "day_start",
+    "numbers_at_cap",
     "quiet_starts_after",
     "screen",
 ]
@@ -303,6 +304,22 @@ def _reserve_then_release(session: Session, old: date, new: date, units: int) ->
 def _no_room_or_contract(session: Session, month: date) -> str:
     status = quota.remaining(session, month)
     return NO_ROOM if status.cap else NO_CONTRACT
+
+
+def numbers_at_cap(session: Session, cap: int, now: datetime) -> set[str]:
+    """Numbers that already had ``cap`` messages today (Japan time): what the preview
+    marks ``frequency_cap``. Counted as at hand-over (first parts handed over today, or
+    being handed over now)."""
+    rows = session.execute(
+        select(Message.phone)
+        .where(
+            Message.part_index == 1,
+            (Message.accepted_at >= day_start(now)) | Message.state.in_(IN_FLIGHT),
+        )
+        .group_by(Message.phone)
+        .having(func.count() >= cap)
+    ).scalars()
+    return set(rows)
 
 
 # --- after the claim: per message of the batch --------------------------------------------
