@@ -77,6 +77,8 @@ FREQUENCY_CAP = "frequency_cap"
 NO_CONTRACT = "no_contract"
 NO_ROOM = "quota"
 IN_FLIGHT = ("sending", "unknown")
+# Campaign states that may still have queued messages.
+WAITING_OR_OPEN = ("scheduled", "sending", "paused", "quiet_hours", "held")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +184,11 @@ def before_claim(
 
 def _expire_past_deadline(session: Session, now: datetime, provider: str) -> int:
     """Queued messages of campaigns whose deadline passed expire; units released."""
+    # Campaigns still open only: finished ones, however many, never enter the statement.
     past = select(Campaign.id).where(
-        Campaign.deadline_at.is_not(None), Campaign.deadline_at <= now
+        Campaign.deadline_at.is_not(None),
+        Campaign.deadline_at <= now,
+        Campaign.state.in_(WAITING_OR_OPEN),
     )
     rows = session.execute(
         update(Message)
