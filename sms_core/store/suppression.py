@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from sms_core.clock import now_utc
 from sms_core.errors import InputError
 from sms_core.rules.phones import classify
-from sms_core.store.models import Suppression, audit
+from sms_core.store.models import AuditEvent, Suppression, audit
 
 __all__ = [
     "ImportResult",
@@ -217,8 +218,8 @@ def import_optouts_bytes(
 ) -> ImportResult:
     """:func:`import_optouts` for the bytes of an upload named ``name``."""
     numbers = list(dict.fromkeys(read_numbers(data, f"'{name}'")))
-    before = session.scalar(select(func.count()).select_from(Suppression)) or 0
     added_at = now_utc()
+    new: list[str] = []
     # Batches keep each statement's bound parameters under the backends' limits.
     for start in range(0, len(numbers), 5000):
         batch = numbers[start : start + 5000]
@@ -237,9 +238,28 @@ def import_optouts_bytes(
                 ]
             )
             .on_conflict_do_nothing(index_elements=["phone"])
+            # Only the numbers this import added (not those already on the list).
+            .returning(Suppression.phone)
         )
-        session.execute(stmt)
-    after = session.scalar(select(func.count()).select_from(Suppression)) or 0
-    added = after - before
+        new.extend(session.scalars(stmt))
+    added = len(new)
     audit(session, actor, "optout.import", file=name, added=added, reason=reason)
+    # Each entry is audited too (issue 12), in bulk: one statement per batch.
+    for start in range(0, len(new), 5000):
+        session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "at": added_at,
+                    "actor": actor,
+                    "action": "optout.add",
+                    "detail": json.dumps(
+                        {"file": name, "phone": n, "reason": reason, "source": "import"},
+                        ensure_ascii=False,
+                        sort_keys=True,
+                    ),
+                }
+                for n in new[start : start + 5000]
+            ],
+        )
     return ImportResult(added=added, already=len(numbers) - added)
