@@ -23,6 +23,7 @@ from sms_core.sending import quota
 from sms_core.sending.campaigns import cancel_campaign, confirm_campaign
 from sms_core.sending.contract import set_contract
 from sms_core.sending.dispatch import DispatchConfig, Worker
+from sms_core.sending.handover import numbers_at_cap
 from sms_core.store.app_settings import set_setting
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message
@@ -153,6 +154,10 @@ def test_frequency_cap_counts_each_number_across_campaigns_per_japan_day(engine,
     assert states[(second.id, "09011110009", 1)] == ("delivered", None)
     assert states[(third.id, "09011110001", 1)] == ("withheld", "frequency_cap")
     assert ledger(engine, NOV)[1] == 0
+    # What the preview is given: the numbers already at the cap today.
+    with transaction(engine) as s:
+        assert numbers_at_cap(s, 2, clock.now_utc()) == {"09011110001"}
+        assert numbers_at_cap(s, 3, clock.now_utc()) == set()
     # 23:59 that day is still that day; 00:00 Japan time is a new one.
     clock.set_now(jst("2026-11-30 23:59"))
     late = confirm(engine, ["09011110001"], key="d")
