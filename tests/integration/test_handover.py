@@ -303,3 +303,51 @@ def test_contract_a_held_send_can_be_cancelled_and_its_units_are_released(engine
     cancel_campaign(engine, info.id, actor="operator")
     assert ledger(engine, NOV) == (0, 0)
     assert campaign(engine, info.id).state == "cancelled"
+
+
+
+def test_frequency_cap_holds_when_two_workers_check_one_number_at_once(
+    engine, sandbox, monkeypatch
+):
+    """Issue 12 / R19: two workers, each holding a fresh claim of a message to the same
+    number, check the cap at the same moment (a barrier makes sure of it). The number had
+    1 message today and the cap is 2: exactly one more goes out. On PostgreSQL the number
+    is locked while counted (without it both would pass); SQLite runs one claim at a time."""
+    import contextlib
+    import threading
+
+    from sms_core.sending import handover
+
+    setting(engine, "quiet_hours", "00:00-00:00")
+    setting(engine, "frequency_cap", "2")
+    contract(engine)
+    config = DispatchConfig(settle_delay=0, status_poll_after=0, batch_size=1)
+    first = Worker(engine, sandbox, config, worker_id="w0")
+    confirm(engine, ["09011110001"], key="earlier")
+    run(first)
+    a = confirm(engine, ["09011110001"], key="a")
+    b = confirm(engine, ["09011110001"], key="b")
+    barrier = threading.Barrier(2, timeout=3)
+    original = handover._over_frequency_cap
+
+    def meet_then_check(*args, **kwargs):
+        # Both claims are made and not yet committed. SQLite: the other claim waits for
+        # this transaction, so the barrier breaks after its timeout and this one goes on.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(handover, "_over_frequency_cap", meet_then_check)
+    workers = [Worker(engine, sandbox, config, worker_id=f"w{i}") for i in (1, 2)]
+    threads = [threading.Thread(target=w.run_once) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.setattr(handover, "_over_frequency_cap", original)
+    run(workers[0])
+    outcome = sorted(
+        (m.state, m.error_code) for m in messages(engine) if m.campaign_id in (a.id, b.id)
+    )
+    assert outcome == [("delivered", None), ("withheld", "frequency_cap")]
+    assert Counter(e.to for e in sandbox.outbox())["09011110001"] == 2
