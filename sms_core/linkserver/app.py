@@ -126,8 +126,10 @@ class LinkApp:
 
     def _opt_out(self, environ: dict, start_response: StartResponse, code: str) -> Iterable[bytes]:
         link = lookup(self.engine, code)
-        if link is None or link.target != OPTOUT_TARGET:
+        if link is None:
             return self._page(start_response, 404, self._not_found, "POST")
+        if link.target != OPTOUT_TARGET:  # only an opt-out link takes a form
+            return self._plain(start_response, 405, "method not allowed", allow="GET, HEAD")
         try:
             length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY_BYTES)
         except ValueError:
