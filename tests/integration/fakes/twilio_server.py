@@ -158,7 +158,11 @@ class TwilioServer(FakeServer):
             return self.error(400, "Message body is required.", 21602)
         validity = form.get("ValidityPeriod")
         if validity is not None and not (validity.isdigit() and 1 <= int(validity) <= 36000):
-            return self.error(400, "ValidityPeriod must be between 1 and 36000 seconds.", 21000)
+            return self.error(
+                400,
+                "Validity period can only be set to integers between 1 and 36,000 seconds.",
+                21624,
+            )
         if len(body) > 1600:
             return self.error(
                 400, "The concatenated message body exceeds the 1600 character limit.", 21617
