@@ -17,6 +17,12 @@ on loopback:
       together aim at ``--cap-share`` of the rate measured in (b), which is below (a); the
       achieved rate over the steady part of the run is compared with the cap.
 
+With ``--shared-cap RATE`` it runs only (d), issue 12's provider-wide limit:
+``--shared-workers`` (default 4) worker processes, each started with
+``SMS_WORKER_PROVIDER_RATE_PER_SECOND=RATE`` (one limit kept in the database for all of
+them, not a share each), send a campaign of ``RATE × --cap-seconds`` messages; their
+combined steady rate must be within 5% of RATE (and never above it by more).
+
 Prints messages/second of (a), (b) and (c), the ratio (b)/(a) (target ≥ 0.5) and the
 deviation of (c) from its cap (target within 5%); checks that nothing was sent twice and
 that the ledger equals the units accepted. Exits 1 when a target or a check is missed.
@@ -36,6 +42,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -161,6 +168,7 @@ def worker_run(
     key: str,
     poll: bool,
     rate: float | None = None,
+    shared_rate: float | None = None,
 ) -> dict[str, float]:
     """Send a campaign of ``messages`` through ``workers`` worker processes; its figures."""
     settings: dict[str, object] = {"idle_sleep": 0.02}
@@ -168,6 +176,9 @@ def worker_run(
         settings["status_poll_after"] = 3600
     if rate:
         settings["rate_per_second"] = rate / workers
+    if shared_rate:
+        settings["provider_rate_per_second"] = shared_rate
+        rate = shared_rate
     env = worker_env(url, karaden_env(fake.url), **settings)
     fake.reset()  # each run is checked on its own: no number twice within the campaign
     engines: dict = {}
@@ -251,6 +262,89 @@ def run_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, obje
     return figures
 
 
+def shared_cap_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, object]:
+    """(d): ``--shared-workers`` processes under one provider-wide limit of ``--shared-cap``."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    messages = max(200, int(args.shared_cap * args.cap_seconds))
+    make_contract(url, 2 * messages + 1000)
+    with ServerProcess("karaden", *karaden_server_args("--delivery-delay", "0.5")) as fake:
+        run = worker_run(
+            url,
+            fake,
+            messages,
+            args.shared_workers,
+            tmp,
+            key="shared",
+            poll=args.poll,
+            shared_rate=args.shared_cap,
+        )
+        arrived = provider_rate(fake.messages())
+    return {
+        "messages": messages,
+        "steady": arrived,
+        "recorded": run["steady"],
+        "overall": run["rate"],
+        "checks": run["problems"] or "ok",
+    }
+
+
+def provider_rate(stored: list[dict]) -> float:
+    """Sends per second as the provider saw them arrive, over its whole seconds.
+
+    The imitation stamps each message to the second; the first and last seconds (partly
+    covered) are left out and the others averaged. Our own ``accepted_at`` is stamped per
+    batch as it is recorded, which is too coarse for a 5% check of a short run.
+    """
+    per_second = Counter(m["created_at"] for m in stored)
+    seconds = sorted(per_second)[1:-1]
+    if not seconds:
+        raise RuntimeError("the run was too short to measure: raise --cap-seconds")
+    first, last = (datetime.fromisoformat(seconds[i]) for i in (0, -1))
+    span = int((last - first).total_seconds()) + 1
+    return sum(per_second[s] for s in seconds) / span
+
+
+def shared_cap_main(args: argparse.Namespace) -> int:
+    """Run (d) on the chosen backends; exit 1 when the combined rate misses the cap by >5%."""
+    figures: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.backend in ("sqlite", "both"):
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            figures["sqlite"] = shared_cap_backend(url, args, Path(tmp))
+        if args.backend in ("postgresql", "both"):
+            url, drop = postgres_database()
+            try:
+                figures["postgresql"] = shared_cap_backend(url, args, Path(tmp))
+            finally:
+                drop()
+    print(
+        f"dispatch, one provider-wide limit of {args.shared_cap:,.0f}/s shared by "
+        f"{args.shared_workers} worker processes (Karaden imitation on loopback)"
+    )
+    print(
+        f"{'backend':<11} {'messages':>9} {'steady/s':>9} {'recorded/s':>10} {'overall/s':>10} "
+        f"{'dev':>7}  checks"
+    )
+    ok = True
+    for name, f in figures.items():
+        deviation = f["steady"] / args.shared_cap - 1
+        ok &= abs(deviation) <= TARGET_CAP_DEVIATION and f["checks"] == "ok"
+        print(
+            f"{name:<11} {f['messages']:>9,} {f['steady']:>9,.1f} {f['recorded']:>10,.1f} "
+            f"{f['overall']:>10,.1f} {deviation:>+7.1%}  {f['checks']}"
+        )
+    print(
+        "steady/s: combined rate as the provider received it, over its whole seconds (target "
+        f"within {TARGET_CAP_DEVIATION:.0%} of the limit); recorded/s: from our accepted_at "
+        "without the first and last 10% (stamped per batch); overall/s: commit to last record"
+    )
+    return 0 if ok else 1
+
+
 def main() -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -267,7 +361,16 @@ def main() -> int:
     parser.add_argument("--cap-seconds", type=float, default=10.0, help="length of the capped run")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--with-polling", dest="poll", action="store_true")
+    parser.add_argument(
+        "--shared-cap",
+        type=float,
+        default=None,
+        help="run only (d): this provider-wide limit (sends/s) shared by --shared-workers",
+    )
+    parser.add_argument("--shared-workers", type=int, default=4)
     args = parser.parse_args()
+    if args.shared_cap:
+        return shared_cap_main(args)
 
     figures: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -66,6 +66,19 @@ with url_col, st.form("short_url"):
         _save("short_url_base", base)
 with url_col:
     _source("short_url_base")
+# Issue 12: at most this many messages per number per Japan-time day, across sends.
+with st.form("frequency_cap"):
+    cap = st.number_input(
+        t("config.frequency_cap"),
+        min_value=1,
+        max_value=100,
+        value=int(current["frequency_cap"].value),
+        step=1,
+    )
+    st.caption(t("config.frequency_cap_help"))
+    if st.form_submit_button(t("config.save")):
+        _save("frequency_cap", str(int(cap)))
+_source("frequency_cap")
 
 if svc.has_active_contract():
     # A test send is a campaign of one: quota-checked, idempotent on the form's nonce, sent

@@ -97,6 +97,8 @@ if state.get("template_name"):
     st.caption(t("send.from_template", name=state["template_name"]))
 bare = svc.body_counter(body)
 st.caption(t("send.counter", chars=bare.chars, units=bare.units, segments=bare.segments))
+if svc.suggests_optout(body):  # 特定電子メール法: advertising needs a way to opt out
+    st.info(t("send.optout_hint"))
 
 # The choices drawn further down (narrowing, schedule, quiet hours) are read from their
 # widgets' state here, so the one draft below already reflects them.
@@ -113,6 +115,14 @@ send_at = (
     else None
 )
 urgent = state.get("send_urgent", False)
+deadline_default = send_at or svc.japan_instant(svc.japan_today(), time(18, 0))
+deadline = (
+    svc.japan_instant(
+        state.get("deadline_day", deadline_default.date()), state.get("deadline_time", time(18, 0))
+    )
+    if state.get("deadline_on", False)
+    else None
+)
 try:
     draft = svc.draft_send(
         data,
@@ -122,6 +132,7 @@ try:
         mapping=mapping,
         filters=filters,
         send_at=send_at,
+        deadline=deadline,
         quiet_policy=state.get("send_policy", "refuse"),
         urgent_reason=state.get("send_reason", "") if urgent else None,
         name=state.get(f"send_name:{source_id}") or Path(name).stem,
@@ -232,6 +243,12 @@ st.radio(
     format_func=lambda p: t(f"send.quiet.{p}"),
     key="send_policy",
 )
+# 送信期限 (issue 12): what is not handed over by then expires, its units released.
+if st.toggle(t("send.deadline"), key="deadline_on"):
+    st.date_input(t("send.deadline_date"), value=deadline_default.date(), key="deadline_day")
+    st.time_input(
+        t("send.deadline_time"), value=time(18, 0), step=timedelta(minutes=15), key="deadline_time"
+    )
 if st.toggle(t("send.urgent"), key="send_urgent"):
     st.text_input(t("send.urgent_reason"), key="send_reason")
 if draft.quiet_outcome == "deferred":

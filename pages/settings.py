@@ -115,6 +115,7 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
                 t("optout.number"): e.phone,
                 t("optout.reason"): e.reason or "",
                 t("optout.by"): e.added_by,
+                t("optout.source"): t(f"optout.source.{e.source}"),
                 t("optout.at"): e.added_at,
             }
             for e in entries

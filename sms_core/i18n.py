@@ -20,6 +20,9 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "reason.invalid": {"ja": "無効な番号", "en": "Invalid number"},
     "reason.duplicate": {"ja": "重複", "en": "Duplicate"},
     "reason.opted_out": {"ja": "配信停止", "en": "Opted out"},
+    # Issue 12: over the daily frequency cap (preview and hand-over), past the deadline.
+    "reason.frequency_cap": {"ja": "送信回数の上限", "en": "Daily message limit reached"},
+    "reason.deadline": {"ja": "送信期限切れ", "en": "Deadline passed"},
     "kind.new_grad": {"ja": "新卒", "en": "New graduate"},
     "kind.mid_career": {"ja": "中途", "en": "Mid-career"},
     "field.mobile": {"ja": "携帯電話番号", "en": "Mobile"},
@@ -194,6 +197,32 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "contract.save": {"ja": "契約を保存", "en": "Save the contract"},
     "contract.saved": {"ja": "契約を保存しました。", "en": "Contract saved."},
     "optout.number": {"ja": "電話番号", "en": "Number"},
+    "optout.source": {"ja": "登録元", "en": "Source"},
+    "optout.source.link": {"ja": "本人（配信停止URL）", "en": "Candidate (opt-out link)"},
+    "optout.source.operator": {"ja": "担当者", "en": "Operator"},
+    "optout.source.import": {"ja": "ファイル取込", "en": "Import"},
+    "optout.page.title": {"ja": "SMS配信停止の確認", "en": "Stop SMS messages?"},
+    "optout.page.body": {
+        "ja": "このボタンを押すと、今後この番号にSMSをお送りしません。",
+        "en": "Press the button and no more SMS will be sent to this number.",
+    },
+    "optout.page.button": {"ja": "配信を停止する", "en": "Stop messages"},
+    "optout.done.title": {"ja": "配信を停止しました", "en": "Messages stopped"},
+    "optout.done.body": {
+        "ja": "今後この番号にSMSをお送りしません。",
+        "en": "No more SMS will be sent to this number.",
+    },
+    "optout.failed.title": {"ja": "配信停止できませんでした", "en": "Could not stop messages"},
+    "optout.failed.body": {
+        "ja": "ページの有効期限が切れました。SMSのリンクをもう一度開いてください。",
+        "en": "This page has expired. Open the link in the SMS again.",
+    },
+    "send.optout_hint": {
+        "ja": "本文にURLまたは広告らしい文言があります。特定電子メール法に沿って、"
+        "配信停止URL {{optout}} を入れることをおすすめします。",
+        "en": "The message has a URL or looks promotional: under Japan's anti-spam law, "
+        "add the opt-out link {{optout}}.",
+    },
     "optout.reason": {"ja": "理由", "en": "Reason"},
     "optout.by": {"ja": "登録者", "en": "Added by"},
     "optout.at": {"ja": "登録日時", "en": "Added at"},
@@ -211,6 +240,16 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "config.provider": {"ja": "送信プロバイダ", "en": "Provider"},
     "config.quiet": {"ja": "送信停止時間帯（日本時間）", "en": "Quiet hours (Japan time)"},
     "config.short_url": {"ja": "短縮URL", "en": "Short URL base"},
+    "config.frequency_cap": {
+        "ja": "1日あたりの送信上限（1番号・日本時間）",
+        "en": "Messages per number per day (Japan time)",
+    },
+    "config.frequency_cap_help": {
+        "ja": "送信をまたいで数えます。上限を超える宛先はプレビューで「送信回数の上限」と表示され、"
+        "送信時にも再確認されます。",
+        "en": "Counted across sends. Recipients over it show as 'Daily message limit reached' "
+        "in the preview, and are checked again as messages go out.",
+    },
     "config.provider_help": {
         "ja": "認証情報は環境変数か secrets.toml に置きます。設定されていない事業者は選べません。",
         "en": "Credentials live in the environment or secrets.toml; "
@@ -321,6 +360,9 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "send.when.later": {"ja": "予約送信", "en": "Schedule"},
     "send.name": {"ja": "送信名（履歴に表示）", "en": "Name (shown in history)"},
     "send.date": {"ja": "日付（日本時間）", "en": "Date (Japan time)"},
+    "send.deadline": {"ja": "送信期限を設定する", "en": "Set a deadline"},
+    "send.deadline_date": {"ja": "送信期限の日付（日本時間）", "en": "Deadline date (Japan time)"},
+    "send.deadline_time": {"ja": "送信期限の時刻（日本時間）", "en": "Deadline time (Japan time)"},
     "send.time": {"ja": "時刻（日本時間）", "en": "Time (Japan time)"},
     "send.quiet": {"ja": "送信停止時間帯にかかる場合", "en": "If it falls in quiet hours"},
     "send.quiet.refuse": {"ja": "送信しない", "en": "Refuse"},
@@ -373,6 +415,23 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "campaign.finished": {"ja": "完了", "en": "Finished"},
     "campaign.cancelled": {"ja": "取消", "en": "Cancelled"},
     "campaign.paused": {"ja": "一時停止", "en": "Paused"},
+    "campaign.quiet_hours": {
+        "ja": "送信停止時間帯のため待機中",
+        "en": "Waiting for quiet hours to end",
+    },
+    "campaign.held": {"ja": "保留（契約・上限）", "en": "Held (contract or quota)"},
+    "hold.no_contract": {
+        "ja": "送信する月に契約がありません",
+        "en": "No contract covers the month it goes out in",
+    },
+    "hold.quota": {
+        "ja": "送信する月の残り通数が足りません",
+        "en": "Not enough units left in the month it goes out in",
+    },
+    "hold.new_month": {
+        "ja": "月が変わったため通数を移しています",
+        "en": "Moving its units to the new month",
+    },
     "campaign.missing": {"ja": "不明", "en": "Missing"},
     "message.queued": {"ja": "送信待ち", "en": "Queued"},
     "message.sending": {"ja": "送信中", "en": "Sending"},
@@ -381,6 +440,8 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "message.failed": {"ja": "失敗", "en": "Failed"},
     "message.unknown": {"ja": "確認中", "en": "Unknown"},
     "message.cancelled": {"ja": "取消", "en": "Cancelled"},
+    "message.expired": {"ja": "送信期限切れ", "en": "Expired (deadline)"},
+    "message.withheld": {"ja": "送信見合わせ", "en": "Withheld"},
     # Templates and drafts
     "templates.title": {"ja": "テンプレート・下書き", "en": "Templates & drafts"},
     "templates.templates": {"ja": "テンプレート", "en": "Templates"},

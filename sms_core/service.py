@@ -457,8 +457,11 @@ class SmsService:
         quiet_policy: str = "refuse",
         urgent_reason: str | None = None,
         template_name: str | None = None,
+        deadline: datetime | None = None,
     ) -> CampaignInfo:
-        """Confirm a send; the same ``key`` (one confirm dialog) never creates two."""
+        """Confirm a send; the same ``key`` (one confirm dialog) never creates two.
+
+        ``deadline`` (送信期限, issue 12): what is not handed over by then expires."""
         who = self._who("send", actor)
         return confirm_campaign(
             self._engine,
@@ -472,7 +475,15 @@ class SmsService:
             quiet_policy=quiet_policy,
             urgent_reason=urgent_reason,
             template_name=template_name,
+            deadline=deadline,
         )
+
+    @staticmethod
+    def suggests_optout(body: str) -> bool:
+        """Whether New send should suggest the opt-out link tag ``{{optout}}`` (issue 12)."""
+        from sms_core.rules.tags import suggests_optout
+
+        return suggests_optout(body or "")
 
     def progress(self, campaign_id: int) -> Progress:
         """Messages per state of a campaign, read fresh (the dashboard follows it live)."""

@@ -35,12 +35,15 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
         raise InputError("give --template or a body, not both")
     svc = SmsService(engine)
     send_at = parse_japan_time(args.at) if args.at else None
+    # 送信期限 (issue 12): what is not handed over by then expires, units released.
+    deadline = parse_japan_time(args.until) if args.until else None
     draft = svc.draft_send(
         args.roster,
         body=None if args.template else read_body(args),
         template_name=args.template,
         mapping=parse_mapping(args.map),
         send_at=send_at,
+        deadline=deadline,
         quiet_policy=args.quiet,
         urgent_reason=args.urgent,
         name=args.name or f"{args.roster} {japan_time(send_at or _now())}",
@@ -61,6 +64,7 @@ def cmd_send(args: argparse.Namespace, engine) -> int:
                 "units": info.units,
                 "scheduled_at": info.scheduled_at,
                 "quota_month": info.quota_month.strftime("%Y-%m"),
+                "deadline": deadline,
             }
         )
     else:
@@ -298,6 +302,11 @@ def add_send_commands(commands) -> None:
     p.add_argument("--template", help="use the saved template of this name")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=HEADER")
     p.add_argument("--at", help='send time in Japan time, e.g. "2026-12-01 10:00"')
+    p.add_argument(
+        "--until",
+        help='deadline (送信期限) in Japan time, e.g. "2026-12-01 13:00": messages not '
+        "handed over by then expire and their units are released",
+    )
     p.add_argument("--name", help="a name for the history")
     p.add_argument(
         "--quiet",

@@ -3,7 +3,11 @@
 =========================  ================================================================
 ``GET /s/{code}``          302 to the link's target, one click recorded; unknown or
                            expired → 404 page (Japanese and English). ``HEAD`` answers
-                           the same without recording a click (link checkers, not people)
+                           the same; it and link previewers are recorded as not human
+                           (issue 12: click rate counts people only). An opt-out link
+                           (``{{optout}}``) shows its confirmation page instead
+``POST /s/{code}``         an opt-out link's form: the number goes on the opt-out list
+                           (only with the link's own token; see linkserver.optout)
 ``POST /receipts/{name}``  a delivery receipt of provider ``name``; see
                            :mod:`sms_core.linkserver.receipts` for signatures and rules
 ``GET /healthz``           200 ``ok`` when the database answers, else 503
@@ -20,19 +24,21 @@ import html
 import json
 import logging
 from collections.abc import Callable, Iterable
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from sms_core.i18n import t
 from sms_core.linkserver.clicks import follow, lookup
+from sms_core.linkserver.optout import OptOutPages
 from sms_core.linkserver.receipts import (
     ReceiptConfig,
     ReceiptHandler,
     ReceiptRefused,
     ReceiptRequest,
 )
+from sms_core.rules.tags import OPTOUT_TARGET
 
 __all__ = ["MAX_BODY_BYTES", "LinkApp"]
 
@@ -68,6 +74,7 @@ class LinkApp:
         self.config = config or ReceiptConfig.from_env()
         self.receipts = ReceiptHandler(engine, self.config)
         self._not_found = _not_found_page()
+        self.optout = OptOutPages(engine)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         """Route one request."""
@@ -75,8 +82,12 @@ class LinkApp:
         method = environ.get("REQUEST_METHOD", "GET")
         try:
             if path.startswith("/s/"):
+                if method == "POST":
+                    return self._opt_out(environ, start_response, path[3:])
                 if method not in ("GET", "HEAD"):
-                    return self._plain(start_response, 405, "method not allowed", allow="GET, HEAD")
+                    return self._plain(
+                        start_response, 405, "method not allowed", allow="GET, HEAD, POST"
+                    )
                 return self._redirect(environ, start_response, path[3:], method)
             if path.startswith("/receipts/"):
                 if method != "POST":
@@ -95,12 +106,12 @@ class LinkApp:
     def _redirect(
         self, environ: dict, start_response: StartResponse, code: str, method: str
     ) -> Iterable[bytes]:
-        if method == "HEAD":
-            link = lookup(self.engine, code)
-        else:
-            link = follow(self.engine, code, environ.get("HTTP_USER_AGENT"))
+        link = follow(self.engine, code, environ.get("HTTP_USER_AGENT"), method=method)
         if link is None:
             return self._page(start_response, 404, self._not_found, method)
+        if link.target == OPTOUT_TARGET:
+            # A page, never an opt-out: previewers and scanners fetch links too.
+            return self._page(start_response, 200, self.optout.confirm_page(link), method)
         start_response(
             "302 Found",
             [
@@ -112,6 +123,22 @@ class LinkApp:
             ],
         )
         return [b""]
+
+    def _opt_out(self, environ: dict, start_response: StartResponse, code: str) -> Iterable[bytes]:
+        link = lookup(self.engine, code)
+        if link is None:
+            return self._page(start_response, 404, self._not_found, "POST")
+        if link.target != OPTOUT_TARGET:  # only an opt-out link takes a form
+            return self._plain(start_response, 405, "method not allowed", allow="GET, HEAD")
+        try:
+            length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY_BYTES)
+        except ValueError:
+            length = 0
+        form = parse_qs(environ["wsgi.input"].read(length).decode("utf-8", "replace"))
+        token = (form.get("token") or [""])[0]
+        if not self.optout.valid(code, token) or not self.optout.record(link):
+            return self._page(start_response, 403, self.optout.failed_page(), "POST")
+        return self._page(start_response, 200, self.optout.done_page(), "POST")
 
     def _receipt(
         self, environ: dict, start_response: StartResponse, provider: str

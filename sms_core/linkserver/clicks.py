@@ -19,10 +19,71 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from sms_core.clock import now_utc
+from sms_core.rules.tags import OPTOUT_TARGET
 from sms_core.store.db import read_only
 from sms_core.store.models import USER_AGENT_LENGTH, Click, ShortLink
 
-__all__ = ["CODE_RE", "ClickRecorder", "Link", "follow", "lookup", "recorder"]
+__all__ = ["CODE_RE", "ClickRecorder", "Link", "follow", "is_human", "lookup", "recorder"]
+
+# User agents of link-preview fetchers, security scanners and generic HTTP clients (issue
+# 12): their requests are recorded, but they are not a person clicking. Matched as
+# case-insensitive substrings of the User-Agent header.
+NOT_HUMAN_AGENTS: tuple[str, ...] = (
+    # Chat and social previews
+    "slackbot",  # Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)
+    "slack-imgproxy",
+    "line-poker",  # LINE's link preview (facebookexternalhit/1.1;line-poker/1.0)
+    "linespider",
+    "facebookexternalhit",  # Meta: Facebook, Messenger, Instagram
+    "facebookcatalog",
+    "meta-externalagent",
+    "whatsapp",
+    "twitterbot",  # X
+    "discordbot",
+    "telegrambot",
+    "skypeuripreview",  # Microsoft Teams and Skype
+    "microsoftpreview",
+    # Search engines and Apple/Google fetchers
+    "googlebot",
+    "google-pagerenderer",
+    "googleother",
+    "google-inspectiontool",
+    "apis-google",
+    "feedfetcher-google",
+    "applebot",
+    "bingbot",
+    "bingpreview",
+    # Mail security scanners (Outlook Safe Links and others)
+    "safelinks",
+    "microsoft office",
+    "ms-office",
+    "office365",
+    "barracuda",
+    "proofpoint",
+    "mimecast",
+    # Generic HTTP clients
+    "curl/",
+    "wget/",
+    "python-requests",
+    "python-urllib",
+    "python-httpx",
+    "aiohttp",
+    "go-http-client",
+    "java/",
+    "okhttp",
+    "apache-httpclient",
+    "libwww-perl",
+    "node-fetch",
+    "axios/",
+    "httpclient",
+    "headlesschrome",
+    # Anything that calls itself a bot, crawler, spider or preview
+    "bot/",
+    "bot;",
+    "crawler",
+    "spider",
+    "preview",
+)
 
 # Codes are base62 (sms_core.rules.plan); anything else is unknown without asking the database.
 CODE_RE = re.compile(r"^[A-Za-z0-9]{7,16}$")
@@ -126,13 +187,38 @@ def recorder(engine: Engine) -> ClickRecorder:
         return found
 
 
+def is_human(method: str, user_agent: str | None) -> bool:
+    """Whether a request for a short link counts as a person clicking (issue 12).
+
+    Not a person: a HEAD request, no User-Agent at all, or one of
+    :data:`NOT_HUMAN_AGENTS` (link previewers of Slack, LINE, Meta, X, Google, Apple,
+    Microsoft Teams, Outlook Safe Links scanners, generic HTTP clients).
+    """
+    if method.upper() != "GET":
+        return False
+    agent = (user_agent or "").strip().lower()
+    if not agent:
+        return False
+    return not any(marker in agent for marker in NOT_HUMAN_AGENTS)
+
+
 def follow(
-    engine: Engine, code: str, user_agent: str | None, *, now: datetime | None = None
+    engine: Engine,
+    code: str,
+    user_agent: str | None,
+    *,
+    now: datetime | None = None,
+    method: str = "GET",
 ) -> Link | None:
-    """The live link of ``code`` with one click recorded, or None (nothing recorded)."""
+    """The live link of ``code`` with one click recorded, or None (nothing recorded).
+
+    Every request is recorded; ``human`` says whether it counts as a person clicking
+    (:func:`is_human`): click rate and first click count only those.
+    """
     now = now or now_utc()
     link = lookup(engine, code, now=now)
-    if link is not None:
+    # An opt-out link (issue 12) is not click-through: its page is shown, not counted.
+    if link is not None and link.target != OPTOUT_TARGET:
         agent = (user_agent or "")[:USER_AGENT_LENGTH] or None
         recorder(engine).record(
             {
@@ -141,6 +227,7 @@ def follow(
                 "recipient_row": link.recipient_row,
                 "at": now,
                 "user_agent": agent,
+                "human": is_human(method, user_agent),
             }
         )
     return link

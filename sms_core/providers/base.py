@@ -42,12 +42,15 @@ class Outbound:
     provider where the API allows (Karaden ``tags[]``). ``to`` is the national 11-digit mobile
     number (``09012345678``); ``body`` is at most 660 UTF-16 units, already split (R8);
     ``sender`` is a dedicated sender number, ``None`` for the provider's default (shared) one.
+    ``valid_until`` is the send's deadline (送信期限, issue 12): adapters pass it on where
+    the API has one (Karaden ``limited_at``, Twilio ``ValidityPeriod``).
     """
 
     client_ref: str
     to: str
     body: str
     sender: str | None = None
+    valid_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

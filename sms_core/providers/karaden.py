@@ -37,6 +37,7 @@ import logging
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -118,6 +119,9 @@ class KaradenProvider(Provider):
             ("body", msg.body),
             ("tags[]", msg.client_ref),
         ]
+        if msg.valid_until is not None:
+            # 送信期限 (issue 12): Karaden does not send it after this instant.
+            data.append(("limited_at", limited_at(msg.valid_until)))
         reply = self._http.request("POST", self._path("messages"), data=data, describe=describe)
         receipt = self._receipt(reply.body, idempotent=False)
         log.debug(
@@ -246,3 +250,11 @@ def describe(body: Any) -> tuple[str | None, str | None]:
         if fields:
             message = f"{message} ({'; '.join(fields)})" if message else "; ".join(fields)
     return (str(code) if code is not None else None), (message or None)
+
+
+_JST = ZoneInfo("Asia/Tokyo")
+
+
+def limited_at(deadline: datetime) -> str:
+    """A deadline as Karaden's ``limited_at``: ISO 8601 in Japan time, to the second."""
+    return deadline.astimezone(_JST).isoformat(timespec="seconds")

@@ -36,6 +36,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, ProviderPermanent, ProviderTransient
 from sms_core.providers.base import ACCEPTED, DELIVERED, FAILED, Outbound, Provider, Receipt
 from sms_core.providers.numbers import mask, to_e164
@@ -150,6 +151,9 @@ class TwilioProvider(Provider):
         data.append(("SmartEncoded", "false"))
         if self._callback:
             data.append(("StatusCallback", _with_query(self._callback, client_ref=msg.client_ref)))
+        validity = validity_period(msg.valid_until)
+        if validity is not None:
+            data.append(("ValidityPeriod", str(validity)))
         reply = self._http.request(
             "POST",
             self._messages(".json"),
@@ -317,3 +321,21 @@ def _with_query(url: str, **extra: str) -> str:
     parts = urlsplit(url)
     query = f"{parts.query}&{urlencode(extra)}" if parts.query else urlencode(extra)
     return urlunsplit(parts._replace(query=query))
+
+
+# Twilio keeps a message queued at most this long (its default too): ValidityPeriod 1–36000 s.
+MAX_VALIDITY_SECONDS = 36_000
+
+
+def validity_period(deadline: datetime | None, now: datetime | None = None) -> int | None:
+    """Seconds from now to ``deadline`` as Twilio's ``ValidityPeriod`` (issue 12).
+
+    None without a deadline or when it is further off than Twilio's maximum (its default
+    then applies, the same); at least 1 (the worker never hands over after a deadline).
+    """
+    if deadline is None:
+        return None
+    seconds = -(-(deadline - (now or now_utc())).total_seconds() // 1)
+    if seconds > MAX_VALIDITY_SECONDS:
+        return None
+    return max(int(seconds), 1)

@@ -14,6 +14,7 @@ from sqlalchemy.sql import ColumnElement
 
 from sms_core.errors import InputError
 from sms_core.reports._base import Bind, fetch, frame, message_filters, template_name, typed
+from sms_core.rules.tags import OPTOUT_TARGET
 from sms_core.store.models import (
     CAMPAIGN_STATES,
     MESSAGE_STATES,
@@ -225,7 +226,8 @@ def campaign_messages(
                 func.count().label("clicks"),
                 func.min(Click.at).label("first_click_at"),
             )
-            .where(Click.campaign_id == campaign_id)
+            # People only: link previewers and HEAD requests are not clicks (issue 12).
+            .where(Click.campaign_id == campaign_id, Click.human)
             .group_by(Click.recipient_row)
             .subquery()
         )
@@ -362,12 +364,18 @@ def clicks_per_campaign(
     Only campaigns whose body had a URL tag are listed: a campaign without links has no
     click rate (0 % would be false). Columns: ``campaign_id``, ``name``, ``recipients``
     (recipients given a short link), ``clicked_recipients`` (of them, who clicked at least
-    once), ``clicks`` (every redirected request, link previewers included),
+    once), ``clicks`` (requests by people: HEAD requests and link previewers are recorded
+    but not counted, issue 12),
     ``click_rate`` = clicked_recipients / recipients, ``first_click_at`` (Japan time, NaT
     before any click). Filters: the campaign's quota month, or one ``campaign_id``.
     """
     limit, offset = page(limit, offset)
-    has_links = select(ShortLink.code).where(ShortLink.campaign_id == Campaign.id).exists()
+    # Opt-out links (issue 12) are not click-through links.
+    has_links = (
+        select(ShortLink.code)
+        .where(ShortLink.campaign_id == Campaign.id, ShortLink.target != OPTOUT_TARGET)
+        .exists()
+    )
     clauses = [has_links, *_campaign_filters(None, month_from, month_to)]
     if campaign_id is not None:
         clauses.append(Campaign.id == campaign_id)
@@ -387,7 +395,7 @@ def clicks_per_campaign(
         _, rows = fetch(
             bind,
             select(ShortLink.campaign_id, func.count(func.distinct(ShortLink.recipient_row)))
-            .where(ShortLink.campaign_id.in_(ids))
+            .where(ShortLink.campaign_id.in_(ids), ShortLink.target != OPTOUT_TARGET)
             .group_by(ShortLink.campaign_id),
         )
         links = {int(c): int(n) for c, n in rows}
@@ -399,7 +407,7 @@ def clicks_per_campaign(
                 func.count(),
                 func.min(Click.at),
             )
-            .where(Click.campaign_id.in_(ids))
+            .where(Click.campaign_id.in_(ids), Click.human)
             .group_by(Click.campaign_id),
         )
         clicks = {int(c): (int(who), int(n), first) for c, who, n, first in rows}
@@ -432,7 +440,7 @@ def campaign_clicks(
             ShortLink.recipient_row,
             func.count().label("links"),
         )
-        .where(ShortLink.campaign_id == campaign_id)
+        .where(ShortLink.campaign_id == campaign_id, ShortLink.target != OPTOUT_TARGET)
         .group_by(ShortLink.recipient_row)
         .subquery()
     )
@@ -443,7 +451,7 @@ def campaign_clicks(
             func.min(Click.at).label("first_click_at"),
             func.max(Click.at).label("last_click_at"),
         )
-        .where(Click.campaign_id == campaign_id)
+        .where(Click.campaign_id == campaign_id, Click.human)
         .group_by(Click.recipient_row)
         .subquery()
     )

@@ -40,11 +40,13 @@ from sms_core.rules.tags import (
 )
 
 # Phone-level reasons come first, in phones.REASON_CODES order; send-level ones follow.
-REASONS: tuple[str, ...] = (*phones.REASON_CODES, "duplicate", "opted_out")
+# ``frequency_cap`` (issue 12): the number already had its messages for the Japan-time day.
+REASONS: tuple[str, ...] = (*phones.REASON_CODES, "duplicate", "opted_out", "frequency_cap")
 OK = REASONS.index("ok")
 MISSING = REASONS.index("missing")
 DUPLICATE = REASONS.index("duplicate")
 OPTED_OUT = REASONS.index("opted_out")
+FREQUENCY_CAP = REASONS.index("frequency_cap")
 SOURCE_FIELDS = ("mobile", "phone1", "phone2")
 # Output columns whose text comes from the roster, so may hold a spreadsheet formula.
 _ROSTER_TEXT_COLUMNS = ("candidate_id", "name", "message", "empty_tags", "raw_phone")
@@ -123,8 +125,14 @@ def _normalised_suppression(numbers: Iterable[str]) -> pa.Array:
     return pa.array(sorted(national), pa.string())
 
 
-def assess(roster: Roster, *, suppressed: Iterable[str] = ()) -> Assessment:
-    """Judge every row (R1–R5): reason, number used, source field, repair flag."""
+def assess(
+    roster: Roster, *, suppressed: Iterable[str] = (), capped: Iterable[str] = ()
+) -> Assessment:
+    """Judge every row (R1–R5): reason, number used, source field, repair flag.
+
+    ``capped`` are numbers (national form) that already had today's messages under the
+    frequency cap (issue 12; the caller counts them): their rows are ``frequency_cap``.
+    """
     n = roster.num_rows
     # R4: new graduates only ever use the mobile field; mid-career start with 電話番号1.
     # Picked before decoding, a CP932 roster decodes one of the two per row.
@@ -161,6 +169,11 @@ def assess(roster: Roster, *, suppressed: Iterable[str] = ()) -> Assessment:
     if len(blocked) and eligible.any():
         on_list = pc.is_in(national, value_set=blocked).to_numpy(zero_copy_only=False)
         reason[eligible & on_list] = OPTED_OUT
+        eligible = reason == OK
+    at_cap = _normalised_suppression(capped)
+    if len(at_cap) and eligible.any():
+        over = pc.is_in(national, value_set=at_cap).to_numpy(zero_copy_only=False)
+        reason[eligible & over] = FREQUENCY_CAP
         eligible = reason == OK
     if eligible.any():
         # R3: the same number earlier in this send makes later rows duplicates.
@@ -541,8 +554,10 @@ def _empty_tag_column(flags: list[tuple[str, np.ndarray]], n: int) -> tuple[pa.A
     return column.cast(pa.string()), codes != 0
 
 
-def _assess_fully(roster: Roster, suppressed: Iterable[str]) -> Assessment:
-    assessment = assess(roster, suppressed=suppressed)
+def _assess_fully(
+    roster: Roster, suppressed: Iterable[str], capped: Iterable[str] = ()
+) -> Assessment:
+    assessment = assess(roster, suppressed=suppressed, capped=capped)
     assessment.e164  # noqa: B018 — computed here, on the worker thread, for the table
     return assessment
 
@@ -554,8 +569,11 @@ def preview(
     mapping: dict[str, str] | None = None,
     suppressed: Iterable[str] = (),
     short_url_base: str | None = None,
+    capped: Iterable[str] = (),
 ) -> Preview:
     """Load (unless given a Roster), assess and cost in one call.
+
+    ``capped``: numbers at today's frequency cap (issue 12), shown as ``frequency_cap``.
 
     Eligibility and the rendered texts do not depend on each other, so they are computed
     on two threads; Arrow and numpy release the GIL in their kernels. Only masking the
@@ -564,7 +582,7 @@ def preview(
     roster = source if isinstance(source, Roster) else load_roster(source, mapping=mapping)
     suppressed = tuple(suppressed)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        judged = pool.submit(_assess_fully, roster, suppressed)
+        judged = pool.submit(_assess_fully, roster, suppressed, tuple(capped))
         try:
             rendered = _render(roster, body, short_url_base)
         except SmsError:
@@ -595,6 +613,7 @@ class PreviewCache:
         source_id: str | None = None,
         mapping: dict[str, str] | None = None,
         suppressed: Iterable[str] = (),
+        capped: Iterable[str] = (),
     ) -> Assessment:
         """Load and assess ``data`` unless it is the roster assessed last time.
 
@@ -607,11 +626,12 @@ class PreviewCache:
         if source_id is None:
             data = data() if callable(data) else data
             source_id = digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-        key = (source_id, name, tuple(sorted((mapping or {}).items())), suppressed)
+        capped = tuple(sorted(capped))
+        key = (source_id, name, tuple(sorted((mapping or {}).items())), suppressed, capped)
         if key != self._key or self._assessment is None:
             data = data() if callable(data) else data
             roster = load_roster(data, mapping=mapping, name=name)
-            self._assessment = assess(roster, suppressed=suppressed)
+            self._assessment = assess(roster, suppressed=suppressed, capped=capped)
             self._key = key
             self.digest = digest or hashlib.blake2b(data, digest_size=16).hexdigest()
         return self._assessment
@@ -626,9 +646,15 @@ class PreviewCache:
         mapping: dict[str, str] | None = None,
         suppressed: Iterable[str] = (),
         short_url_base: str | None = None,
+        capped: Iterable[str] = (),
     ) -> Preview:
         """The preview of ``body`` against the roster in ``data`` (see :meth:`assessment`)."""
         assessment = self.assessment(
-            data, name, source_id=source_id, mapping=mapping, suppressed=suppressed
+            data,
+            name,
+            source_id=source_id,
+            mapping=mapping,
+            suppressed=suppressed,
+            capped=capped,
         )
         return cost_messages(assessment, body, short_url_base=short_url_base)

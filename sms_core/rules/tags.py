@@ -2,7 +2,10 @@
 
 ``{{氏名}}`` / ``{{name}}`` insert a roster column; ``{{url:https://…}}`` inserts a short
 URL to that target, and a tag naming a column whose values are URLs does the same per
-recipient. Every short URL has the same length — the base plus a code of
+recipient; ``{{optout}}`` (``{{配信停止URL}}``) inserts the recipient's own opt-out link
+(issue 12): a short URL like the others — costed the same — whose target is
+:data:`OPTOUT_TARGET`, which the link service answers with a confirmation page instead of
+a redirect. Every short URL has the same length — the base plus a code of
 :data:`SHORT_CODE_LENGTH` characters — so the preview can count a placeholder of exactly
 that length before any code exists.
 """
@@ -28,6 +31,10 @@ _PLACEHOLDER_CHAR = "X"
 _URL_VALUE = r"^https?://[^\s]+$"  # a URL tag's target
 
 TEXT, COLUMN, URL, URL_COLUMN = "text", "column", "url", "url_column"
+# The target of an opt-out link: not a web address, so it is never redirected to.
+OPTOUT_TARGET = "optout:"
+# The tag names of the opt-out link (English and Japanese).
+OPTOUT_TAGS = ("optout", "配信停止url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,8 @@ def parse_body(body: str, roster: Roster) -> tuple[Piece, ...]:
 def _resolve(tag: str, roster: Roster) -> Piece:
     if not tag:
         raise TemplateError("an empty merge tag '{{}}' is in the message")
+    if tag.lower() in OPTOUT_TAGS and roster.resolve_tag(tag) is None:
+        return Piece(URL, OPTOUT_TARGET, tag)
     if tag.lower().startswith("url:"):
         target = tag[4:].strip()
         if not re.match(_URL_VALUE, target):
@@ -92,6 +101,26 @@ def _resolve(tag: str, roster: Roster) -> Piece:
         raise TemplateError(f"unknown merge tag '{{{{{tag}}}}}'; available: {available}")
     kind = URL_COLUMN if column_holds_urls(roster, header) else COLUMN
     return Piece(kind, header, tag)
+
+
+def has_optout_tag(body: str) -> bool:
+    """Whether ``body`` holds the opt-out link tag ``{{optout}}`` / ``{{配信停止URL}}``."""
+    return any(name.lower() in OPTOUT_TAGS for name in tags_in(body))
+
+
+# A body that looks like advertising (特定電子メール法: such messages need a way to opt out).
+_PROMOTIONAL = re.compile(
+    r"https?://|キャンペーン|セール|特典|プレゼント|限定|割引|無料|募集中|ご招待|お得|今だけ"
+)
+
+
+def suggests_optout(body: str) -> bool:
+    """True when ``body`` has a URL or looks promotional but no opt-out link tag.
+
+    New send then suggests adding ``{{optout}}``: under Japan's 特定電子メール法,
+    advertising messages must offer a way to opt out.
+    """
+    return bool(_PROMOTIONAL.search(body)) and not has_optout_tag(body)
 
 
 def column_holds_urls(roster: Roster, header: str) -> bool:

@@ -163,6 +163,19 @@ def contract_ended_error(contract, now: datetime) -> StateError | None:
     )
 
 
+def check_deadline(deadline: datetime | None, when: datetime) -> None:
+    """A deadline (送信期限) must be a time zone-aware instant after the send starts."""
+    if deadline is None:
+        return
+    if deadline.tzinfo is None:
+        raise InputError("a deadline needs its time zone (times are Japan time)")
+    if deadline <= when:
+        raise InputError(
+            f"the deadline {japan_time(deadline)} must be after the send starts "
+            f"({japan_time(when)}, Japan time)"
+        )
+
+
 def confirm_campaign(
     engine: Engine,
     preview: Preview,
@@ -179,6 +192,7 @@ def confirm_campaign(
     now: datetime | None = None,
     plan: SendPlan | None = None,
     template_name: str | None = None,
+    deadline: datetime | None = None,
 ) -> CampaignInfo:
     """Confirm a send of ``preview`` (to ``rows``, default every eligible recipient).
 
@@ -186,6 +200,7 @@ def confirm_campaign(
     units do not fit the month the send goes out in (R18), StateError without a contract,
     InputError for a bad time or selection. Nothing is written unless all of it is.
     ``template_name`` records the template the body was loaded from, for the reports.
+    ``deadline`` (送信期限, issue 12): messages not handed over by then expire.
     """
     if not name.strip():
         raise InputError("give the send a name, so it can be found in the history")
@@ -203,6 +218,7 @@ def confirm_campaign(
         policy=quiet_policy,
         urgent_reason=urgent_reason,
     )
+    check_deadline(deadline, when)
     plan = plan or plan_send(preview, rows=rows)
     try:
         with transaction(engine) as session:
@@ -218,6 +234,7 @@ def confirm_campaign(
                 when=when,
                 urgent_reason=urgent_reason,
                 template_name=(template_name or "").strip() or None,
+                deadline=deadline,
             )
     except IntegrityError:
         # The same confirmation raced this one and won (PostgreSQL; SQLite serialises).
@@ -241,6 +258,7 @@ def _write(
     when: datetime,
     urgent_reason: str | None,
     template_name: str | None,
+    deadline: datetime | None = None,
 ) -> CampaignInfo:
     found = _existing(session, key)
     if found is not None:
@@ -275,6 +293,7 @@ def _write(
         template_name=template_name,
         idempotency_key=key,
         quiet_hours_override_reason=urgent_reason,
+        deadline_at=deadline,
         created_by=actor,
     )
     session.add(campaign)
@@ -317,6 +336,7 @@ def _write(
         messages=len(plan.parts),
         send_at=when.isoformat(),
         urgent_reason=urgent_reason,
+        deadline=deadline.isoformat() if deadline else None,
     )
     return CampaignInfo.of(campaign, len(plan.parts), created=True)
 
@@ -419,7 +439,9 @@ def cancel_campaign(engine: Engine, campaign_id: int, *, actor: str) -> Campaign
         campaign = session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None:
             raise InputError(f"there is no campaign {campaign_id}")
-        if campaign.state not in ("scheduled", "sending", "paused", "draft"):
+        if campaign.state not in (
+            "scheduled", "sending", "paused", "draft", "quiet_hours", "held"
+        ):
             raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be cancelled")
         released = release_queued(session, campaign)
         campaign.state = "cancelled"
@@ -457,7 +479,7 @@ def set_paused(engine: Engine, campaign_id: int, paused: bool, *, actor: str) ->
         campaign = session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None:
             raise InputError(f"there is no campaign {campaign_id}")
-        if paused and campaign.state not in ("scheduled", "sending"):
+        if paused and campaign.state not in ("scheduled", "sending", "quiet_hours", "held"):
             raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be paused")
         if not paused and campaign.state != "paused":
             raise StateError(f"campaign {campaign_id} is not paused")

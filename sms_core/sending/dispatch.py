@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session, aliased
 from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
 from sms_core.providers.base import DELIVERED, FAILED, Outbound, Provider, Receipt
-from sms_core.sending import quota
+from sms_core.sending import handover, quota, ratelimit
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message
 
@@ -64,6 +64,9 @@ class DispatchConfig:
     batch_size: int = 32
     concurrency: int = 4
     rate_per_second: float | None = None  # None: as fast as the provider answers
+    # The provider-wide limit all workers share (issue 12, sms_core.sending.ratelimit):
+    # stored in the database when set here; None leaves whatever is stored there.
+    provider_rate_per_second: float | None = None
     max_attempts: int = 8
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
@@ -102,6 +105,9 @@ class Claimed:
     outbound: Outbound
     # time.monotonic() after which it is too late in the lease to start sending it.
     send_by: float = float("inf")
+    # Not handed over at or after this instant: the send's deadline or the start of quiet
+    # hours (issue 12); it goes back to the queue and the next claim deals with it.
+    hand_over_by: datetime | None = None
 
 
 @dataclass
@@ -118,6 +124,8 @@ class CycleReport:
     failed: int = 0
     polled: int = 0
     finished: int = 0
+    withheld: int = 0  # stopped at hand-over: opted out, frequency cap (issue 12)
+    lapsed: int = 0  # expired at hand-over: their deadline passed (issue 12)
     outcomes: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -130,6 +138,8 @@ class CycleReport:
             or self.claimed
             or self.polled
             or self.finished
+            or self.withheld
+            or self.lapsed
         )
 
 
@@ -167,7 +177,10 @@ class Worker:
         self._pool = ThreadPoolExecutor(max(1, self.config.concurrency), thread_name_prefix="send")
         self._next_send = 0.0
         self._rate_lock = threading.Lock()
-        self._campaigns: dict[int, tuple[date, str | None]] = {}
+        self.last_checks = handover.HandoverReport()
+        if self.config.provider_rate_per_second:
+            ratelimit.set_limit(engine, provider.name, self.config.provider_rate_per_second)
+        self._shared_rate = ratelimit.limit_of(engine, provider.name)
         self._claim_statement = self._build_claim_statement()
         self._saturated = False
         self._next_housekeeping = 0.0
@@ -201,9 +214,12 @@ class Worker:
             report.started = self.start_due_campaigns(now)
             report.expired = self.expire_leases(now)
             report.settled = self.settle_unknown(now, limit=self.config.batch_size)
+            self._shared_rate = ratelimit.limit_of(self.engine, self.provider.name)
         # Not ``now``: settling may have taken a while, and the lease starts at the claim.
         claimed = self.claim(now_utc())
         report.claimed = len(claimed)
+        report.withheld = self.last_checks.withheld
+        report.lapsed = self.last_checks.expired
         self._saturated = len(claimed) >= self.config.batch_size
         if claimed:
             self.send_and_record(claimed, report)
@@ -350,32 +366,41 @@ class Worker:
     # --- claiming and sending ------------------------------------------------------------
 
     def claim(self, now: datetime) -> list[Claimed]:
-        """Lease a batch of due messages whose earlier parts were all accepted (R8)."""
+        """Lease a batch of due messages whose earlier parts were all accepted (R8).
+
+        In the same transaction, the hand-over checks of issue 12
+        (:mod:`sms_core.sending.handover`): deadlines, quiet hours and the month's contract
+        per campaign before the claim, opt-outs and the frequency cap for the claimed batch
+        after it. What they stop is never handed over; ``last_checks`` says what they did.
+        """
         lease = now + timedelta(seconds=self.config.lease_seconds)
         # Sends may start until half the lease has run (see DispatchConfig.lease_seconds).
         send_by = time.monotonic() + self.config.lease_seconds / 2
         with transaction(self.engine) as s:
+            cond = handover.conditions(s)
+            self.last_checks = checks = handover.before_claim(s, now, self.provider.name, cond)
             rows = s.execute(self._claim_statement, {"claim_now": now, "claim_lease": lease}).all()
             if not rows:
                 return []
-            campaigns = self._campaign_terms(s, {r.campaign_id for r in rows})
-        claimed = []
-        for r in sorted(rows, key=lambda r: r.id):
-            month, sender = campaigns[r.campaign_id]
-            claimed.append(
-                Claimed(
-                    r.id,
-                    r.campaign_id,
-                    month,
-                    r.recipient_row,
-                    r.part_index,
-                    r.units,
-                    r.attempts,
-                    Outbound(r.client_ref, r.phone, r.body, sender),
-                    send_by,
+            campaigns = self._campaign_terms(s, {r.campaign_id for r in rows}, now, cond)
+            claimed = []
+            for r in sorted(rows, key=lambda r: r.id):
+                month, sender, hand_over_by, deadline = campaigns[r.campaign_id]
+                claimed.append(
+                    Claimed(
+                        r.id,
+                        r.campaign_id,
+                        month,
+                        r.recipient_row,
+                        r.part_index,
+                        r.units,
+                        r.attempts,
+                        Outbound(r.client_ref, r.phone, r.body, sender, deadline),
+                        send_by,
+                        hand_over_by,
+                    )
                 )
-            )
-        return claimed
+            return handover.screen(s, claimed, now, self.id, cond, checks)
 
     def _build_claim_statement(self) -> Update:
         """The claim, built once: building it anew (two aliases of a wide table) costs more
@@ -437,21 +462,33 @@ class Worker:
             )
         )
 
-    def _campaign_terms(self, s: Session, ids: set[int]) -> dict[int, tuple[date, str | None]]:
-        """Quota month and dedicated sender (None: shared) of campaigns, remembered.
+    def _campaign_terms(
+        self, s: Session, ids: set[int], now: datetime, cond: handover.Conditions
+    ) -> dict[int, tuple[date, str | None, datetime | None, datetime | None]]:
+        """Quota month, dedicated sender (None: shared), hand-over limit and deadline.
 
-        Both are fixed when a campaign is confirmed, so one read per campaign is enough.
+        The month is read in the claim transaction every time: the hand-over checks move
+        a campaign's units to the month it goes out in (issue 12).
         """
-        missing = ids - self._campaigns.keys()
-        if missing:
-            for c in s.execute(
-                select(
-                    Campaign.id, Campaign.quota_month, Campaign.sender_mode, Campaign.sender_number
-                ).where(Campaign.id.in_(missing))
-            ):
-                sender = c.sender_number if c.sender_mode == "dedicated" else None
-                self._campaigns[c.id] = (c.quota_month, sender)
-        return {i: self._campaigns[i] for i in ids}
+        quiet_start = handover.quiet_starts_after(cond.quiet, now)
+        terms = {}
+        for c in s.execute(
+            select(
+                Campaign.id,
+                Campaign.quota_month,
+                Campaign.sender_mode,
+                Campaign.sender_number,
+                Campaign.deadline_at,
+                Campaign.quiet_hours_override_reason,
+            ).where(Campaign.id.in_(ids))
+        ):
+            sender = c.sender_number if c.sender_mode == "dedicated" else None
+            limits = [c.deadline_at]
+            if c.quiet_hours_override_reason is None:
+                limits.append(quiet_start)
+            known = [limit for limit in limits if limit is not None]
+            terms[c.id] = (c.quota_month, sender, min(known) if known else None, c.deadline_at)
+        return terms
 
     def _pace(self, send_by: float) -> bool:
         """Wait until the send rate allows one more request; False if not before ``send_by``.
@@ -477,9 +514,23 @@ class Worker:
             time.sleep(start - now)
         return True
 
-    def _send(self, claimed: Claimed) -> Receipt | Exception:
-        if self.stop.is_set() or not self._pace(claimed.send_by):
+    def _wait_for_slot(self, claimed: Claimed, slot: float | None) -> bool:
+        """Wait for the provider-wide slot (time.monotonic()); False if past ``send_by``."""
+        if slot is None:
+            return True
+        if slot > claimed.send_by:
+            return False
+        delay = slot - time.monotonic()
+        # stop.wait() is True when the worker is told to stop meanwhile: then not sent.
+        return not (delay > 0 and self.stop.wait(delay))
+
+    def _send(self, claimed: Claimed, slot: float | None = None) -> Receipt | Exception:
+        if self.stop.is_set() or not self._wait_for_slot(claimed, slot):
             return _NotSent()
+        if not self._pace(claimed.send_by):
+            return _NotSent()
+        if claimed.hand_over_by is not None and now_utc() >= claimed.hand_over_by:
+            return _NotSent()  # quiet hours began or the deadline passed meanwhile
         try:
             return self.provider.send(claimed.outbound)
         except (ProviderTransient, ProviderAmbiguous, ProviderPermanent) as exc:
@@ -489,8 +540,19 @@ class Worker:
             return ProviderAmbiguous(f"unexpected error: {type(exc).__name__}")
 
     def send_and_record(self, claimed: list[Claimed], report: CycleReport) -> None:
-        """Send the claimed batch with bounded concurrency, then record every outcome."""
-        outcomes = list(self._pool.map(self._send, claimed))
+        """Send the claimed batch with bounded concurrency, then record every outcome.
+
+        Under a provider-wide limit the batch first takes its slots (one statement); the
+        k-th message starts no earlier than its slot.
+        """
+        slots: list[float | None] = [None] * len(claimed)
+        if self._shared_rate:
+            taken = ratelimit.take(self.engine, self.provider.name, len(claimed))
+            if taken is not None:
+                # Epoch slots to this process's monotonic clock, which the waits use.
+                offset = time.monotonic() - now_utc().timestamp()
+                slots = [taken.at(k) + offset for k in range(len(claimed))]
+        outcomes = list(self._pool.map(self._send, claimed, slots))
         taken = [(m, o) for m, o in zip(claimed, outcomes, strict=True) if isinstance(o, Receipt)]
         with transaction(self.engine) as s:
             if taken:

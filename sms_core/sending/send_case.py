@@ -34,13 +34,15 @@ from sms_core.rules.tags import short_url_base
 from sms_core.sending import quota
 from sms_core.sending.campaigns import (
     CampaignInfo,
+    check_deadline,
     confirm_campaign,
     contract_ended_error,
     links_expire_on,
     plan_send_time,
 )
 from sms_core.sending.contract import SHARED_SENDER_NUMBER, contract_end, get_contract
-from sms_core.store.app_settings import effective_all
+from sms_core.sending.handover import numbers_at_cap
+from sms_core.store.app_settings import effective_all, frequency_cap_of
 from sms_core.store.db import read_only, transaction
 from sms_core.store.suppression import suppressed_numbers
 from sms_core.store.templates import get_template
@@ -107,6 +109,7 @@ class SendDraft:
     key: str
     blocked: str | None  # one of BLOCKS, None when it can be confirmed
     problem: str | None = None  # the message of a ``time`` block
+    deadline: datetime | None = None  # 送信期限: not handed over by then, it expires
 
     @property
     def can_confirm(self) -> bool:
@@ -192,6 +195,7 @@ def idempotency_key(
     send_at: datetime | None,
     quiet_policy: str,
     urgent_reason: str | None,
+    deadline: datetime | None = None,
 ) -> str:
     """The key one confirmation is known by: the same inputs from the same form (``nonce``)
     give the same key, so a rerun, a double click or a refresh confirms one campaign."""
@@ -205,6 +209,7 @@ def idempotency_key(
         send_at.isoformat() if send_at else "now",
         quiet_policy,
         urgent_reason or "",
+        deadline.isoformat() if deadline else "",
     )
     for part in parts:
         digest.update(part.encode())
@@ -259,6 +264,7 @@ def draft_send(
     cache: PreviewCache | None = None,
     source_id: str | None = None,
     quiet: QuietHours | None = None,
+    deadline: datetime | None = None,
 ) -> SendDraft:
     """Draft a send: preview, narrowing, cost, quiet hours, quota month, sender and key.
 
@@ -266,7 +272,8 @@ def draft_send(
     it, ``template_name`` only records where the body came from). ``filters`` maps a roster
     column to the values to keep. ``cache`` (one per form) keeps the roster's assessment so
     a changed body is only re-costed; ``source_id`` names an upload so it is read once.
-    ``key`` replaces the derived idempotency key (the CLI's ``--key``). Raises for bad
+    ``key`` replaces the derived idempotency key (the CLI's ``--key``). ``deadline``
+    (送信期限, issue 12): messages not handed over by then expire. Raises for bad
     input (roster, body, mapping, a past or naive time); every reason not to send is in
     ``blocked`` instead, so the draft can still be shown.
     """
@@ -280,6 +287,8 @@ def draft_send(
             body, template_name = template.body, template.name
         blocked_numbers = suppressed_numbers(session)
         settings = effective_all(session)
+        # Issue 12: numbers already at today's frequency cap show as frequency_cap.
+        capped = numbers_at_cap(session, frequency_cap_of(session), now_utc())
         contract = get_contract(session)
         now = now_utc()
         terms = (
@@ -298,6 +307,11 @@ def draft_send(
         except InputError as exc:
             planned, blocked, problem = None, "time", str(exc)
         starts = planned.when if planned else None
+        if blocked is None and deadline is not None:
+            try:
+                check_deadline(deadline, starts or now)
+            except InputError as exc:
+                blocked, problem = "time", str(exc)
         month = quota.jst_month(starts or send_at or now)
         status = quota.remaining(session, month)
     provider = settings["provider"].value
@@ -315,6 +329,7 @@ def draft_send(
         source_id=source_id,
         mapping=dict(mapping_items) or None,
         suppressed=blocked_numbers,
+        capped=capped,
         short_url_base=short_url_base(settings["short_url_base"].value),
     )
     selection = result.select(dict(filter_items))
@@ -380,9 +395,11 @@ def draft_send(
             send_at=send_at,
             quiet_policy=quiet_policy,
             urgent_reason=urgent_reason,
+            deadline=deadline,
         ),
         blocked=blocked,
         problem=problem,
+        deadline=deadline,
     )
 
 
@@ -408,6 +425,7 @@ def confirm_send(
         quiet_policy=draft.quiet_policy,
         urgent_reason=draft.urgent_reason,
         template_name=draft.template_name,
+        deadline=draft.deadline,
     )
 
 

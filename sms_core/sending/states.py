@@ -30,6 +30,9 @@ class MessageState(StrEnum):
     FAILED = "failed"  # the provider or carrier gave up (final)
     UNKNOWN = "unknown"  # the answer was lost: to be settled by lookup, never resent blindly
     CANCELLED = "cancelled"  # never handed over; its units released (final)
+    # Issue 12, checked again at hand-over; never handed over, units released (final):
+    EXPIRED = "expired"  # its campaign's deadline (送信期限) passed first
+    WITHHELD = "withheld"  # a hand-over check stopped it; error_code: opted_out, frequency_cap
 
 
 class CampaignState(StrEnum):
@@ -41,26 +44,36 @@ class CampaignState(StrEnum):
     PAUSED = "paused"
     FINISHED = "finished"
     CANCELLED = "cancelled"
+    # Issue 12: both resume by themselves, their units stay reserved.
+    QUIET_HOURS = "quiet_hours"  # ran into quiet hours; resumes at their end
+    HELD = "held"  # its month has no contract or no room for it (hold_reason says which)
 
 
 M, C = MessageState, CampaignState
 
 # from → the states it may move to. A state with no entry (or an empty one) is final.
 MESSAGE_MOVES: Mapping[MessageState, frozenset[MessageState]] = {
-    M.QUEUED: frozenset({M.SENDING, M.CANCELLED}),
-    M.SENDING: frozenset({M.QUEUED, M.ACCEPTED, M.DELIVERED, M.FAILED, M.UNKNOWN}),
+    M.QUEUED: frozenset({M.SENDING, M.CANCELLED, M.EXPIRED, M.WITHHELD}),
+    # sending → expired/withheld: only by the claiming worker, in its claim transaction.
+    M.SENDING: frozenset(
+        {M.QUEUED, M.ACCEPTED, M.DELIVERED, M.FAILED, M.UNKNOWN, M.EXPIRED, M.WITHHELD}
+    ),
     M.UNKNOWN: frozenset({M.QUEUED, M.ACCEPTED, M.DELIVERED, M.FAILED, M.CANCELLED}),
     M.ACCEPTED: frozenset({M.DELIVERED, M.FAILED}),
     M.DELIVERED: frozenset(),
     M.FAILED: frozenset(),
     M.CANCELLED: frozenset(),
+    M.EXPIRED: frozenset(),
+    M.WITHHELD: frozenset(),
 }
 
 CAMPAIGN_MOVES: Mapping[CampaignState, frozenset[CampaignState]] = {
     C.DRAFT: frozenset({C.SCHEDULED, C.CANCELLED}),
     C.SCHEDULED: frozenset({C.SENDING, C.PAUSED, C.CANCELLED}),
-    C.SENDING: frozenset({C.FINISHED, C.PAUSED, C.CANCELLED}),
+    C.SENDING: frozenset({C.FINISHED, C.PAUSED, C.CANCELLED, C.QUIET_HOURS, C.HELD}),
     C.PAUSED: frozenset({C.SCHEDULED, C.CANCELLED}),
+    C.QUIET_HOURS: frozenset({C.SENDING, C.HELD, C.PAUSED, C.CANCELLED}),
+    C.HELD: frozenset({C.SENDING, C.QUIET_HOURS, C.PAUSED, C.CANCELLED}),
     C.FINISHED: frozenset(),
     C.CANCELLED: frozenset(),
 }

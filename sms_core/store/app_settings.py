@@ -1,4 +1,5 @@
-"""Team-wide settings chosen in the dashboard: provider, quiet hours, short URL base (issue 6).
+"""Team-wide settings chosen in the dashboard: provider, quiet hours, short URL base (issue 6),
+frequency cap (issue 12).
 
 Each setting has an environment variable, which is its default: a fresh laptop runs on
 the environment alone. Once an admin stores a value in Settings it lives in the
@@ -31,8 +32,11 @@ __all__ = [
     "EffectiveSetting",
     "effective",
     "effective_all",
+    "frequency_cap_in_use",
+    "frequency_cap_of",
     "provider_in_use",
     "quiet_hours_in_use",
+    "quiet_hours_of",
     "reset_setting",
     "set_setting",
     "short_url_base_in_use",
@@ -59,6 +63,23 @@ def _quiet(value: str) -> str:
     return f"{quiet.start:%H:%M}-{quiet.end:%H:%M}"
 
 
+# At most this many messages per number per Japan-time day, across campaigns (issue 12).
+DEFAULT_FREQUENCY_CAP = 3
+MAX_FREQUENCY_CAP = 100
+
+
+def _frequency_cap(value: str) -> str:
+    try:
+        cap = int(value.strip())
+    except ValueError:
+        raise InputError(
+            f"the frequency cap is a whole number of messages a day, not '{value}'"
+        ) from None
+    if not 1 <= cap <= MAX_FREQUENCY_CAP:
+        raise InputError(f"the frequency cap must be between 1 and {MAX_FREQUENCY_CAP}")
+    return str(cap)
+
+
 @dataclass(frozen=True, slots=True)
 class _Spec:
     env: str
@@ -70,6 +91,7 @@ SETTINGS: dict[str, _Spec] = {
     "provider": _Spec("SMS_PROVIDER", "sandbox", _provider),
     "quiet_hours": _Spec("SMS_QUIET_HOURS", DEFAULT_QUIET_HOURS, _quiet),
     "short_url_base": _Spec("SMS_SHORT_URL_BASE", DEFAULT_SHORT_URL_BASE, short_url_base),
+    "frequency_cap": _Spec("SMS_FREQUENCY_CAP", str(DEFAULT_FREQUENCY_CAP), _frequency_cap),
 }
 
 
@@ -174,3 +196,18 @@ def quiet_hours_in_use(engine: Engine) -> QuietHours:
 def short_url_base_in_use(engine: Engine) -> str:
     """The base of short URLs new sends count and create (setting ``short_url_base``)."""
     return short_url_base(_read(engine, "short_url_base"))
+
+
+def frequency_cap_of(session: Session) -> int:
+    """The frequency cap in use, read in ``session`` (the worker's claim transaction)."""
+    return int(_frequency_cap(effective(session, "frequency_cap").value))
+
+
+def quiet_hours_of(session: Session) -> QuietHours:
+    """The quiet hours in use, read in ``session`` (the worker's claim transaction)."""
+    return QuietHours.parse(effective(session, "quiet_hours").value)
+
+
+def frequency_cap_in_use(engine: Engine) -> int:
+    """Messages per number per Japan-time day, across campaigns (setting ``frequency_cap``)."""
+    return int(_frequency_cap(_read(engine, "frequency_cap")))

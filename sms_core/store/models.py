@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -45,6 +47,7 @@ __all__ = [
     "Draft",
     "Message",
     "QuotaMonth",
+    "RateLimit",
     "ReceiptSeen",
     "ShortLink",
     "Suppression",
@@ -64,6 +67,10 @@ CAMPAIGN_STATES: tuple[str, ...] = (
     "finished",
     "cancelled",
     "paused",
+    # Issue 12: waiting for quiet hours to end (resumes by itself), and held because the
+    # month it goes out in has no contract or no room for its units (resumes by itself).
+    "quiet_hours",
+    "held",
 )
 MESSAGE_STATES: tuple[str, ...] = (
     "queued",
@@ -73,6 +80,11 @@ MESSAGE_STATES: tuple[str, ...] = (
     "failed",
     "unknown",
     "cancelled",
+    # Issue 12, final and never handed over, units released: the deadline passed
+    # (``expired``), or a hand-over check stopped it (``withheld``; error_code says which:
+    # ``opted_out`` or ``frequency_cap``).
+    "expired",
+    "withheld",
 )
 
 # Named constraints make migrations reproducible and let later migrations drop them.
@@ -225,6 +237,10 @@ class Campaign(Base):
     # Confirming the same form twice (a rerun, a double click) returns the same campaign.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     quiet_hours_override_reason: Mapped[str | None] = mapped_column(Text)
+    # 送信期限 (issue 12): messages not handed over by then expire. None: no deadline.
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a campaign is ``held`` (e.g. ``no_contract``, ``quota``), shown in History.
+    hold_reason: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -259,6 +275,8 @@ class Message(Base):
         Index(None, "state", "accepted_at", "part_index", "part_count"),
         # Recent failures (Overview; failure_reasons with since/until) by time of failure.
         Index(None, "state", "failed_at"),
+        # The frequency cap at hand-over (issue 12): a number's messages handed over today.
+        Index(None, "phone", "accepted_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -312,6 +330,9 @@ class Suppression(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     added_by: Mapped[str] = mapped_column(String(100))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # Where the entry came from (issue 12): ``link`` (the candidate's own opt-out link),
+    # ``operator`` (typed in by staff) or ``import`` (a file).
+    source: Mapped[str] = mapped_column(String(16), default="operator", server_default="operator")
 
 
 class AuditEvent(Base):
@@ -421,6 +442,9 @@ class Click(Base):
     recipient_row: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
+    # False for HEAD requests and link previewers/scanners (issue 12): recorded, but not
+    # counted as a person clicking (click rate, first click).
+    human: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class ReceiptSeen(Base):
@@ -462,3 +486,18 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimit(Base):
+    """A provider's send-rate limit, shared by every worker (issue 12).
+
+    ``next_slot`` is the first instant (epoch seconds) not yet given to a send; a worker
+    takes ``n`` slots with one conditional UPDATE (see :mod:`sms_core.sending.ratelimit`),
+    so all workers together stay within ``rate_per_second``. None: no limit.
+    """
+
+    __tablename__ = "rate_limit"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rate_per_second: Mapped[float | None] = mapped_column(Float)
+    next_slot: Mapped[float] = mapped_column(Float, default=0.0)

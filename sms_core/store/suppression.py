@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 from sms_core.clock import now_utc
 from sms_core.errors import InputError
 from sms_core.rules.phones import classify
-from sms_core.store.models import Suppression, audit
+from sms_core.store.models import AuditEvent, Suppression, audit
 
 __all__ = [
     "ImportResult",
@@ -30,8 +32,12 @@ __all__ = [
     "normalise_number",
     "read_numbers",
     "remove_optout",
+    "suppressed_among",
     "suppressed_numbers",
 ]
+
+# Where an entry came from (issue 12), shown in the opt-out list.
+SOURCES = ("link", "operator", "import")
 
 # Header words that name the phone column of a CSV with several columns.
 _PHONE_HEADERS = ("phone", "tel", "mobile", "number", "電話", "携帯", "番号")
@@ -61,20 +67,31 @@ def _insert(session: Session):
 
 
 def add_optout(
-    session: Session, number: str, reason: str | None = None, *, actor: str = "system"
+    session: Session,
+    number: str,
+    reason: str | None = None,
+    *,
+    actor: str = "system",
+    source: str = "operator",
 ) -> tuple[Suppression, bool]:
     """Put ``number`` on the list; returns the entry and whether it is new.
 
-    An entry already there keeps its original who/when/why.
+    ``source`` is where it came from: ``operator`` (default), ``link`` (the candidate's
+    own opt-out link) or ``import``. An entry already there keeps its original
+    who/when/why/source.
     """
+    if source not in SOURCES:
+        raise InputError(f"an opt-out comes from one of {', '.join(SOURCES)}, not '{source}'")
     phone = normalise_number(number)
     existing = session.get(Suppression, phone)
     if existing is not None:
         return existing, False
-    entry = Suppression(phone=phone, reason=reason or None, added_by=actor, added_at=now_utc())
+    entry = Suppression(
+        phone=phone, reason=reason or None, added_by=actor, added_at=now_utc(), source=source
+    )
     session.add(entry)
     session.flush()
-    audit(session, actor, "optout.add", phone=phone, reason=reason)
+    audit(session, actor, "optout.add", phone=phone, reason=reason, source=source)
     return entry, True
 
 
@@ -91,6 +108,18 @@ def list_optouts(session: Session) -> list[Suppression]:
     """Every entry, newest first."""
     stmt = select(Suppression).order_by(Suppression.added_at.desc(), Suppression.phone)
     return list(session.scalars(stmt))
+
+
+def suppressed_among(session: Session, numbers: Iterable[str]) -> set[str]:
+    """Those of ``numbers`` (national form) on the list now: one statement for all of them.
+
+    The worker's hand-over check (issue 12) asks through this function only, so how an
+    entry is keyed (the number, or a hash of it) is decided here alone.
+    """
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Suppression.phone).where(Suppression.phone.in_(wanted))))
 
 
 def suppressed_numbers(session: Session) -> set[str]:
@@ -189,8 +218,8 @@ def import_optouts_bytes(
 ) -> ImportResult:
     """:func:`import_optouts` for the bytes of an upload named ``name``."""
     numbers = list(dict.fromkeys(read_numbers(data, f"'{name}'")))
-    before = session.scalar(select(func.count()).select_from(Suppression)) or 0
     added_at = now_utc()
+    new: list[str] = []
     # Batches keep each statement's bound parameters under the backends' limits.
     for start in range(0, len(numbers), 5000):
         batch = numbers[start : start + 5000]
@@ -198,14 +227,39 @@ def import_optouts_bytes(
             _insert(session)(Suppression)
             .values(
                 [
-                    {"phone": n, "reason": reason or None, "added_by": actor, "added_at": added_at}
+                    {
+                        "phone": n,
+                        "reason": reason or None,
+                        "added_by": actor,
+                        "added_at": added_at,
+                        "source": "import",
+                    }
                     for n in batch
                 ]
             )
             .on_conflict_do_nothing(index_elements=["phone"])
+            # Only the numbers this import added (not those already on the list).
+            .returning(Suppression.phone)
         )
-        session.execute(stmt)
-    after = session.scalar(select(func.count()).select_from(Suppression)) or 0
-    added = after - before
+        new.extend(session.scalars(stmt))
+    added = len(new)
     audit(session, actor, "optout.import", file=name, added=added, reason=reason)
+    # Each entry is audited too (issue 12), in bulk: one statement per batch.
+    for start in range(0, len(new), 5000):
+        session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "at": added_at,
+                    "actor": actor,
+                    "action": "optout.add",
+                    "detail": json.dumps(
+                        {"file": name, "phone": n, "reason": reason, "source": "import"},
+                        ensure_ascii=False,
+                        sort_keys=True,
+                    ),
+                }
+                for n in new[start : start + 5000]
+            ],
+        )
     return ImportResult(added=added, already=len(numbers) - added)

@@ -183,3 +183,31 @@ def test_users_erase_and_retention_from_the_command_line(env):
     again = ok(env, "history", "--campaign", str(sent["campaign"]), "--json")[0]
     assert again["state"] == first["state"] and again["units"] == first["units"]
     assert ok(env, "retention", "--json") == {"masked": 0, "months": 13}
+
+
+def test_send_until_records_the_deadline_and_settings_set_the_frequency_cap(env):
+    """Issue 12: ``send --until "YYYY-MM-DD HH:MM"`` (Japan time) is the send's deadline
+    (送信期限), refused unless after the start; ``settings set frequency_cap N``."""
+    from sms_core.store.db import make_engine, transaction
+    from sms_core.store.models import Campaign
+
+    env = {**env, "SMS_NOW": "2026-11-30T09:00:00+09:00"}
+    ok(env, "contract", "set", "--units", "1000", "--start", "2026-11", "--months", "3")
+    late = run(env, "send", str(SAMPLE), "--body", BODY, "--until", "2026-11-30 08:59")
+    assert late.returncode == 2 and "deadline" in late.stderr
+    sent = ok(
+        env, "send", str(SAMPLE), "--body", BODY, "--until", "2026-11-30 13:00", "--json"
+    )
+    engine = make_engine(env["SMS_DATABASE_URL"])
+    try:
+        with transaction(engine) as s:
+            deadline = s.get(Campaign, sent["campaign"]).deadline_at
+    finally:
+        engine.dispose()
+    assert deadline.astimezone(JST).strftime("%Y-%m-%d %H:%M") == "2026-11-30 13:00"
+    assert run(env, "settings", "set", "frequency_cap", "0").returncode == 2
+    ok(env, "settings", "set", "frequency_cap", "5")
+    shown = ok(env, "settings", "show", "--json")
+    assert any("frequency_cap" in str(item) and "5" in str(item) for item in shown) or (
+        "frequency_cap" in str(shown) and "'5'" in str(shown)
+    )

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import pandas as pd
 import pytest
 import requests
 from sqlalchemy import func, select, update
@@ -201,12 +202,13 @@ def test_r11_a_short_link_redirects_and_counts_one_click_per_request(engine, cam
         assert answer.status_code == 302
         assert answer.headers["Location"] == "https://example.jp/event?id=1"
         assert answer.headers["Cache-Control"] == "no-store"
-    # A HEAD (a link checker) redirects too but is not a click.
+    # A HEAD (a link checker) redirects too: recorded, but not a person (issue 12).
     head = requests.head(f"{server.url}/s/{code}", allow_redirects=False, timeout=10)
     assert head.status_code == 302
     with transaction(engine) as s:
-        clicks = s.scalars(select(Click)).all()
-    assert len(clicks) == 2
+        clicks = s.scalars(select(Click).where(Click.human)).all()
+        others = s.scalars(select(Click).where(~Click.human)).all()
+    assert len(clicks) == 2 and len(others) == 1
     assert {(c.campaign_id, c.recipient_row, c.code) for c in clicks} == {(campaign, 1, code)}
     assert all(len(c.user_agent) == 256 and c.user_agent.startswith("Mozilla") for c in clicks)
     # No IP address is stored: the table has no column for one.
@@ -521,8 +523,10 @@ def test_secrets_never_reach_logs_answers_or_the_database(engine, campaign, serv
 
 def test_clicks_reach_the_reports_and_the_export(engine, campaign, server):
     code = links(engine)[1]
+    # A person's phone: python-requests' own agent is a generic client, not a click.
+    phone = {"User-Agent": PEOPLE["android"]}
     for _ in range(3):
-        requests.get(f"{server.url}/s/{code}", allow_redirects=False, timeout=10)
+        requests.get(f"{server.url}/s/{code}", allow_redirects=False, timeout=10, headers=phone)
     per_campaign = reports.clicks_per_campaign(engine)
     assert tuple(per_campaign.columns) == reports.CLICK_COLUMNS
     row = per_campaign.iloc[0]
@@ -600,3 +604,169 @@ def test_serve_command_runs_the_service_until_ctrl_c(database_url, tmp_path):
     output = process.stdout.read()
     assert code == 0, output
     assert SANDBOX_SECRET not in output and "receipt refused" in output
+
+
+# --- issue 12: human clicks, not link previewers -------------------------------------------
+
+# Real User-Agent strings, as these services send them.
+PREVIEWERS = {
+    "slack": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "line": "facebookexternalhit/1.1;line-poker/1.0",
+    "meta": "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "x": "Twitterbot/1.0",
+    "google": (
+        "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/126.0.6478.126 Mobile Safari/537.36 "
+        "(compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    ),
+    "apple": (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.4 Safari/605.1.15 (Applebot/0.1; "
+        "+http://www.apple.com/go/applebot)"
+    ),
+    "teams": (
+        "Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/51.0.2704.79 Safari/537.36 Edge/14.14393 SkypeUriPreview Preview/0.5 "
+        "skype-url-preview@microsoft.com"
+    ),
+    "safelinks": "Microsoft Office SafeLinks (Windows NT 10.0; Microsoft Outlook 16.0.17328)",
+    "curl": "curl/8.5.0",
+    "python": "python-requests/2.32.3",
+    "go": "Go-http-client/1.1",
+}
+PEOPLE = {
+    "iphone": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+    ),
+    "android": (
+        "Mozilla/5.0 (Linux; Android 14; SO-51D Build/67.1.A.2.108) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/126.0.6478.122 Mobile Safari/537.36"
+    ),
+    "line_in_app": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Mobile/15E148 Safari Line/14.10.0"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREVIEWERS))
+def test_link_previewers_and_generic_clients_are_not_human(name):
+    from sms_core.linkserver.clicks import is_human
+
+    assert not is_human("GET", PREVIEWERS[name])
+
+
+@pytest.mark.parametrize("name", sorted(PEOPLE))
+def test_phone_browsers_are_human_but_not_their_head_requests(name):
+    from sms_core.linkserver.clicks import is_human
+
+    assert is_human("GET", PEOPLE[name])
+    assert not is_human("HEAD", PEOPLE[name])
+    assert not is_human("GET", None)
+
+
+def test_click_rate_and_first_click_count_people_only(engine, campaign, server):
+    """Issue 12: previews of the link (in Slack, LINE, …) arrive first; they are recorded,
+    but the click rate and the first click are those of the candidate's own tap."""
+    from sms_core import clock
+    from sms_core.reports.campaigns import campaign_clicks, clicks_per_campaign
+
+    code = links(engine)[0]
+    clock.set_now(datetime(2026, 11, 30, 23, 0, tzinfo=UTC))
+    try:
+        for agent in PREVIEWERS.values():
+            requests.get(
+                f"{server.url}/s/{code}", headers={"User-Agent": agent}, allow_redirects=False,
+                timeout=10,
+            )
+        requests.head(f"{server.url}/s/{code}", allow_redirects=False, timeout=10)
+        clock.set_now(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
+        tap = requests.get(
+            f"{server.url}/s/{code}", headers={"User-Agent": PEOPLE["iphone"]},
+            allow_redirects=False, timeout=10,
+        )
+        assert tap.status_code == 302
+    finally:
+        clock.set_now(None)
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Click)) == len(PREVIEWERS) + 2
+    per_campaign = clicks_per_campaign(engine)
+    row = per_campaign[per_campaign["campaign_id"] == campaign].iloc[0]
+    assert (row["recipients"], row["clicked_recipients"], row["clicks"]) == (2, 1, 1)
+    assert row["click_rate"] == 0.5
+    assert row["first_click_at"].tz_convert("UTC") == pd.Timestamp("2026-11-30 23:30", tz="UTC")
+    per_row = campaign_clicks(engine, campaign)
+    assert list(per_row["clicks"]) == [1, 0]
+
+
+# --- issue 12: the candidate's own opt-out link --------------------------------------------
+
+
+@pytest.fixture
+def optout_campaign(engine):
+    """A campaign whose body carries {{optout}}: one opt-out link per recipient."""
+    with transaction(engine) as s:
+        set_contract(s, 1000, quota.current_month(), 3)
+    roster = load_roster(
+        "応募者ID,氏名,区分,携帯電話番号\nC1,山田,新卒,09011110001\nC2,佐藤,新卒,09011110002\n".encode()
+    )
+    body = "{{氏名}}様 説明会のご案内です。停止: {{配信停止URL}}"
+    p = preview(roster, body, short_url_base="http://localhost:8600/s/")
+    assert p.summary.total_units == 2  # costed like any short URL
+    info = confirm_campaign(
+        engine, p, name="停止リンク", idempotency_key="o", actor="test", provider="sandbox",
+        quiet=NO_QUIET,
+    )
+    with transaction(engine) as s:
+        bodies = s.scalars(select(Message.body).order_by(Message.recipient_row)).all()
+        codes = dict(s.execute(select(ShortLink.recipient_row, ShortLink.code)).all())
+    assert all(f"/s/{codes[row]}" in bodies[row] for row in (0, 1))  # each their own
+    return info.id
+
+
+def optouts(engine) -> list[tuple[str, str, str]]:
+    from sms_core.store.suppression import list_optouts
+
+    with transaction(engine) as s:
+        return [(o.phone, o.source, o.added_by) for o in list_optouts(s)]
+
+
+def test_the_opt_out_link_shows_a_page_and_only_its_post_opts_out(engine, optout_campaign, server):
+    """Issue 12: GET (a person, a previewer or a scanner) and HEAD show the Japanese
+    confirmation page and record nothing; a POST without the link's own token is refused;
+    the form's POST puts the number the message went to on the list, source ``link``,
+    audited. Opt-out links are not click-through links in the reports."""
+    import re as _re
+
+    from sms_core.store.models import AuditEvent
+
+    code = links(engine)[1]
+    url = f"{server.url}/s/{code}"
+    for agent in (*PREVIEWERS.values(), PEOPLE["iphone"]):
+        page = requests.get(url, headers={"User-Agent": agent}, allow_redirects=False, timeout=10)
+        assert page.status_code == 200 and "配信を停止する" in page.text
+        assert "method='post'" in page.text
+    assert requests.head(url, timeout=10).status_code == 200
+    assert optouts(engine) == []
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Click)) == 0
+    # Another link's token, or none, does nothing.
+    other = links(engine)[0]
+    other_page = requests.get(f"{server.url}/s/{other}", timeout=10).text
+    other_token = _re.search(r"name='token' value='([0-9a-f]+)'", other_page).group(1)
+    for data in ({}, {"token": "0" * 64}, {"token": other_token}):
+        refused = requests.post(url, data=data, timeout=10)
+        assert refused.status_code == 403
+    assert optouts(engine) == []
+    token = _re.search(r"name='token' value='([0-9a-f]+)'", page.text).group(1)
+    done = requests.post(url, data={"token": token}, timeout=10)
+    assert done.status_code == 200 and "配信を停止しました" in done.text
+    assert optouts(engine) == [("09011110002", "link", "candidate (opt-out link)")]
+    with transaction(engine) as s:
+        actions = s.scalars(select(AuditEvent.action)).all()
+    assert "optout.add" in actions
+    # Twice is harmless: the entry keeps its first time and source.
+    assert requests.post(url, data={"token": token}, timeout=10).status_code == 200
+    assert len(optouts(engine)) == 1
+    assert optout_campaign not in set(reports.clicks_per_campaign(engine)["campaign_id"])

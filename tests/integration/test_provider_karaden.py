@@ -432,3 +432,15 @@ def test_capacity_latency_and_rate_limit():
                 refused += 1
                 assert e.retry_after == 1
         assert refused >= 4 and len(server.stored()) == 10 - refused
+
+
+def test_a_deadline_goes_out_as_limited_at_in_japan_time(server, karaden):
+    """Issue 12 (送信期限): the send's deadline is Karaden's ``limited_at``."""
+    from sms_core.rules.schedule import JST
+
+    deadline = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 13:00 Japan time
+    karaden.send(Outbound("ref-d", "09012345678", "本文", valid_until=deadline))
+    (req,) = server.sent_requests("send")
+    assert req.form["limited_at"] == ["2026-12-01T13:00:00+09:00"]
+    (stored,) = server.stored()
+    assert datetime.fromisoformat(stored["limited_at"]) == deadline.astimezone(JST)

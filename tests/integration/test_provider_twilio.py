@@ -439,3 +439,20 @@ def test_runs_as_a_separate_process_driven_over_http():
         stats = fake.stats()
         assert (stats["messages"], stats["duplicates"]) == (1, [])
     assert fake.proc.returncode == 0
+
+
+def test_a_deadline_goes_out_as_validity_period_seconds(server, twilio):
+    """Issue 12 (送信期限): Twilio's ``ValidityPeriod`` is the seconds left until the
+    deadline; none when it is further off than Twilio's 36000 s (its default then)."""
+    from sms_core import clock
+    from sms_core.providers.twilio import validity_period
+
+    now = datetime(2026, 11, 30, 14, 59, tzinfo=UTC)  # 23:59 Japan time, month's last day
+    with clock.frozen(now):
+        twilio.send(Outbound("ref-d", "09012345678", "本文", valid_until=now + timedelta(hours=2)))
+        twilio.send(Outbound("ref-e", "09012345679", "本文", valid_until=now + timedelta(days=1)))
+    first, second = server.sent_requests("send")
+    assert first.form["ValidityPeriod"] == ["7200"]
+    assert "ValidityPeriod" not in second.form
+    assert validity_period(now + timedelta(seconds=0.2), now) == 1
+    assert validity_period(None, now) is None

@@ -319,6 +319,8 @@ def test_campaign_summary_counts_units_and_pagination(history):
         "failed": 2,
         "unknown": 0,
         "cancelled": 1,
+        "expired": 0,  # issue 12: not handed over by the deadline
+        "withheld": 0,  # issue 12: stopped at hand-over (opt-out, frequency cap)
     }
     dec = by_id.loc[DEC_C]
     assert (dec["messages"], dec["units_used"], dec["queued"], dec["unknown"]) == (7, 3, 1, 1)

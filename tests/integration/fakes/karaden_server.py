@@ -151,7 +151,7 @@ class KaradenServer(FakeServer):
             "carrier": _CARRIERS[int(to[-1]) % len(_CARRIERS)],
             "charged_count_per_sent": -(-_utf16_len(body) // 70),
             "scheduled_at": None,
-            "limited_at": None,
+            "limited_at": _first(form, "limited_at") or None,
             "_created": now,
             "_outcome": self.outcomes.get(to, "received"),
             "_canceled": None,
