@@ -747,9 +747,9 @@ class SmsService:
     @staticmethod
     def japan_time(instant: datetime) -> str:
         """An instant in Japan time: ``2026/12/01 10:00``."""
-        from sms_core.rules.schedule import japan_time
+        from sms_core.rules.schedule import japan_display
 
-        return japan_time(instant)
+        return japan_display(instant)
 
     @staticmethod
     def body_cost(body: str):

@@ -79,5 +79,11 @@ def parse_japan_time(text: str) -> datetime:
 
 
 def japan_time(instant: datetime) -> str:
-    """An aware instant as Japan time, ``2026-12-01 10:00``."""
+    """An aware instant as Japan time, ``2026-12-01 10:00`` (the CLI's and logs' form,
+    which the CLI also reads back with :func:`parse_japan_time`)."""
     return instant.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def japan_display(instant: datetime) -> str:
+    """An aware instant as the dashboard shows it: Japan time, ``2026/12/01 10:00``."""
+    return instant.astimezone(JST).strftime("%Y/%m/%d %H:%M")
