@@ -35,6 +35,7 @@ __all__ = [
     "CAMPAIGN_STATES",
     "CONTRACT_ID",
     "MESSAGE_STATES",
+    "NOTIFICATION_STATES",
     "SENDER_MODES",
     "AppSetting",
     "AuditEvent",
@@ -44,6 +45,7 @@ __all__ = [
     "Contract",
     "Draft",
     "Message",
+    "Notification",
     "QuotaMonth",
     "ReceiptSeen",
     "ShortLink",
@@ -73,6 +75,7 @@ MESSAGE_STATES: tuple[str, ...] = (
     "unknown",
     "cancelled",
 )
+NOTIFICATION_STATES: tuple[str, ...] = ("sending", "sent", "failed")
 
 # Named constraints make migrations reproducible and let later migrations drop them.
 NAMING_CONVENTION = {
@@ -224,6 +227,8 @@ class Campaign(Base):
     # Confirming the same form twice (a rerun, a double click) returns the same campaign.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     quiet_hours_override_reason: Mapped[str | None] = mapped_column(Text)
+    # A resend (issue 16) points at the campaign whose unreached recipients it sends to.
+    resend_of: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -395,6 +400,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The user's own mobile (national form): the only number an operator may test-send to.
+    phone: Mapped[str | None] = mapped_column(String(16))
 
 
 class Click(Base):
@@ -436,3 +443,28 @@ class ReceiptSeen(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+
+
+class Notification(Base):
+    """One team chat notification (issue 16): an event, notified once.
+
+    ``(event, subject)`` is unique — e.g. ``("campaign_finished", "42")`` or
+    ``("quota_low", "2026-12")`` — so however many workers see the event, one row claims
+    it. ``text`` is what was posted: counts and campaign names, never a phone number.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        CheckConstraint(_in("state", NOTIFICATION_STATES), name="state"),
+        UniqueConstraint("event", "subject"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
