@@ -3,6 +3,7 @@
 - ``campaign.resend_of``: a resend campaign points at the campaign it resends.
 - ``app_user.phone``: the user's own mobile number (national form), the only number an
   operator may test-send to.
+- indexes on ``message.candidate_id`` and ``message.phone`` for the candidate lookup.
 - ``notification``: each team chat notification the worker sent (or tried to), one row per
   event, so an event is notified once whatever number of workers run.
 
@@ -32,6 +33,9 @@ def upgrade() -> None:
             op.f("fk_campaign_resend_of_campaign"), "campaign", ["resend_of"], ["id"]
         )
         batch.create_index(op.f("ix_campaign_resend_of"), ["resend_of"])
+    # The candidate lookup (and erasure by number) find a candidate's messages by these.
+    op.create_index(op.f("ix_message_candidate_id"), "message", ["candidate_id"])
+    op.create_index(op.f("ix_message_phone"), "message", ["phone"])
     with op.batch_alter_table("app_user") as batch:
         batch.add_column(sa.Column("phone", sa.String(length=16), nullable=True))
     op.create_table(
@@ -58,6 +62,8 @@ def downgrade() -> None:
     op.drop_table("notification")
     with op.batch_alter_table("app_user") as batch:
         batch.drop_column("phone")
+    op.drop_index(op.f("ix_message_phone"), table_name="message")
+    op.drop_index(op.f("ix_message_candidate_id"), table_name="message")
     with op.batch_alter_table("campaign") as batch:
         batch.drop_index(op.f("ix_campaign_resend_of"))
         batch.drop_constraint(op.f("fk_campaign_resend_of_campaign"), type_="foreignkey")

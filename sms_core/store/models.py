@@ -267,10 +267,11 @@ class Message(Base):
     recipient_row: Mapped[int] = mapped_column(Integer)
     part_index: Mapped[int] = mapped_column(Integer, default=1)
     part_count: Mapped[int] = mapped_column(Integer, default=1)
-    candidate_id: Mapped[str | None] = mapped_column(String(100))
+    # Indexed for the candidate lookup (issue 16) and erasure by number.
+    candidate_id: Mapped[str | None] = mapped_column(String(100), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str | None] = mapped_column(String(32))
-    phone: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(16), index=True)
     body: Mapped[str] = mapped_column(Text)
     units: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), default="queued")
