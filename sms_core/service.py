@@ -28,6 +28,7 @@ from sms_core.sending.campaigns import (
 )
 from sms_core.sending.contract import contract_end, get_contract, set_contract
 from sms_core.sending.retention import Erasure, erase_phone
+from sms_core.service_ops import OpsTools
 from sms_core.store import app_settings, audit_trail, users
 from sms_core.store.audit_trail import AuditView
 from sms_core.store.db import make_engine, read_only, transaction, upgrade
@@ -86,8 +87,8 @@ class Progress:
         return self.total - self.counts.get("queued", 0) - self.counts.get("sending", 0)
 
 
-class SmsService:
-    """The product's actions and reads over one database."""
+class SmsService(OpsTools):
+    """The product's actions and reads over one database (issue 16's tools: OpsTools)."""
 
     def __init__(self, engine: Engine, principal: Principal = SYSTEM) -> None:
         self.engine = engine
@@ -397,3 +398,4 @@ class SmsService:
     def now(self) -> datetime:
         """The current time (UTC), one clock for every page."""
         return now_utc()
+

@@ -370,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sms_core.cli.users import add_user_commands
 
     add_user_commands(commands)
+    from sms_core.cli.ops import add_ops_commands  # issue 16: lookup, resend, reschedule…
+
+    add_ops_commands(commands)
     return parser
 
 
