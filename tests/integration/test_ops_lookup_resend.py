@@ -54,7 +54,13 @@ def test_lookup_by_candidate_id_and_by_any_written_phone_form_r2(engine):
     assert by_id[1].state == "delivered" and by_id[1].clicks == 2
     assert by_id[1].first_click_at == "2026/12/02 10:00"  # Japan time
     assert by_id[1].phone == "09011112222"  # operators see the number
-    for written in ("090-1111-2222", "０９０（１１１１）２２２２", "+81 90 1111 2222", "'09011112222"):
+    written_forms = (
+        "090-1111-2222",
+        "０９０（１１１１）２２２２",
+        "+81 90 1111 2222",
+        "'09011112222",
+    )
+    for written in written_forms:
         assert len(svc.lookup_candidate(phone=written)) == 2, written
     other = svc.lookup_candidate(phone="080-3333-4444")
     assert [(r.candidate_id, r.state) for r in other] == [("C2", "failed")]
@@ -114,7 +120,10 @@ def test_resend_reaches_exactly_the_unreached_and_links_the_new_campaign_r3_r8(e
         ).all()
         original = s.execute(
             select(Message.phone, Message.body, Message.part_index, Message.part_count)
-            .where(Message.campaign_id == info.id, Message.phone.in_(("09011110002", "09011110003")))
+            .where(
+                Message.campaign_id == info.id,
+                Message.phone.in_(("09011110002", "09011110003")),
+            )
             .order_by(Message.phone, Message.part_index)
         ).all()
         assert parts == original  # the stored text, part for part (R8)
