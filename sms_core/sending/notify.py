@@ -78,6 +78,37 @@ def webhook_url(secrets_path: Path | str | None = None) -> Secret | None:
     return Secret(value)
 
 
+class _HideWebhookPaths(logging.Filter):
+    """Masks webhook paths in urllib3's debug lines ("POST /services/T…/B…/secret …").
+
+    A Slack or Teams webhook's secret is its path, which urllib3 logs at DEBUG for every
+    request; this filter, on urllib3's connection-pool logger, rewrites those lines.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.paths:
+            message = record.getMessage()
+            for path in self.paths:
+                message = message.replace(path, "/***")
+            record.msg, record.args = message, ()
+        return True
+
+
+_HIDE = _HideWebhookPaths()
+logging.getLogger("urllib3.connectionpool").addFilter(_HIDE)
+
+
+def _hide(secret: Secret) -> None:
+    parts = urlsplit(secret.reveal())
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if len(path) > 1:
+        _HIDE.paths.add(path)
+
+
 def webhook_hint(secret: Secret | None) -> str | None:
     """What may be shown of the URL: its scheme and host only (``https://hooks.slack.com/…``)."""
     if secret is None:
@@ -281,6 +312,7 @@ class Notifier:
 
     def _post(self, row_id: int, event: Event, url: Secret, fmt: str) -> bool:
         error = None
+        _hide(url)
         try:
             response = self._session.post(
                 url.reveal(), json=payload(event, fmt), timeout=self.timeout
