@@ -41,6 +41,17 @@ class NotifyStatus:
     quota_ratio: str
 
 
+@dataclass(frozen=True, slots=True)
+class EditableSend:
+    """A scheduled send as the edit form starts from (``send_at`` in Japan time)."""
+
+    campaign_id: int
+    name: str
+    body: str
+    state: str
+    send_at: datetime | None
+
+
 def yen(units: int, price: Decimal) -> Decimal:
     """The cost of ``units`` at ``price`` yen per unit, to the sen (1/100 yen)."""
     return (Decimal(units) * price).quantize(Decimal("0.01"))
@@ -121,6 +132,27 @@ class OpsTools:
         return reschedule_campaign(
             self.engine, campaign_id, actor=who, send_at=send_at, name=name, body=body
         )
+
+    def editable_send(self, campaign_id: int) -> EditableSend:
+        """A campaign's name, body, state and send time (Japan time), for the edit form."""
+        from sms_core.errors import InputError
+        from sms_core.rules.schedule import JST
+        from sms_core.store.models import Campaign
+
+        self.principal.require("read")
+        with transaction(self.reader) as s:
+            c = s.get(Campaign, campaign_id)
+            if c is None:
+                raise InputError(f"there is no campaign {campaign_id}")
+            when = c.scheduled_at.astimezone(JST) if c.scheduled_at else None
+            return EditableSend(c.id, c.name, c.body, c.state, when)
+
+    @staticmethod
+    def japan_datetime(day: date, at) -> datetime:
+        """A date and a wall-clock time read as Japan time (R13), as an aware datetime."""
+        from sms_core.rules.schedule import JST
+
+        return datetime.combine(day, at, tzinfo=JST)
 
     def pause(self, campaign_id: int, *, actor: str | None = None) -> CampaignInfo:
         """Pause a scheduled or sending campaign (operators and admins)."""
