@@ -176,3 +176,13 @@ def test_history_excel_download_neutralises_formulas_with_japanese_headers(engin
     assert rows[1][rows[0].index("電話番号")] == "*******0001"  # masked as the CSV
     cell = sheet.cell(row=2, column=column + 1)
     assert cell.data_type == "s"  # text, never a formula
+
+
+def test_erasing_a_number_also_clears_it_as_a_users_own_number(engine):
+    """Issue 16 stores users' own numbers: erasure (issue 4) reaches them too."""
+    with transaction(engine) as s:
+        add_user(s, "test-operator", "operator", actor="test")
+    as_role(engine, "operator").set_my_phone("090-2222-3333")
+    as_role(engine, "admin").erase_phone("090-2222-3333")
+    with transaction(engine) as s:
+        assert s.scalars(select(User.phone)).one() is None
