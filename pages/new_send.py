@@ -162,6 +162,15 @@ cols[3].metric(t("preview.segments"), f"{selection.segments:,}", help=t("preview
 sent = state.get("campaign_id") is not None
 after = status.remaining if sent else status.remaining - selection.units
 cols[4].metric(t("send.remaining_after"), f"{after:,}")
+# Issue 16: the cost in yen at the team's unit price, and this month's spend so far.
+st.caption(
+    t(
+        "yen.preview",
+        yen=f"{svc.cost_yen(selection.units):,}",
+        price=svc.unit_price_yen(),
+        spend=f"{svc.month_spend().used_yen:,}",
+    )
+)
 if summary.empty_tag_rows:
     st.warning(f"{t('preview.empty_tags')}: {summary.empty_tag_rows:,}")
 
@@ -189,6 +198,13 @@ with st.expander(t("preview.excluded"), expanded=False):
         data=lambda: csv_bytes(result.export_table()),
         file_name=f"preview_{Path(name).stem}.csv",
         mime="text/csv",
+        on_click="ignore",
+    )
+    st.download_button(  # issue 16: the same preview as Excel, Japanese headers
+        t("preview.download_xlsx"),
+        data=lambda: svc.preview_xlsx(result),
+        file_name=f"preview_{Path(name).stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
     )
 
@@ -264,6 +280,7 @@ def confirm() -> None:
             when=when,
         )
     )
+    st.markdown(t("yen.confirm", yen=f"{svc.cost_yen(selection.units):,}"))  # issue 16
     if st.button(t("send.go"), type="primary"):
         try:
             info = svc.confirm(

@@ -483,6 +483,11 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Download the preview (Excel)",
     },
     "yen.amount": {"ja": "{yen}円", "en": "{yen} yen"},
+    "yen.preview": {
+        "ja": "費用（概算）: {yen}円（単価 {price}円/通）・今月の利用額: {spend}円",
+        "en": "Cost (estimate): {yen} yen ({price} yen per unit); spent this month: {spend} yen",
+    },
+    "yen.confirm": {"ja": "費用（概算）: {yen}円", "en": "Cost (estimate): {yen} yen"},
     "yen.cost": {"ja": "費用（概算）", "en": "Cost (estimate)"},
     "yen.month_spend": {"ja": "今月の利用額", "en": "Spent this month"},
     "yen.month_reserved": {"ja": "予約分の金額", "en": "Reserved, in yen"},

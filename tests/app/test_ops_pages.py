@@ -124,3 +124,15 @@ def test_an_operator_saves_their_number_and_test_sends_to_it(with_contract, run_
     with transaction(with_contract.engine) as s:
         phones = s.scalars(select(Message.phone)).all()
     assert phones == ["09022223333"]
+
+
+def test_new_send_shows_the_cost_in_yen_and_offers_the_preview_as_excel(with_contract, run_app):
+    with_contract.set_unit_price_yen("8")
+    at = run_app("new_send")  # the sample roster
+    assert not at.exception
+    units = int(next(m.value for m in at.metric if m.label == "合計通数").replace(",", ""))
+    assert any(f"費用（概算）: {units * 8:,}.00円" in c.value for c in at.caption)
+    labels = [b.label for b in at.get("download_button")]
+    assert "プレビューをExcelでダウンロード" in labels
+    next(b for b in at.button if b.label == "内容を確認して送信").click().run()
+    assert any(f"費用（概算）: {units * 8:,}.00円" in m.value for m in at.markdown)
