@@ -166,3 +166,51 @@ def webhook_url_of(url: str):
     from sms_core.providers.settings import Secret
 
     return Secret(url)
+
+
+def test_the_worker_process_posts_when_a_campaign_finishes(engine, database_url, tmp_path):
+    """`python -m sms_core worker` sends a campaign, finishes it, then posts it once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    contract(engine)
+    info = confirm(engine, "説明会", "09011110001", "08099990001")  # the second is rejected
+    root = Path(__file__).resolve().parents[2]
+    with WebhookServer() as hook:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SMS_")},
+            "SMS_DATABASE_URL": database_url,
+            "SMS_SANDBOX_PATH": str(tmp_path / "outbox.db"),
+            "SMS_SANDBOX_DELIVERY_DELAY": "0",
+            "SMS_PROVIDER": "sandbox",
+            "SMS_WORKER_STATUS_POLL_AFTER": "0",
+            "SMS_WORKER_SETTLE_DELAY": "0",
+            "SMS_WORKER_IDLE_SLEEP": "0.05",
+            "SMS_NOTIFY_WEBHOOK_URL": hook.url,
+            "SMS_NOW": clock.now_utc().isoformat(),
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "sms_core", "worker"],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(root)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(
+                "送信完了" in p["text"] for p in hook.posts
+            ):
+                time.sleep(0.2)
+            time.sleep(1)  # anything posted twice would arrive by now
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, err = worker.communicate(timeout=30)
+    finished = [p for p in hook.posts if "送信完了" in p["text"]]
+    assert len(finished) == 1, (hook.posts, err.decode(errors="replace")[-2000:])
+    assert f"#{info.id}" in finished[0]["text"] and "失敗 1" in finished[0]["text"]
+    assert "SECRET-TOKEN" not in err.decode(errors="replace")
