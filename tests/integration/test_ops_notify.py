@@ -214,3 +214,29 @@ def test_the_worker_process_posts_when_a_campaign_finishes(engine, database_url,
     assert len(finished) == 1, (hook.posts, err.decode(errors="replace")[-2000:])
     assert f"#{info.id}" in finished[0]["text"] and "失敗 1" in finished[0]["text"]
     assert "SECRET-TOKEN" not in err.decode(errors="replace")
+
+
+def test_two_notifiers_at_once_post_an_event_once(engine, hook):
+    """Both see the event as due; the unique (event, subject) row lets one claim it."""
+    import threading
+
+    contract(engine)
+    finished(engine, {0: "delivered"}, "09011110001")
+    notifiers = [Notifier(engine) for _ in range(4)]
+    start = threading.Barrier(len(notifiers))
+    results: list = []
+
+    def run(n: Notifier) -> None:
+        start.wait()
+        results.extend(n.run_once())
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in notifiers]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        for n in notifiers:
+            n.close()
+    assert len(hook.posts) == 1 and len(results) == 1
