@@ -7,7 +7,7 @@ R8 (parts resent as stored), R15 (states), R18/R19 (quota reserved or refused).
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from sms_core import clock
 from sms_core.errors import AccessError, InputError, QuotaError, StateError
@@ -181,3 +181,26 @@ def test_resend_after_a_real_rejection_by_the_sandbox_r15(engine, tmp_path):
     with transaction(engine) as s:
         phones = s.scalars(select(Message.phone).where(Message.campaign_id == resent.id)).all()
     assert phones == [UNREACHABLE_NUMBER]
+
+
+def test_a_recipient_still_being_settled_is_never_resent_blindly_r15(engine):
+    """A cancelled campaign: one recipient's first part is `unknown` (the provider may have
+    it), its second cancelled — left out until settled; a recipient never handed over is
+    resent."""
+    contract(engine)
+    info = confirm(engine, "あ" * 700, "09011110001", "09011110002")  # 2 parts each
+    settle(engine, info.id, {0: "cancelled", 1: "cancelled"}, state="cancelled")
+    with transaction(engine) as s:
+        s.execute(
+            update(Message)
+            .where(Message.campaign_id == info.id, Message.recipient_row == 0,
+                   Message.part_index == 1)
+            .values(state="unknown")
+        )
+    svc = as_role(engine, "operator")
+    plan = svc.resend_plan(info.id)
+    assert (plan.recipients, plan.still_open) == (1, 1)
+    resent = svc.resend(info.id, key="r1")
+    with transaction(engine) as s:
+        phones = set(s.scalars(select(Message.phone).where(Message.campaign_id == resent.id)))
+    assert phones == {"09011110002"}
