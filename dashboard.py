@@ -47,15 +47,17 @@ def page(path: str, key: str, icon: str, **kw) -> st.Page:
 settings = page("settings", "settings", "settings")
 overview = page("overview", "overview", "dashboard", default=True)
 history = page("history", "history", "history")
+lookup = page("lookup", "lookup", "person_search")  # issue 16: every role reads it
 if not service().has_active_contract():
     pages = [settings]  # R16: none, or it has ended: only Settings, to set one up
 elif principal.role == "analyst":
-    pages = [overview, history, settings]  # settings read-only: contract and quota
+    pages = [overview, history, lookup, settings]  # settings read-only: contract and quota
 else:
     pages = [
         overview,
         page("new_send", "new_send", "send"),
         history,
+        lookup,
         page("templates", "templates", "edit_note"),
         settings,
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import streamlit as st
 
 from sms_core.errors import SmsError
@@ -43,6 +45,56 @@ if can_cancel and st.button(t("history.cancel", id=choice)):
         st.rerun()
     except SmsError as exc:
         st.error(str(exc))
+
+# Issue 16: pause/resume, resend to the unreached, edit a scheduled send (operators act).
+if svc.principal.can("send"):
+    if row["state"] in ("scheduled", "sending") and st.button(t("history.pause", id=choice)):
+        svc.pause(int(choice))
+        st.rerun()
+    if row["state"] == "paused" and st.button(t("history.resume", id=choice)):
+        svc.resume(int(choice))
+        st.rerun()
+    if row["state"] in ("finished", "cancelled"):
+        plan = svc.resend_plan(int(choice))
+        if plan.recipients:
+            with st.expander(t("history.resend")):
+                st.caption(
+                    t(
+                        "history.resend_plan",
+                        yen=f"{svc.cost_yen(plan.units):,}",
+                        **{k: getattr(plan, k) for k in plan.__slots__},
+                    )
+                )
+                # One nonce per campaign and session: a double click resends once.
+                nonce = st.session_state.setdefault(f"resend:{choice}", secrets.token_hex(8))
+                if st.button(t("history.resend_button"), key="resend", type="primary"):
+                    try:
+                        info = svc.resend(int(choice), key=nonce)
+                        st.success(t("history.resent", id=info.id))
+                    except SmsError as exc:
+                        st.error(str(exc))
+    if row["state"] == "scheduled":
+        send = svc.editable_send(int(choice))
+        with st.expander(t("history.edit")), st.form("edit_send"):
+            day_col, time_col = st.columns(2)
+            day = day_col.date_input(t("history.edit_date"), value=send.send_at.date())
+            at = time_col.time_input(
+                t("history.edit_time"), value=send.send_at.time().replace(tzinfo=None), step=300
+            )
+            new_name = st.text_input(t("history.edit_name"), value=send.name)
+            new_body = st.text_area(t("history.edit_body"), value=send.body, height=100)
+            st.caption(t("history.edit_help"))
+            if st.form_submit_button(t("history.edit_save"), type="primary"):
+                try:
+                    svc.reschedule(
+                        int(choice),
+                        send_at=svc.japan_datetime(day, at),
+                        name=new_name,
+                        body=new_body if new_body != send.body else None,
+                    )
+                    st.success(t("history.edited", id=choice))
+                except SmsError as exc:
+                    st.error(str(exc))
 
 left, right = st.columns(2)
 left.plotly_chart(svc.figure("funnel", svc.funnel(int(choice)), lang()), width="stretch")
@@ -101,11 +153,19 @@ messages = svc.campaign_messages(
     int(choice), limit=MESSAGE_PAGE, offset=(message_page - 1) * MESSAGE_PAGE, **filters
 )
 st.dataframe(messages, hide_index=True)
-st.download_button(
+csv_col, xlsx_col = st.columns(2)
+csv_col.download_button(
     t("history.export"),
     # Built when clicked, not on every rerun; the service audits each export.
     data=lambda: svc.export_messages(int(choice), **filters),
     file_name=f"campaign_{choice}.csv",
     mime="text/csv",
+    on_click="ignore",
+)
+xlsx_col.download_button(
+    t("history.export_xlsx"),
+    data=lambda: svc.export_messages_xlsx(int(choice), **filters),
+    file_name=f"campaign_{choice}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     on_click="ignore",
 )

@@ -189,6 +189,15 @@ cols[4].metric(
     t("send.remaining_after_month", month=draft.month_label),
     f"{draft.remaining_before if sent else draft.remaining_after:,}",
 )
+# Issue 16: the cost in yen at the team's unit price, and this month's spend so far.
+st.caption(
+    t(
+        "yen.preview",
+        yen=f"{svc.cost_yen(draft.units):,}",
+        price=svc.unit_price_yen(),
+        spend=f"{svc.month_spend().used_yen:,}",
+    )
+)
 if draft.empty_tag_rows:
     st.warning(f"{t('preview.empty_tags')}: {draft.empty_tag_rows:,}")
 
@@ -219,6 +228,13 @@ with st.expander(t("preview.excluded"), expanded=False):
         data=draft.csv_bytes,
         file_name=f"preview_{Path(name).stem}.csv",
         mime="text/csv",
+        on_click="ignore",
+    )
+    st.download_button(  # issue 16: the same preview as Excel, Japanese headers
+        t("preview.download_xlsx"),
+        data=lambda: svc.preview_xlsx(draft.preview),
+        file_name=f"preview_{Path(name).stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
     )
 
@@ -312,6 +328,7 @@ def confirm() -> None:
             when=svc.japan_time(draft.starts_at) if goes_out else t("send.when.now"),
         )
     )
+    st.markdown(t("yen.confirm", yen=f"{svc.cost_yen(draft.units):,}"))  # issue 16
     if st.button(t("send.go"), type="primary"):
         try:
             info = svc.confirm_send(draft, actor=actor())

@@ -20,6 +20,11 @@ with right:
     cols = st.columns(2)
     cols[0].metric(t("quota.used"), f"{status.used:,}")
     cols[1].metric(t("quota.reserved"), f"{status.reserved:,}")
+    # Issue 16: this month's spend in yen (used and reserved units × the unit price).
+    spend = svc.month_spend()
+    cols = st.columns(2)
+    cols[0].metric(t("yen.month_spend"), t("yen.amount", yen=f"{spend.used_yen:,}"))
+    cols[1].metric(t("yen.month_reserved"), t("yen.amount", yen=f"{spend.reserved_yen:,}"))
     # Messages handed to the provider today (Japan time): not scheduled, not cancelled.
     st.metric(t("overview.today"), f"{svc.sends_today():,}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import streamlit as st
 
 from sms_core.errors import SmsError
@@ -128,3 +130,57 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
             if st.form_submit_button(t("optout.remove_button")):
                 svc.remove_optout(gone, actor=actor())
                 st.rerun()
+
+# Issue 16: the unit price in yen (admins set it), team notifications, own-number test sends.
+if contract is not None:
+    st.subheader(t("yen.unit_price"))
+    price = svc.unit_price_yen()
+    if svc.principal.can("settings"):
+        with st.form("unit_price"):
+            new_price = st.number_input(
+                t("yen.unit_price"), min_value=0.0, step=0.5, value=float(price), format="%.2f"
+            )
+            if st.form_submit_button(t("yen.save")):
+                try:
+                    svc.set_unit_price_yen(f"{new_price:.2f}")
+                    st.success(t("yen.saved"))
+                except SmsError as exc:
+                    st.error(str(exc))
+    else:
+        st.markdown(t("yen.amount", yen=f"{price:,}"))
+    st.subheader(t("notify.title"))
+    notify = svc.notify_status()
+    if notify.configured:
+        st.caption(
+            t(
+                "notify.configured",
+                hint=notify.webhook_hint,
+                format=notify.format,
+                failure=notify.failure_ratio,
+                quota=notify.quota_ratio,
+            )
+        )
+    else:
+        st.caption(t("notify.not_configured"))
+
+if contract is not None and svc.principal.can("test_send_own"):
+    st.subheader(t("mytest.title"))
+    with st.form("my_phone"):
+        mine = st.text_input(t("mytest.phone"), value=svc.my_phone() or "")
+        if st.form_submit_button(t("mytest.save_phone")):
+            try:
+                svc.set_my_phone(mine)
+                st.success(t("mytest.saved"))
+            except SmsError as exc:
+                st.error(str(exc))
+    state = st.session_state
+    state.setdefault("my_test_nonce", secrets.token_hex(8))
+    with st.form("my_test_send"):
+        test_body = st.text_area(t("test.body"), value=t("test.body_default"), height=80)
+        if st.form_submit_button(t("test.send"), type="primary"):
+            try:
+                info = svc.test_send_own(test_body, key=state["my_test_nonce"])
+                state["my_test_nonce"] = secrets.token_hex(8)
+                st.success(t("mytest.sent", id=info.id))
+            except SmsError as exc:
+                st.error(str(exc))

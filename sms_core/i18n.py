@@ -549,6 +549,137 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "chart.stage.clicked": {"ja": "クリック（宛先）", "en": "Clicked (recipients)"},
     "chart.reason.none": {"ja": "（理由なし）", "en": "(no reason given)"},
     "chart.empty": {"ja": "データがありません", "en": "No data"},
+    # Issue 16: everyday ops tools
+    "nav.lookup": {"ja": "応募者検索", "en": "Candidate lookup"},
+    "lookup.title": {"ja": "応募者検索", "en": "Candidate lookup"},
+    "lookup.by": {"ja": "検索方法", "en": "Look up by"},
+    "lookup.by.candidate": {"ja": "応募者ID", "en": "Candidate ID (応募者ID)"},
+    "lookup.by.phone": {"ja": "電話番号", "en": "Phone number"},
+    "lookup.query": {"ja": "応募者IDまたは電話番号", "en": "Candidate ID or phone number"},
+    "lookup.search": {"ja": "検索", "en": "Search"},
+    "lookup.none": {
+        "ja": "この応募者に送信したメッセージはありません。",
+        "en": "No message was sent to this candidate.",
+    },
+    "lookup.found": {"ja": "{n}件のメッセージ", "en": "{n} messages"},
+    "history.pause": {"ja": "送信 #{id} を一時停止", "en": "Pause send #{id}"},
+    "history.resume": {"ja": "送信 #{id} を再開", "en": "Resume send #{id}"},
+    "history.resend": {"ja": "未達の宛先に再送", "en": "Resend to the unreached"},
+    "history.resend_plan": {
+        "ja": "未達 {recipients:,}人・{units:,}通（{yen}円）。除外: 配信停止 {opted_out}、"
+        "確認中 {still_open}、再送済み {already_resent}",
+        "en": "{recipients:,} unreached, {units:,} units ({yen} yen). Left out: "
+        "{opted_out} opted out, {still_open} being settled, {already_resent} already resent",
+    },
+    "history.resend_button": {"ja": "再送する", "en": "Resend"},
+    "history.resent": {"ja": "再送 #{id} を作成しました。", "en": "Resend #{id} created."},
+    "history.edit": {"ja": "予約送信を編集", "en": "Edit the scheduled send"},
+    "history.edit_date": {"ja": "送信日", "en": "Send date"},
+    "history.edit_time": {"ja": "送信時刻", "en": "Send time"},
+    "history.edit_name": {"ja": "送信名", "en": "Name"},
+    "history.edit_body": {"ja": "本文", "en": "Body"},
+    "history.edit_help": {
+        "ja": "本文で使える差し込み項目は {{氏名}} と {{応募者ID}} だけです"
+        "（名簿は保存されません）。",
+        "en": "A body edit can use only {{氏名}} and {{応募者ID}} (rosters are not stored).",
+    },
+    "history.edit_save": {"ja": "変更を保存", "en": "Save changes"},
+    "history.edited": {"ja": "送信 #{id} を変更しました。", "en": "Send #{id} changed."},
+    "history.export_xlsx": {"ja": "Excelでエクスポート", "en": "Export as Excel"},
+    "preview.download_xlsx": {
+        "ja": "プレビューをExcelでダウンロード",
+        "en": "Download the preview (Excel)",
+    },
+    "yen.amount": {"ja": "{yen}円", "en": "{yen} yen"},
+    "yen.preview": {
+        "ja": "費用（概算）: {yen}円（単価 {price}円/通）・今月の利用額: {spend}円",
+        "en": "Cost (estimate): {yen} yen ({price} yen per unit); spent this month: {spend} yen",
+    },
+    "yen.confirm": {"ja": "費用（概算）: {yen}円", "en": "Cost (estimate): {yen} yen"},
+    "yen.cost": {"ja": "費用（概算）", "en": "Cost (estimate)"},
+    "yen.month_spend": {"ja": "今月の利用額", "en": "Spent this month"},
+    "yen.month_reserved": {"ja": "予約分の金額", "en": "Reserved, in yen"},
+    "yen.unit_price": {"ja": "単価（円/通）", "en": "Unit price (yen per unit)"},
+    "yen.save": {"ja": "単価を保存", "en": "Save the unit price"},
+    "yen.saved": {"ja": "単価を保存しました。", "en": "Unit price saved."},
+    "mytest.title": {"ja": "自分の番号にテスト送信", "en": "Test send to my own number"},
+    "mytest.phone": {"ja": "自分の携帯電話番号", "en": "My mobile number"},
+    "mytest.save_phone": {"ja": "番号を保存", "en": "Save the number"},
+    "mytest.saved": {"ja": "番号を保存しました。", "en": "Number saved."},
+    "mytest.none": {
+        "ja": "テスト送信の前に自分の携帯電話番号を登録してください。",
+        "en": "Set your own mobile number before a test send.",
+    },
+    "mytest.sent": {
+        "ja": "テスト送信 #{id} を受け付けました。",
+        "en": "Test send #{id} confirmed.",
+    },
+    "notify.title": {"ja": "チーム通知", "en": "Team notifications"},
+    "notify.configured": {
+        "ja": "通知先: {hint}（形式: {format}、失敗率 {failure} 超、残り {quota} 未満で通知）",
+        "en": "Posting to {hint} ({format}; failures above {failure}, quota below {quota})",
+    },
+    "notify.not_configured": {
+        "ja": "通知先のWebhook URLが未設定です（SMS_NOTIFY_WEBHOOK_URL または secrets.toml）。",
+        "en": "No webhook URL is set (SMS_NOTIFY_WEBHOOK_URL or secrets.toml).",
+    },
+    "notify.finished.title": {
+        "ja": "送信完了: #{id} {name}",
+        "en": "Send finished: #{id} {name}",
+    },
+    "notify.counts": {"ja": "全{total:,}件: {counts}", "en": "{total:,} messages: {counts}"},
+    "notify.failures.title": {
+        "ja": "失敗が多い送信: #{id} {name}",
+        "en": "Many failures: #{id} {name}",
+    },
+    "notify.failures": {
+        "ja": "{total:,}件中 {failed:,}件が失敗（{ratio:.0%}、しきい値 {threshold:.0%}）",
+        "en": "{failed:,} of {total:,} messages failed ({ratio:.0%}; threshold {threshold:.0%})",
+    },
+    "notify.quota.title": {
+        "ja": "送信可能数が残りわずか: {month}",
+        "en": "Few units left: {month}",
+    },
+    "notify.quota": {
+        "ja": "残り {remaining:,}通 / 上限 {cap:,}通（しきい値 {threshold:.0%}）",
+        "en": "{remaining:,} of {cap:,} units remain (threshold {threshold:.0%})",
+    },
+    # Column headers of Excel downloads (and the lookup table)
+    "column.campaign_id": {"ja": "送信ID", "en": "Send"},
+    "column.campaign": {"ja": "送信名", "en": "Send name"},
+    "column.message_id": {"ja": "メッセージID", "en": "Message"},
+    "column.recipient_row": {"ja": "名簿の行", "en": "Roster row"},
+    "column.row": {"ja": "行", "en": "Row"},
+    "column.part": {"ja": "分割", "en": "Part"},
+    "column.part_index": {"ja": "分割番号", "en": "Part"},
+    "column.part_count": {"ja": "分割数", "en": "Parts"},
+    "column.candidate_id": {"ja": "応募者ID", "en": "Candidate ID"},
+    "column.name": {"ja": "氏名", "en": "Name"},
+    "column.kind": {"ja": "区分", "en": "Kind"},
+    "column.source_field": {"ja": "使用した項目", "en": "Field used"},
+    "column.phone": {"ja": "電話番号", "en": "Phone"},
+    "column.e164": {"ja": "電話番号（国際形式）", "en": "Phone (E.164)"},
+    "column.eligible": {"ja": "送信可", "en": "Can receive"},
+    "column.reason": {"ja": "理由", "en": "Reason"},
+    "column.repaired": {"ja": "先頭0補完", "en": "Leading 0 restored"},
+    "column.message": {"ja": "本文", "en": "Message"},
+    "column.body": {"ja": "本文", "en": "Body"},
+    "column.chars": {"ja": "文字数", "en": "Characters"},
+    "column.units": {"ja": "通数", "en": "Units"},
+    "column.parts": {"ja": "分割数", "en": "Parts"},
+    "column.segments": {"ja": "携帯会社の分割数", "en": "Carrier segments"},
+    "column.empty_tags": {"ja": "空の差し込み項目", "en": "Empty merge tags"},
+    "column.raw_phone": {"ja": "元の電話番号", "en": "Phone as written"},
+    "column.state": {"ja": "状態", "en": "State"},
+    "column.error_code": {"ja": "エラーコード", "en": "Error code"},
+    "column.error_message": {"ja": "エラー内容", "en": "Error"},
+    "column.attempts": {"ja": "試行回数", "en": "Attempts"},
+    "column.created_at": {"ja": "作成日時", "en": "Created"},
+    "column.accepted_at": {"ja": "受付日時", "en": "Accepted"},
+    "column.delivered_at": {"ja": "到達日時", "en": "Delivered"},
+    "column.failed_at": {"ja": "失敗日時", "en": "Failed"},
+    "column.clicks": {"ja": "クリック数", "en": "Clicks"},
+    "column.first_click_at": {"ja": "初回クリック", "en": "First click"},
 }
 
 
@@ -606,3 +737,8 @@ def error_text(exc: BaseException, lang: str = DEFAULT_LANGUAGE) -> str:
         elif exc.column is not None:
             text = _format(WHERE["column"][lang], params) + text
     return text
+
+
+def column_headers(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """Export column ids mapped to their headers in ``lang`` (Excel downloads, issue 16)."""
+    return {key[len("column.") :]: t(key, lang) for key in _CATALOGUE if key.startswith("column.")}

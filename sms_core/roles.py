@@ -1,8 +1,10 @@
 """Roles and what each may do (issue 4), checked by the service on every state-changing call.
 
 =========  ====================================================================================
-admin      everything: contract, settings and provider, test send, users, the audit trail
-operator   upload rosters and preview, send, schedule, cancel, templates and drafts, opt-outs
+admin      everything: contract, settings and provider, test send to any number, users,
+           the audit trail
+operator   upload rosters and preview, send, schedule, cancel, pause, resend, edit a scheduled
+           send, templates and drafts, opt-outs, a test send to their own number
 analyst    read history and charts (phone numbers masked but the last 4 digits); nothing else
 =========  ====================================================================================
 
@@ -28,7 +30,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "optouts": frozenset({"admin", "operator"}),
     "contract": frozenset({"admin"}),
     "settings": frozenset({"admin"}),
-    "test_send": frozenset({"admin"}),
+    "test_send": frozenset({"admin"}),  # to any number
+    # Issue 16: a test send to the user's own profile number only (admins: test_send).
+    "test_send_own": frozenset({"admin", "operator"}),
     "users": frozenset({"admin"}),
     "audit": frozenset({"admin"}),
 }

@@ -42,6 +42,7 @@ from sms_core.sending.send_case import (
     draft_send,
     draft_test_send,
 )
+from sms_core.service_ops import OpsTools
 from sms_core.store import app_settings, audit_trail, users, web_sessions
 from sms_core.store.audit_trail import AuditView
 from sms_core.store.db import make_engine, read_only, transaction, upgrade
@@ -103,8 +104,8 @@ class Progress:
         return self.total - self.counts.get("queued", 0) - self.counts.get("sending", 0)
 
 
-class SmsService:
-    """The product's actions and reads over one database."""
+class SmsService(OpsTools):
+    """The product's actions and reads over one database (issue 16's tools: OpsTools)."""
 
     def __init__(self, engine: Engine, principal: Principal = SYSTEM) -> None:
         self._engine = engine

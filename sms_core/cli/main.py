@@ -20,6 +20,8 @@ from sms_core.cli.common import (
     read_suppression,
     with_db,
 )
+from sms_core.cli.drafts import add_draft_commands
+from sms_core.cli.ops import add_ops_commands
 from sms_core.cli.send import add_send_commands
 from sms_core.cli.settings import add_settings_commands
 from sms_core.cli.users import add_user_commands
@@ -415,9 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_send_commands(commands)
     add_settings_commands(commands)
     add_user_commands(commands)
-    from sms_core.cli.drafts import add_draft_commands
-
     add_draft_commands(commands)
+    add_ops_commands(commands)  # issue 16: lookup, resend, reschedule…
     return parser
 
 

@@ -27,7 +27,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, StateError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, jst_month
-from sms_core.store.models import Message, Suppression, audit
+from sms_core.store.models import Message, Suppression, User, audit
 from sms_core.store.suppression import normalise_number
 
 DEFAULT_RETENTION_MONTHS = 13
@@ -119,6 +119,8 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
     result = session.execute(
         update(Message).where(Message.phone == phone).values(**_masked_values(now))
     )
+    # A user's own test-send number (issue 16) is a person's number too.
+    session.execute(update(User).where(User.phone == phone).values(phone=None))
     kept = session.scalar(select(Suppression.phone).where(Suppression.phone == phone)) is not None
     erasure = Erasure(phone[-4:], result.rowcount or 0, kept)
     audit(

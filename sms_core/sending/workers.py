@@ -26,6 +26,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import ConfigError
 from sms_core.providers.base import Provider
 from sms_core.sending.dispatch import CycleReport, DispatchConfig, Worker, cycle_until_stopped
+from sms_core.sending.notify import Notifier
 from sms_core.sending.retention import redact_expired
 from sms_core.store.app_settings import provider_in_use
 from sms_core.store.db import read_only, transaction
@@ -64,6 +65,8 @@ class ProviderWorkers:
         self._next_refresh = 0.0
         self._next_retention = 0.0
         self.stop = threading.Event()
+        # Team chat notifications (issue 16): posted from their own thread, never in the way.
+        self.notifier = Notifier(engine)
 
     def providers_in_use(self) -> set[str]:
         """The provider in use now and those of unfinished or recent campaigns."""
@@ -105,7 +108,9 @@ class ProviderWorkers:
         if time.monotonic() >= self._next_retention:
             self.redact_expired()
             self._next_retention = time.monotonic() + RETENTION_INTERVAL
-        return {name: worker.run_once() for name, worker in list(self.workers.items())}
+        reports = {name: worker.run_once() for name, worker in list(self.workers.items())}
+        self.notifier.kick()
+        return reports
 
     def redact_expired(self) -> int:
         """Mask personal data past retention (sms_core.sending.retention); several workers may."""
@@ -135,3 +140,4 @@ class ProviderWorkers:
             worker.close()
         for provider in self._providers.values():
             provider.close()
+        self.notifier.close()

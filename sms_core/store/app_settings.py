@@ -40,6 +40,7 @@ __all__ = [
     "reset_setting",
     "set_setting",
     "short_url_base_in_use",
+    "unit_price_yen_in_use",
 ]
 
 DATABASE, ENVIRONMENT, DEFAULT = "database", "environment", "default"
@@ -80,6 +81,38 @@ def _frequency_cap(value: str) -> str:
     return str(cap)
 
 
+def _yen(value: str) -> str:
+    # Yen per unit (円/通): contracts quote whole yen or sen (e.g. 8, 7.5); never negative.
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        price = Decimal(value.replace(",", "").replace("円", "").strip())
+    except InvalidOperation:
+        raise InputError(f"a unit price is yen per unit, e.g. 8 or 7.5, not '{value}'") from None
+    if not price.is_finite() or price < 0 or price > 10_000 or price != round(price, 2):
+        raise InputError(f"a unit price is 0 to 10,000 yen with at most 2 decimals, not '{value}'")
+    return format(price.normalize(), "f")
+
+
+def _notify_format(value: str) -> str:
+    name = value.strip().lower()
+    if name not in ("slack", "teams"):
+        raise InputError(f"the notification format is slack or teams, not '{value}'")
+    return name
+
+
+def _ratio(value: str) -> str:
+    # A share written as 0.1 or 10%.
+    text = value.strip()
+    try:
+        ratio = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise InputError(f"a threshold is a share such as 0.1 or 10%, not '{value}'") from None
+    if not 0 <= ratio <= 1:
+        raise InputError(f"a threshold is between 0 and 1 (0% to 100%), not '{value}'")
+    return f"{ratio:g}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Spec:
     env: str
@@ -92,6 +125,12 @@ SETTINGS: dict[str, _Spec] = {
     "quiet_hours": _Spec("SMS_QUIET_HOURS", DEFAULT_QUIET_HOURS, _quiet),
     "short_url_base": _Spec("SMS_SHORT_URL_BASE", DEFAULT_SHORT_URL_BASE, short_url_base),
     "frequency_cap": _Spec("SMS_FREQUENCY_CAP", str(DEFAULT_FREQUENCY_CAP), _frequency_cap),
+    # Issue 16: cost in yen, and the team chat notifications (the webhook URL itself is a
+    # secret: SMS_NOTIFY_WEBHOOK_URL or secrets.toml, see sms_core.sending.notify).
+    "unit_price_yen": _Spec("SMS_UNIT_PRICE_YEN", "0", _yen),
+    "notify_format": _Spec("SMS_NOTIFY_FORMAT", "slack", _notify_format),
+    "notify_failure_ratio": _Spec("SMS_NOTIFY_FAILURE_RATIO", "0.1", _ratio),
+    "notify_quota_ratio": _Spec("SMS_NOTIFY_QUOTA_RATIO", "0.1", _ratio),
 }
 
 
@@ -211,3 +250,10 @@ def quiet_hours_of(session: Session) -> QuietHours:
 def frequency_cap_in_use(engine: Engine) -> int:
     """Messages per number per Japan-time day, across campaigns (setting ``frequency_cap``)."""
     return int(_frequency_cap(_read(engine, "frequency_cap")))
+
+
+def unit_price_yen_in_use(engine: Engine):
+    """Yen per unit (円/通) as a Decimal (setting ``unit_price_yen``; 0 until set)."""
+    from decimal import Decimal
+
+    return Decimal(_yen(_read(engine, "unit_price_yen")))

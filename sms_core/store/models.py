@@ -37,6 +37,7 @@ __all__ = [
     "CAMPAIGN_STATES",
     "CONTRACT_ID",
     "MESSAGE_STATES",
+    "NOTIFICATION_STATES",
     "SENDER_MODES",
     "AppSetting",
     "AuditEvent",
@@ -46,6 +47,7 @@ __all__ = [
     "Contract",
     "Draft",
     "Message",
+    "Notification",
     "QuotaMonth",
     "RateLimit",
     "ReceiptSeen",
@@ -86,6 +88,7 @@ MESSAGE_STATES: tuple[str, ...] = (
     "expired",
     "withheld",
 )
+NOTIFICATION_STATES: tuple[str, ...] = ("sending", "sent", "failed")
 
 # Named constraints make migrations reproducible and let later migrations drop them.
 NAMING_CONVENTION = {
@@ -241,6 +244,8 @@ class Campaign(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why a campaign is ``held`` (e.g. ``no_contract``, ``quota``), shown in History.
     hold_reason: Mapped[str | None] = mapped_column(String(32))
+    # A resend (issue 16) points at the campaign whose unreached recipients it sends to.
+    resend_of: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -284,10 +289,11 @@ class Message(Base):
     recipient_row: Mapped[int] = mapped_column(Integer)
     part_index: Mapped[int] = mapped_column(Integer, default=1)
     part_count: Mapped[int] = mapped_column(Integer, default=1)
-    candidate_id: Mapped[str | None] = mapped_column(String(100))
+    # Indexed for the candidate lookup (issue 16) and erasure by number.
+    candidate_id: Mapped[str | None] = mapped_column(String(100), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str | None] = mapped_column(String(32))
-    phone: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(16), index=True)
     body: Mapped[str] = mapped_column(Text)
     units: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), default="queued")
@@ -420,6 +426,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The user's own mobile (national form): the only number an operator may test-send to.
+    phone: Mapped[str | None] = mapped_column(String(16))
 
 
 class Click(Base):
@@ -501,3 +509,28 @@ class RateLimit(Base):
     provider: Mapped[str] = mapped_column(String(32), primary_key=True)
     rate_per_second: Mapped[float | None] = mapped_column(Float)
     next_slot: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Notification(Base):
+    """One team chat notification (issue 16): an event, notified once.
+
+    ``(event, subject)`` is unique — e.g. ``("campaign_finished", "42")`` or
+    ``("quota_low", "2026-12")`` — so however many workers see the event, one row claims
+    it. ``text`` is what was posted: counts and campaign names, never a phone number.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        CheckConstraint(_in("state", NOTIFICATION_STATES), name="state"),
+        UniqueConstraint("event", "subject"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -222,3 +222,33 @@ def set_disabled(session: Session, name: str, disabled: bool, *, actor: str) -> 
 def list_users(session: Session) -> list[User]:
     """Every user, by name."""
     return list(session.scalars(select(User).order_by(User.name)))
+
+
+def set_phone(session: Session, name: str, number: str | None, *, actor: str) -> str | None:
+    """Set (or clear, with None/"") a user's own mobile number; returns its national form.
+
+    Only a mobile number that can receive an SMS (R1) is accepted: it is where that
+    user's test sends go (issue 16). The audit trail keeps its last 4 digits only.
+    """
+    from sms_core.rules.phones import classify
+
+    user = _find(session, _name(name))
+    if user is None:
+        raise InputError(f"no user named '{name}'")
+    phone = None
+    if number and number.strip():
+        verdict = classify(number)
+        if verdict.reason != "ok":
+            raise InputError(
+                f"'{number.strip()}' is not a Japanese mobile number (reason: {verdict.reason})"
+            )
+        phone = verdict.national
+    user.phone = phone
+    audit(session, actor, "user.phone", user=user.name, phone_tail=phone[-4:] if phone else None)
+    return phone
+
+
+def get_phone(session: Session, name: str) -> str | None:
+    """A user's own mobile number (national form), or None."""
+    user = _find(session, _name(name))
+    return user.phone if user is not None else None

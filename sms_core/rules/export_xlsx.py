@@ -1,0 +1,67 @@
+"""Excel (.xlsx) downloads beside the CSV ones (issue 16), as safe to open.
+
+Text cells Excel would run as formulas (starting ``= + - @``, a tab or a carriage return)
+get the same leading apostrophe as the CSV export, and every cell is written as a typed
+value (openpyxl would otherwise store a string starting with ``=`` as a formula). Headers
+are the caller's words (Japanese on the dashboard); times are Japan time, as
+``2026/12/01 10:00`` text, since Excel has no time zones.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from sms_core.rules.schedule import JST
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Excel refuses control characters other than tab, line feed and carriage return.
+_ILLEGAL = {c: None for c in range(32) if c not in (9, 10, 13)}
+
+
+def safe_cell(value: object) -> object:
+    """A value as it goes into a cell: formulas neutralised, times as Japan-time text."""
+    if value is None:
+        return None
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(JST)
+        return value.strftime("%Y/%m/%d %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%Y/%m/%d")
+    if isinstance(value, bool | int | float):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    text = str(value).translate(_ILLEGAL)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def frame_xlsx_bytes(frame, headers: Mapping[str, str] | None = None, *, sheet: str = "Sheet1"):
+    """A pandas DataFrame as .xlsx bytes; ``headers`` renames columns (others keep theirs)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    headers = headers or {}
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(sheet[:31])
+    ws.append([headers.get(str(c), str(c)) for c in frame.columns])
+    for row in frame.itertuples(index=False, name=None):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(ws, value=safe_cell(value))
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
+            cells.append(cell)
+        ws.append(cells)
+    sink = io.BytesIO()
+    book.save(sink)
+    return sink.getvalue()
