@@ -12,6 +12,7 @@ import os
 
 import streamlit as st
 
+from sms_core.errors import AccessError
 from sms_core.i18n import DEFAULT_LANGUAGE
 from sms_core.i18n import t as _t
 from sms_core.roles import Principal
@@ -31,8 +32,22 @@ def base_service() -> SmsService:
 
 
 def user() -> Principal | None:
-    """Who is signed in in this browser session, if anyone."""
-    return st.session_state.get(USER_KEY)
+    """Who is signed in in this browser session, if anyone, as their account is now.
+
+    The account is read again on every run of a page: a user an admin disabled is signed
+    out at their next click, a demoted one sees their new role's pages.
+    """
+    principal = st.session_state.get(USER_KEY)
+    if principal is None:
+        return None
+    try:
+        current = base_service().for_user(principal).principal
+    except AccessError:
+        del st.session_state[USER_KEY]
+        return None
+    if current != principal:
+        st.session_state[USER_KEY] = current
+    return current
 
 
 def service() -> SmsService:
