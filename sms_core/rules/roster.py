@@ -1,5 +1,7 @@
 """Reading candidate rosters: CSV (CP932 or UTF-8, detected) and Excel .xlsx (R21, R22).
 
+.xlsx is read by :mod:`sms_core.rules.xlsx` (python-calamine).
+
 A roster becomes an Arrow table whose every column is text (a phone number is never
 turned into a float), plus the mapping from the product's canonical fields to the
 file's own headers, and the candidate kind per row. Every problem is a
@@ -13,7 +15,6 @@ import contextlib
 import csv
 import io
 import unicodedata
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ import pyarrow.csv as pcsv
 
 from sms_core.errors import RosterError
 from sms_core.rules.cp932 import decode_column
+from sms_core.rules.xlsx import cell_text, column_letters, column_text, read_rows
 
 T = TypeVar("T")
 
@@ -407,48 +409,28 @@ def _locate_csv_error(
     return RosterError(f"the file cannot be read as CSV: {exc}")
 
 
-def _cell_text(value: object) -> str:
-    """An Excel cell as the text a person sees, keeping integers whole (no '9.01E+09')."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
-    return str(value).strip()
-
-
 def _read_xlsx(data: bytes) -> pa.Table:
-    """The first sheet of an .xlsx workbook, read with openpyxl, every cell as text."""
-    book = _open_workbook(data)
-    try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        headers = _sheet_headers(next(rows, None))
-        width = len(headers)
-        columns: list[list[str]] = [[] for _ in headers]
-        for number, row in enumerate(rows, start=2):
-            cells = [_cell_text(v) for v in row]
-            if any(cells[width:]):
-                col = width + next(i for i, c in enumerate(cells[width:]) if c)
-                raise RosterError(
-                    "a value stands outside the header's columns",
-                    row=number,
-                    column=f"column {col + 1}",
-                )
-            if not any(cells):
-                continue  # Excel keeps formatted but empty rows at the end of a sheet
-            cells += [""] * (width - len(cells))
-            for index in range(width):
-                columns[index].append(cells[index])
-            if len(columns[0]) > MAX_ROSTER_ROWS:
-                break
-    finally:
-        book.close()
-    return pa.table(
-        {h: pa.array(col, pa.string()) for h, col in zip(headers, columns, strict=True)}
-    )
+    """The first sheet of an .xlsx workbook (see :mod:`sms_core.rules.xlsx`), as text."""
+    sheet = read_rows(data)
+    rows = sheet.rows
+    headers = _sheet_headers(rows[0] if rows else None)
+    width, total = len(headers), len(rows[0]) if rows else 0
+    body = rows[1:]
+    for index in range(width, total):  # a value right of the last header
+        found = next((i for i, row in enumerate(body) if row[index] != ""), None)
+        if found is not None:
+            raise RosterError(
+                "a value stands outside the header's columns",
+                row=sheet.first_row + 1 + found,
+                column=f"column {column_letters(sheet.first_col + index)}",
+            )
+    # Excel keeps formatted but empty rows (most often at the end of a sheet).
+    body = [row for row in body if row.count("") < total]
+    if len(body) > MAX_ROSTER_ROWS:
+        body = body[: MAX_ROSTER_ROWS + 1]  # load_roster names the limit
+    # Column by column, not zip(*body): 100,000 rows as arguments cost more than the
+    # comprehensions.
+    return pa.table({h: column_text([row[i] for row in body]) for i, h in enumerate(headers)})
 
 
 def read_headers(source: bytes, name: str | None = None) -> list[str]:
@@ -470,31 +452,21 @@ def read_headers(source: bytes, name: str | None = None) -> list[str]:
 
 
 def _xlsx_headers(data: bytes) -> list[str]:
-    book = _open_workbook(data)
-    try:
-        return _sheet_headers(next(book.worksheets[0].iter_rows(max_row=1, values_only=True), None))
-    finally:
-        book.close()
+    # The whole sheet is read: its first row is only known for sure once every cell's
+    # reference is (a workbook's <dimension> may be wrong), and calamine is fast.
+    rows = read_rows(data).rows
+    return _sheet_headers(rows[0] if rows else None)
 
 
-def _open_workbook(data: bytes):
-    import openpyxl  # imported here: only .xlsx uploads pay its import time
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise RosterError(f"the Excel file cannot be opened: {exc}") from None
-
-
-def _sheet_headers(first: tuple | None) -> list[str]:
+def _sheet_headers(first: list | None) -> list[str]:
     """The checked headers of a sheet's first row (trailing empty cells dropped)."""
-    if first is None:
+    if not first:
         raise RosterError("the sheet is empty", row=1)
-    while first and first[-1] is None:
-        first = first[:-1]
+    cells = [cell_text(v) for v in first]
+    while cells and not cells[-1]:
+        cells.pop()
     buffer = io.StringIO()
-    csv.writer(buffer).writerow([_cell_text(v) for v in first])
+    csv.writer(buffer).writerow(cells)
     return _header(buffer.getvalue())
 
 
