@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sms_core.errors import InputError, SmsError, TemplateError
+from sms_core.errors import InputError, RosterError, SmsError, TemplateError
 from sms_core.rules import phones, text
 from sms_core.rules.export import neutralise_formulas
 from sms_core.rules.roster import KIND_CODES, MID_CAREER, NEW_GRAD, Roster, load_roster
@@ -381,7 +381,7 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
     """Texts and counts of ``body`` per row (R6–R11); needs the roster, not eligibility."""
     body = text.normalize_newlines(body)
     if not body.strip():
-        raise TemplateError("the message is empty; an empty SMS cannot be sent (R7)")
+        raise TemplateError("the message is empty; an empty SMS cannot be sent")
     if len(body) > text.MAX_BODY_CHARS:
         raise TemplateError(
             f"the message is {len(body):,} characters; at most {text.MAX_BODY_CHARS:,} "
@@ -397,6 +397,7 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
     astral = np.zeros(n, dtype=bool)
     fixed = 0
     empty_flags: list[tuple[str, np.ndarray]] = []
+    column_lengths: list[tuple[str, np.ndarray]] = []  # to name a value that is too long
     for piece in pieces:
         if piece.kind == TEXT:
             parts.append(piece.value)
@@ -412,9 +413,11 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
             column = _column_text(roster, piece.value)
             parts.append(column.values)
             chars += column.lengths
+            column_lengths.append((piece.value, column.lengths))
             astral |= column.astral
             empty_flags.append((piece.tag, column.empty))
     chars += fixed
+    _check_lengths(chars, column_lengths)
 
     if not any(isinstance(p, pa.Array) for p in parts):
         message = pa.array(np.full(n, "".join(parts), dtype=object), pa.string())
@@ -443,6 +446,25 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
     empty_tags, empty_any = _empty_tag_column(empty_flags, n)
     return _Rendered(
         body, message, chars, units, n_parts, segments, empty_tags, empty_any, url_base
+    )
+
+
+def _check_lengths(chars: np.ndarray, column_lengths: list[tuple[str, np.ndarray]]) -> None:
+    """A row whose merged text is longer than one send may be: RosterError naming the row
+    and the column whose value made it so (the longest one merged into that row)."""
+    over = np.flatnonzero(chars > text.MAX_BODY_CHARS)
+    if not len(over):
+        return
+    first = int(over[0])
+    header = None
+    if column_lengths:
+        header = max(column_lengths, key=lambda item: int(item[1][first]))[0]
+    more = f" ({len(over) - 1:,} more rows like it)" if len(over) > 1 else ""
+    raise RosterError(
+        f"this value makes the message {int(chars[first]):,} characters long; at most "
+        f"{text.MAX_BODY_CHARS:,} can be sent to one candidate{more}",
+        row=first + 2,
+        column=header,
     )
 
 

@@ -11,9 +11,9 @@ column, raised before anything is kept, so nothing is half-loaded.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -282,6 +282,10 @@ def _detect_encoding(head: bytes) -> str:
         # A multi-byte character cut by the sniff window is still UTF-8.
         if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"
+        if _UTF8_JAPANESE.search(head, 0, exc.start):
+            # Japanese in UTF-8 before the break: a UTF-8 file with a row that is not.
+            # Read as CP932 it would turn every other row into mojibake (螻ｱ逕ｰ様).
+            raise RosterError(_NOT_UTF8_ROW, row=head.count(b"\n", 0, exc.start) + 1) from None
     # Strict shift_jis fails on 髙, 﨑, ①, －, ～ that Excel writes: Excel's "Shift_JIS" is cp932.
     try:
         head.decode("cp932")
@@ -295,6 +299,47 @@ def _detect_encoding(head: bytes) -> str:
     return "cp932"
 
 
+# A three-byte UTF-8 sequence (kana and kanji are E3-E9 xx xx in UTF-8); CP932 text
+# rarely forms one, while its half-width kana often form valid two-byte ones.
+_UTF8_JAPANESE = re.compile(rb"[\xe0-\xef][\x80-\xbf]{2}")
+_NOT_UTF8_ROW = (
+    "the file is UTF-8 text but this row is not (it holds Shift_JIS/CP932 text or a "
+    "damaged character); export the whole file again from Excel as 'CSV UTF-8'"
+)
+
+
+def _utf8_break(raw: bytes) -> int:
+    """The offset of the first byte that is not UTF-8, or -1 (a block at a time)."""
+    pos = 0
+    while pos < len(raw):
+        end = min(len(raw), pos + _COUNT_BLOCK)
+        if end < len(raw):
+            # Cut after a line break: it never stands inside a multi-byte character.
+            cut = raw.rfind(b"\n", pos, end)
+            end = cut + 1 if cut > pos else end
+        try:
+            raw[pos:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return pos + exc.start
+        pos = end
+    return -1
+
+
+def _first_non_ascii_is_utf8(raw: bytes) -> bool:
+    """Whether the file's first non-ASCII text is UTF-8 (its head was plain ASCII)."""
+    high = np.flatnonzero(np.frombuffer(raw, np.uint8) >= 0x80)
+    if not len(high):
+        return True
+    window = raw[int(high[0]) : int(high[0]) + 4096]
+    try:
+        window.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(window) - 3 and exc.reason == "unexpected end of data":
+            return True
+        return bool(_UTF8_JAPANESE.search(window, 0, exc.start))
+    return True
+
+
 def _header(text_head: str) -> list[str]:
     try:
         first = next(csv.reader(io.StringIO(text_head)))
@@ -304,16 +349,48 @@ def _header(text_head: str) -> list[str]:
     if len(headers) > MAX_COLUMNS:
         raise RosterError(f"{len(headers)} columns; a roster may have at most {MAX_COLUMNS}")
     seen: dict[str, int] = {}
+    folded: dict[str, str] = {}
     for index, header in enumerate(headers, start=1):
         if not header:
             raise RosterError(f"column {index} has no header", row=1)
         if header in seen:
             raise RosterError("this header appears twice", row=1, column=header)
         seen[header] = index
+        # Fields and merge tags are matched loosely (width, case, spaces, '_'): two
+        # headers that match alike would make the choice between them silent.
+        twin = folded.setdefault(_fold(header), header)
+        if twin != header:
+            raise RosterError(
+                f"the headers '{twin}' and '{header}' differ only in width, case, spaces "
+                "or '_', so the file is ambiguous: rename one of them",
+                row=1,
+                column=header,
+            )
     return headers
 
 
+def _first_nul(body: pa.Buffer) -> int:
+    """The offset of the first NUL byte in the file, or -1 (block by block, as counting)."""
+    raw = np.frombuffer(body, dtype=np.uint8)
+    for start in range(0, len(raw), _COUNT_BLOCK):
+        hits = np.flatnonzero(raw[start : start + _COUNT_BLOCK] == 0)
+        if len(hits):
+            return start + int(hits[0])
+    return -1
+
+
 def _read_csv(data: pa.Buffer, head: bytes) -> tuple[pa.Table, str]:
+    nul = _first_nul(data)
+    if nul >= 0:
+        # Text never holds NUL: the file is binary (or UTF-16), or damaged at that row.
+        row = head.count(b"\n", 0, nul) + 1 if nul < len(head) else None
+        if row is None:
+            row = int(np.count_nonzero(np.frombuffer(data, np.uint8)[:nul] == 0x0A)) + 1
+        raise RosterError(
+            "this row holds a NUL byte (binary data): this is not a CSV text file, or it "
+            "is damaged; export it again from Excel as 'CSV UTF-8' or 'CSV'",
+            row=row,
+        )
     encoding = _detect_encoding(head)
     body = data.slice(3) if encoding == "utf-8-sig" else data
     if encoding == "utf-8-sig":
@@ -327,12 +404,17 @@ def _read_csv(data: pa.Buffer, head: bytes) -> tuple[pa.Table, str]:
             table = _parse_csv(body, headers, encoding)
         return table, encoding
     except pa.ArrowInvalid as exc:
-        if encoding == "utf-8" and "invalid UTF8" in str(exc):
-            # The sniffed start was plain ASCII; Japanese text further down is CP932.
-            try:
-                return _parse_csv(body, headers, "cp932"), "cp932"
-            except pa.ArrowInvalid:
-                pass
+        if encoding != "cp932" and "invalid UTF8" in str(exc):
+            raw = body.to_pybytes()
+            if encoding == "utf-8" and head.isascii() and not _first_non_ascii_is_utf8(raw):
+                # The sniffed start was plain ASCII; Japanese text further down is CP932.
+                try:
+                    return _parse_csv(body, headers, "cp932"), "cp932"
+                except pa.ArrowInvalid as again:
+                    raise _locate_csv_error(body, headers, "cp932", again) from None
+            bad = _utf8_break(raw)
+            if bad >= 0:
+                raise RosterError(_NOT_UTF8_ROW, row=raw.count(b"\n", 0, bad) + 1) from None
         raise _locate_csv_error(body, headers, encoding, exc) from None
     except UnicodeDecodeError:
         raise RosterError(
@@ -388,25 +470,67 @@ def _parse_csv(
 def _locate_csv_error(
     body: pa.Buffer, headers: list[str], encoding: str, exc: Exception
 ) -> RosterError:
-    """Re-parse one thread at a time, which numbers rows, to say where the file is broken."""
-    bad: list[tuple[int | None, int]] = []
+    """Where the file breaks the CSV structure, found by Python's csv module over the text.
 
-    def handler(row):
-        bad.append((row.number, row.actual_columns))
-        return "skip"
-
-    with contextlib.suppress(pa.ArrowInvalid, UnicodeDecodeError):
-        _parse_csv(body, headers, encoding, handler=handler, threads=False)
+    Rows are spreadsheet rows (the header is row 1; a quoted line break stays in its row,
+    a blank line is a row as Excel shows it). The message never quotes the file's bytes,
+    and nothing is printed: pyarrow's own row handler would print a traceback on stderr
+    for a row that is not UTF-8.
+    """
+    text = body.to_pybytes().decode("cp932" if encoding == "cp932" else "utf-8", "replace")
+    width = len(headers)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    row, start_line, bad = 0, 1, []
+    try:
+        for record in reader:
+            row += 1
+            if row > 1 and record and len(record) != width:
+                bad.append((row, len(record)))
+            start_line = reader.line_num + 1
+    except csv.Error:
+        if not bad:
+            line = text.split("\n", start_line)[start_line - 1] if text else ""
+            index = _open_quote_cell(line)
+            return RosterError(
+                "a quoted value is not closed, or text follows its closing quote",
+                row=row + 1,
+                column=headers[index] if index < width else f"column {column_letters(index + 1)}",
+            )
     if bad:
         number, actual = bad[0]
         more = f" ({len(bad) - 1} more rows like it)" if len(bad) > 1 else ""
-        return RosterError(
-            f"this row has {actual} cells but the header has {len(headers)}{more}",
-            row=number,
+        column = (
+            f"column {column_letters(width + 1)}" if actual > width else headers[actual]
         )
-    if "invalid UTF8" in str(exc) or isinstance(exc, UnicodeDecodeError):
+        return RosterError(
+            f"this row has {actual} cells but the header has {width}{more}",
+            row=number,
+            column=column,
+        )
+    if "invalid UTF8" in str(exc):
         return RosterError("the file is not valid UTF-8 or Shift_JIS (CP932) text")
-    return RosterError(f"the file cannot be read as CSV: {exc}")
+    return RosterError("the file cannot be read as CSV; export it again from Excel")
+
+
+def _open_quote_cell(line: str) -> int:
+    """The 0-based cell of ``line`` where a quote opens and is not properly closed."""
+    cell, quoted, at_start, after_quote = 0, False, True, False
+    for ch in line:
+        if quoted:
+            if ch == '"':
+                quoted, after_quote = False, True
+            continue
+        if ch == ",":
+            cell, at_start, after_quote = cell + 1, True, False
+        elif ch == '"' and at_start:
+            quoted, at_start = True, False
+        elif ch == '"' and after_quote:
+            quoted, after_quote = True, False  # "" inside a quoted value
+        elif after_quote and ch not in "\r\n":
+            return cell  # text after the closing quote
+        else:
+            at_start = False
+    return cell
 
 
 def _read_xlsx(data: bytes) -> pa.Table:

@@ -60,6 +60,7 @@ def _without_sheet(data: bytes) -> bytes:
     return out.getvalue()
 
 
+EVENING = datetime(2027, 1, 5, 18, 45)
 ROWS = [["区分", "携帯電話番号"]] + [["新卒", f"0901111000{i}"] for i in range(6)]
 
 
@@ -113,7 +114,7 @@ def test_r21_dates_and_times_read_as_a_japanese_user_typed_them():
         [
             ["区分", "携帯電話番号", "面接日", "開始", "日時"],
             ["新卒", "09011110000", date(2026, 12, 1), time(10, 0), datetime(2026, 12, 1, 10, 0)],
-            ["新卒", "09011110001", date(2027, 1, 5), time(9, 30, 15), datetime(2027, 1, 5, 18, 45)],
+            ["新卒", "09011110001", date(2027, 1, 5), time(9, 30, 15), EVENING],
         ],
     )
     table = load_roster(data).table
