@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from sms_core.errors import InputError, RosterError, SmsError, TemplateError
 from sms_core.rules import phones, text
 from sms_core.rules.export import neutralise_formulas
+from sms_core.rules.optout_hash import HashedOptOuts
 from sms_core.rules.roster import KIND_CODES, MID_CAREER, NEW_GRAD, Roster, load_roster
 from sms_core.rules.tags import (
     COLUMN,
@@ -115,7 +116,19 @@ def _normalised_suppression(numbers: Iterable[str]) -> pa.Array:
     return pa.array(sorted(national), pa.string())
 
 
-def assess(roster: Roster, *, suppressed: Iterable[str] = ()) -> Assessment:
+def _suppression(
+    suppressed: HashedOptOuts | Iterable[str], *, ordered: bool = False
+) -> HashedOptOuts | tuple[str, ...]:
+    """The suppression list as a hashable value: the stored (hashed) list as it is, plain
+    numbers (tests, scripts) as a tuple."""
+    if isinstance(suppressed, HashedOptOuts):
+        return suppressed
+    return tuple(sorted(suppressed)) if ordered else tuple(suppressed)
+
+
+def assess(
+    roster: Roster, *, suppressed: HashedOptOuts | Iterable[str] = ()
+) -> Assessment:
     """Judge every row (R1–R5): reason, number used, source field, repair flag."""
     n = roster.num_rows
     # R4: new graduates only ever use the mobile field; mid-career start with 電話番号1.
@@ -149,11 +162,17 @@ def assess(roster: Roster, *, suppressed: Iterable[str] = ()) -> Assessment:
                 source[rows] = 2
 
     eligible = reason == OK
-    blocked = _normalised_suppression(suppressed)
-    if len(blocked) and eligible.any():
-        on_list = pc.is_in(national, value_set=blocked).to_numpy(zero_copy_only=False)
-        reason[eligible & on_list] = OPTED_OUT
-        eligible = reason == OK
+    if isinstance(suppressed, HashedOptOuts):
+        # The stored list: keyed hashes of numbers, matched by hashing (issue 13).
+        if len(suppressed) and eligible.any():
+            reason[eligible & suppressed.mask(national)] = OPTED_OUT
+            eligible = reason == OK
+    else:
+        blocked = _normalised_suppression(suppressed)
+        if len(blocked) and eligible.any():
+            on_list = pc.is_in(national, value_set=blocked).to_numpy(zero_copy_only=False)
+            reason[eligible & on_list] = OPTED_OUT
+            eligible = reason == OK
     if eligible.any():
         # R3: the same number earlier in this send makes later rows duplicates.
         rows = np.flatnonzero(eligible)
@@ -548,7 +567,7 @@ def preview(
     costs with eligibility waits for both.
     """
     roster = source if isinstance(source, Roster) else load_roster(source, mapping=mapping)
-    suppressed = tuple(suppressed)
+    suppressed = _suppression(suppressed)
     with ThreadPoolExecutor(max_workers=1) as pool:
         judged = pool.submit(_assess_fully, roster, suppressed)
         try:
@@ -610,7 +629,7 @@ class PreviewCache:
         ``data`` may be a function that is called only when the roster is new: a body
         edited key by key then neither copies nor hashes a large file again.
         """
-        suppressed = tuple(sorted(suppressed))
+        suppressed = _suppression(suppressed, ordered=True)
         if source_id is None:
             data = data() if callable(data) else data
             source_id = hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -27,8 +27,8 @@ from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, StateError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, jst_month
-from sms_core.store.models import Message, Suppression, audit
-from sms_core.store.suppression import normalise_number
+from sms_core.store.models import Message, audit
+from sms_core.store.suppression import is_optout, normalise_number
 
 DEFAULT_RETENTION_MONTHS = 13
 ENV_RETENTION = "SMS_PHONE_RETENTION_MONTHS"
@@ -119,7 +119,7 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
     result = session.execute(
         update(Message).where(Message.phone == phone).values(**_masked_values(now))
     )
-    kept = session.scalar(select(Suppression.phone).where(Suppression.phone == phone)) is not None
+    kept = is_optout(session, phone)
     erasure = Erasure(phone[-4:], result.rowcount or 0, kept)
     audit(
         session,

@@ -149,7 +149,7 @@ def test_r12_templates_save_list_show_rename_delete(cli):
 def test_optout_add_remove_list_import(cli, tmp_path):
     added = cli.json("optout", "add", "+81 90-1234-5678", "--reason", "asked by phone")
     assert (added["phone"], added["added"], added["reason"]) == (
-        "09012345678",
+        "*******5678",  # kept as a keyed hash: lists show the last 4 digits
         True,
         "asked by phone",
     )
@@ -160,7 +160,7 @@ def test_optout_add_remove_list_import(cli, tmp_path):
     listing.write_bytes("氏名,電話番号\n山田,080-1111-2222\n佐藤,09012345678\n".encode("cp932"))
     assert cli.json("optout", "import", str(listing)) == {"added": 1, "already": 1}
     phones = [e["phone"] for e in cli.json("optout", "list")]
-    assert sorted(phones) == ["08011112222", "09012345678"]
+    assert sorted(phones) == ["*******2222", "*******5678"]
 
     broken = tmp_path / "broken.txt"
     broken.write_text("07011112222\n9.01234E+09\n", encoding="utf-8")
