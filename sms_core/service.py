@@ -28,7 +28,7 @@ from sms_core.sending.campaigns import (
     links_expire_on,
 )
 from sms_core.sending.contract import contract_end, get_contract, set_contract
-from sms_core.sending.retention import Erasure, erase_phone
+from sms_core.sending.retention import Erasure, erase_at_providers, erase_phone
 from sms_core.store import app_settings, audit_trail, users
 from sms_core.store.audit_trail import AuditView
 from sms_core.store.db import make_engine, read_only, transaction, upgrade
@@ -225,7 +225,10 @@ class SmsService:
         """Erase a candidate's data from the message history (admins only)."""
         who = self._who("users")
         with transaction(self.engine) as s:
-            return erase_phone(s, number, actor=who)
+            done = erase_phone(s, number, actor=who)
+        # After the commit: deleting the providers' copies is a network call each.
+        erase_at_providers(done)
+        return done
 
     def preview(self, cache: PreviewCache, data, name: str, body: str, **options) -> Preview:
         """Preview an uploaded roster (operators and admins: it holds personal data)."""
