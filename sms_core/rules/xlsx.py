@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -43,6 +44,16 @@ _SCAN_CHUNK = 16 * 1024 * 1024
 _COLUMN_REF = re.compile(rb'r="([A-Z]{1,3})[0-9]')
 _LONG_ROW_REF = re.compile(rb'r="[A-Z]{0,3}([0-9]{6,9})"')
 _ANY_REF = re.compile(rb'r="[A-Z]{0,3}[0-9]')
+# What a damaged zip raises while it is listed or inflated (found by the fuzz test).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    ValueError,
+    OSError,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+)
 _BROKEN = (
     "the Excel file is broken or is not an .xlsx workbook; open it in Excel, "
     "save it again as .xlsx (or as CSV) and upload that"
@@ -74,7 +85,7 @@ def _check_extent(data: bytes) -> None:
             for info in book.infolist()
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
         ]
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+    except _ZIP_ERRORS:
         raise RosterError(_BROKEN) from None
     if not members:
         raise RosterError(_BROKEN)
@@ -97,7 +108,7 @@ def _check_extent(data: bytes) -> None:
                     if col > far_col:
                         far_col, far_row_of_col = col, row_of_col
                     far_row = max(far_row, _farthest_row(text))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError):
+    except _ZIP_ERRORS:
         raise RosterError(_BROKEN) from None
     if far_col * far_row > MAX_CELLS:
         raise RosterError(
