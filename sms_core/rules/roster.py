@@ -369,6 +369,26 @@ def _header(text_head: str) -> list[str]:
     return headers
 
 
+def _utf8_japanese_run(body: pa.Buffer) -> int:
+    """The offset of the first run of three UTF-8 kana/kanji (E3-E9 xx xx, three times in
+    a row) in a file taken for CP932, or -1. CP932 text practically never forms such a
+    run; UTF-8 Japanese always does. Block by block, vectorised: ~0.1 s for 100 MiB."""
+    raw = np.frombuffer(body, dtype=np.uint8)
+    overlap = 8
+    for start in range(0, len(raw), _COUNT_BLOCK):
+        block = raw[start : start + _COUNT_BLOCK + overlap]
+        if len(block) < 9:
+            break
+        lead = (block >= 0xE3) & (block <= 0xE9)
+        cont = (block >= 0x80) & (block <= 0xBF)
+        char = lead[:-2] & cont[1:-1] & cont[2:]  # a 3-byte character starts here
+        run = char[:-6] & char[3:-3] & char[6:]
+        hits = np.flatnonzero(run)
+        if len(hits):
+            return start + int(hits[0])
+    return -1
+
+
 def _first_nul(body: pa.Buffer) -> int:
     """The offset of the first NUL byte in the file, or -1 (block by block, as counting)."""
     raw = np.frombuffer(body, dtype=np.uint8)
@@ -395,6 +415,15 @@ def _read_csv(data: pa.Buffer, head: bytes) -> tuple[pa.Table, str]:
     body = data.slice(3) if encoding == "utf-8-sig" else data
     if encoding == "utf-8-sig":
         head = head[3:]
+    if encoding == "cp932":
+        utf8 = _utf8_japanese_run(body)
+        if utf8 >= 0:
+            # Read as CP932, UTF-8 Japanese turns into mojibake (山田 -> 螻ｱ逕ｰ): refused.
+            raise RosterError(
+                "the file is Shift_JIS (CP932) text but this row is UTF-8; export the whole "
+                "file again from Excel as 'CSV UTF-8'",
+                row=int(np.count_nonzero(np.frombuffer(body, np.uint8)[:utf8] == 0x0A)) + 1,
+            )
     headers = _header(head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore"))
     try:
         table = _parse_csv(body, headers, encoding, fast=True)

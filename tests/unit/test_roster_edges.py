@@ -116,3 +116,18 @@ def test_r22_a_value_that_makes_a_message_too_long_names_row_and_column():
     err = caught.value
     assert err.row == 4 and err.column == "氏名"
     assert "20,009 characters" in str(err)  # 20,000 of them from this value
+
+
+def test_r21_a_cp932_file_with_one_utf8_row_is_refused_naming_that_row():
+    """Read as CP932 the UTF-8 row would become mojibake (山田 -> 螻ｱ逕ｰ), far down."""
+    assert "山田".encode().decode("cp932") == "螻ｱ逕ｰ"  # valid CP932: decoding would not stop it
+    data = (HEADER + _rows(3000)).encode("cp932") + "C9,山田太郎,新卒,09011112222\n".encode()
+    assert len(data) > 64 * 1024
+    err = _refused(data)
+    assert err.row == 3002 and "UTF-8" in str(err)
+
+
+def test_r21_cp932_text_with_half_width_kana_is_still_cp932():
+    data = (HEADER + "C1,ﾔﾏﾀﾞ ﾀﾛｳ,新卒,09011112222\nC2,髙橋①～,新卒,09011112223\n").encode("cp932")
+    roster = load_roster(data)
+    assert roster.table.column("氏名").to_pylist() == ["ﾔﾏﾀﾞ ﾀﾛｳ", "髙橋①～"]
