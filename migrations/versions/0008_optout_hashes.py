@@ -35,7 +35,6 @@ def upgrade() -> None:
     from sms_core.rules.optout_hash import optout_hash
     from sms_core.store.suppression import optout_key
 
-    key = optout_key()
     bind = op.get_bind()
     old = sa.table(
         "suppression",
@@ -58,6 +57,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("phone_hash", name=op.f("pk_suppression")),
     )
     entries = {}
+    # The key only when there is something to hash: a fresh database needs none (and
+    # must not warn about a missing one).
+    key = optout_key() if rows else b""
     for r in rows:
         entries.setdefault(
             optout_hash(key, r.phone),
