@@ -12,6 +12,7 @@ import os
 
 import streamlit as st
 
+from sms_core.errors import AccessError
 from sms_core.i18n import DEFAULT_LANGUAGE, error_text
 from sms_core.i18n import t as _t
 from sms_core.roles import Principal
@@ -41,18 +42,25 @@ def user() -> Principal | None:
     on every run, so a disabled account is signed out and a changed role applies at once.
     """
     state = st.session_state
-    session_id = state.get(WEB_SESSION_KEY)
     if state.get(USER_KEY) is None:
         resumed = base_service().resume_web_session(_cookie())
         if resumed is not None:
             state[WEB_SESSION_KEY], state[USER_KEY] = resumed
-    elif session_id is not None:
-        current = base_service().web_session_user(session_id)
-        if current is None:
-            sign_out()
-        else:
-            state[USER_KEY] = current
-    return state.get(USER_KEY)
+    principal = state.get(USER_KEY)
+    if principal is None:
+        return None
+    session_id = state.get(WEB_SESSION_KEY)
+    if session_id is not None and base_service().web_session_user(session_id) is None:
+        sign_out()  # signed out elsewhere, expired, or the account was disabled
+        return None
+    try:
+        current = base_service().for_user(principal).principal
+    except AccessError:  # disabled: signed out at their next click
+        sign_out()
+        return None
+    if current != principal:
+        state[USER_KEY] = current  # demoted or promoted: their new role's pages
+    return current
 
 
 def _cookie() -> str | None:

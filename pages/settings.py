@@ -126,7 +126,9 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
     )
     if entries:
         with st.form("optout_remove"):
-            gone = st.selectbox(t("optout.remove"), [e.phone for e in entries])
+            # Entries hold no number: pick one by its hash, shown as its last 4 digits.
+            shown = {e.phone_hash: f"{e.phone}  {e.added_by}" for e in entries}
+            gone = st.selectbox(t("optout.remove"), list(shown), format_func=shown.get)
             if st.form_submit_button(t("optout.remove_button")):
                 svc.remove_optout(gone, actor=actor())
                 st.rerun()

@@ -34,7 +34,7 @@ from sms_core.sending.contract import (
     get_contract,
     set_contract,
 )
-from sms_core.sending.retention import Erasure, erase_phone
+from sms_core.sending.retention import Erasure, erase_at_providers, erase_phone
 from sms_core.sending.send_case import (
     NO_QUIET_HOURS,
     SendDraft,
@@ -58,6 +58,9 @@ from sms_core.store.templates import (
     save_draft,
     save_template,
 )
+
+# What a session whose account was disabled or removed meanwhile is told at its next action.
+REFUSED_SESSION = "this account has been disabled; ask an admin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +117,24 @@ class SmsService(OpsTools):
         self._reader = read_only(engine)
         # Who acts: every state-changing call checks this role (sms_core.roles) and
         # records this name in the audit trail, whatever ``actor`` a caller passes.
-        self.principal = principal
+        self._principal = principal
+
+    @property
+    def principal(self) -> Principal:
+        """Who acts, as the database has them now (re-read at every use).
+
+        A page keeps the principal of its sign-in for the whole browser session; reading
+        the account again here means a user disabled or demoted by an admin loses the
+        rights at their next action (AccessError once disabled), not at their
+        next sign-in. The system principal (CLI, scripts) is not a stored account.
+        """
+        if self._principal is SYSTEM:
+            return SYSTEM
+        with transaction(self.reader) as s:
+            current = users.current_principal(s, self._principal)
+        if current is None:
+            raise AccessError(REFUSED_SESSION)
+        return current
 
     def for_user(self, principal: Principal) -> SmsService:
         """The same service (same engine and pool) acting as ``principal``."""
@@ -122,10 +142,11 @@ class SmsService(OpsTools):
 
     def _who(self, permission: str, actor: str | None = None) -> str:
         """Check ``permission``; the name to audit (the principal's, unless the system's)."""
-        self.principal.require(permission)
-        if self.principal is SYSTEM and actor:
+        principal = self.principal  # one read of the account per action
+        principal.require(permission)
+        if principal is SYSTEM and actor:
             return actor
-        return self.principal.name
+        return principal.name
 
     def database_engine(self) -> Engine:
         """The Engine behind the service, for tests, benchmarks, the launcher and tools
@@ -150,8 +171,14 @@ class SmsService(OpsTools):
         """Check a name and password; the service acting as that user, and whether the
         password must be changed first. AccessError when refused (the attempt is recorded
         and audited either way, and repeated failures slow the account down)."""
+        # Read, verify, record: the argon2 check (~0.1 s on purpose) runs outside any
+        # transaction, so SQLite's write lock is held only for the short record.
+        with transaction(self._reader) as s:
+            account = users.find_account(s, name)
+        matches, rehash = users.check_password(account, password)
+        checked = account.password_hash if account else None
         with transaction(self._engine) as s:
-            attempt = users.authenticate(s, name, password)
+            attempt = users.record_attempt(s, account, checked, matches, rehash=rehash)
         return self.for_user(attempt.raise_if_refused()), attempt.must_change_password
 
     def login_identity(self, email: str | None) -> SmsService:
@@ -219,8 +246,9 @@ class SmsService(OpsTools):
 
     def change_password(self, old: str, new: str) -> None:
         """Change the acting user's own password."""
+        name = self.principal.name
         with transaction(self._engine) as s:
-            users.change_password(s, self.principal.name, old, new)
+            users.change_password(s, name, old, new)
 
     def users(self) -> list:
         """Every user (names, roles, state; never a hash)."""
@@ -279,7 +307,10 @@ class SmsService(OpsTools):
         """Erase a candidate's data from the message history (admins only)."""
         who = self._who("users")
         with transaction(self._engine) as s:
-            return erase_phone(s, number, actor=who)
+            done = erase_phone(s, number, actor=who)
+        # After the commit: deleting the providers' copies is a network call each.
+        erase_at_providers(done)
+        return done
 
     def preview(self, cache: PreviewCache, data, name: str, body: str, **options) -> Preview:
         """Preview an uploaded roster (operators and admins: it holds personal data)."""

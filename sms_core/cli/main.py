@@ -285,7 +285,7 @@ def cmd_optout(args: argparse.Namespace, engine) -> int:
             text = f"{entry.phone} {'added to' if new else 'was already on'} the opt-out list"
         elif args.action == "remove":
             removed = suppression.remove_optout(session, args.number, actor=actor())
-            phone = suppression.normalise_number(args.number)
+            phone = "*" * 7 + suppression.normalise_number(args.number)[-4:]
             result = {"phone": phone, "removed": removed}
             text = f"{phone} {'removed from' if removed else 'was not on'} the opt-out list"
         elif args.action == "import":

@@ -68,11 +68,12 @@ def cmd_users(args: argparse.Namespace, engine) -> int:
 @with_db
 def cmd_erase(args: argparse.Namespace, engine) -> int:
     """Erase a candidate's phone number, name and texts from the message history."""
-    from sms_core.sending.retention import erase_phone
+    from sms_core.sending.retention import erase_at_providers, erase_phone
     from sms_core.store.db import transaction
 
     with transaction(engine) as session:
         done = erase_phone(session, args.phone, actor=actor())
+    erase_at_providers(done)  # after the commit: one network call per provider copy
     out = {
         "phone_tail": done.phone_tail,
         "messages": done.messages,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import unicodedata
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs, quote
 
@@ -98,7 +99,9 @@ class LinkApp:
             return self._page(start_response, 404, self._not_found, method)
         except Exception:
             # The traceback goes to the log; the answer says nothing about the inside.
-            log.exception("error serving %s %s", method, path.split("?")[0][:100])
+            log.exception(
+                "error serving %s %s", _printable(method, 20), _printable(path.split("?")[0], 100)
+            )
             return self._plain(start_response, 500, "internal error")
 
     # --- routes --------------------------------------------------------------------------
@@ -166,7 +169,9 @@ class LinkApp:
             outcome = self.receipts.handle(request)
         except ReceiptRefused as refused:
             # Logged without the request: its headers hold the signature.
-            log.warning("receipt refused (%s %s): %s", provider[:20], refused.status, refused)
+            log.warning(
+                "receipt refused (%s %s): %s", _printable(provider, 20), refused.status, refused
+            )
             return self._json(start_response, refused.status, {"error": refused.reason})
         return self._json(
             start_response,
@@ -247,6 +252,26 @@ _REASONS = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+def _printable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, its control characters escaped for a log line.
+
+    A request path is the client's to choose: ``%0a`` in it becomes a line break in
+    PATH_INFO, which would let a client forge whole log lines (or hide its own behind
+    ``\\r`` or terminal escapes). Control and format characters become ``\\xNN`` /
+    ``\\uNNNN``; the backslash itself is escaped so an escape cannot be faked either.
+    """
+    out = []
+    for ch in text[:limit]:
+        if ch == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(ch)[0] in "CZ" and ch != " ":
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _status(code: int) -> str:

@@ -74,6 +74,7 @@ from sms_core.linkserver.signatures import (
     SHARED_SIGNATURE_HEADER,
     SHARED_TIMESTAMP_HEADER,
     TWILIO_SIGNATURE_HEADER,
+    normalise_shared_signature,
     signature_digest,
     verify_shared,
     verify_twilio,
@@ -215,7 +216,7 @@ def _verify(request: ReceiptRequest, config: ReceiptConfig, now: float) -> str:
         raise ReceiptRefused(403, "the signed timestamp is outside the allowed window")
     if problem is not None:
         raise ReceiptRefused(403, "the signature does not match")
-    return signature_digest(signature or "")
+    return signature_digest(normalise_shared_signature(signature or ""))
 
 
 # --- 2. parsing ----------------------------------------------------------------------
@@ -229,7 +230,8 @@ def _parse(request: ReceiptRequest) -> _Parsed:
         if request.provider == "karaden":
             return _parse_karaden(document)
         return _parse_sandbox(document)
-    except (ValueError, UnicodeDecodeError, TypeError, KeyError):
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError, RecursionError):
+        # RecursionError: deeply nested JSON ([[[[…]]]]) exhausts the parser's stack.
         raise ReceiptRefused(400, f"the body is not a {request.provider} receipt") from None
 
 

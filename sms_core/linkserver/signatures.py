@@ -29,6 +29,7 @@ __all__ = [
     "SHARED_SIGNATURE_HEADER",
     "SHARED_TIMESTAMP_HEADER",
     "TWILIO_SIGNATURE_HEADER",
+    "normalise_shared_signature",
     "shared_signature",
     "signature_digest",
     "twilio_signature",
@@ -79,6 +80,10 @@ def verify_twilio(
     """Whether ``signature`` is Twilio's for this request; a missing one never is."""
     if not signature or not auth_token:
         return False
+    if not signature.isascii():
+        # A header read as Latin-1 may hold any character; compare_digest refuses
+        # non-ASCII text with TypeError, and no base64 signature has such characters.
+        return False
     params = list(params)
     return any(
         hmac.compare_digest(twilio_signature(auth_token, candidate, params), signature)
@@ -110,17 +115,33 @@ def verify_shared(
         return "not configured"
     if not timestamp or not signature:
         return "missing"
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    # isascii first: str.isdigit() accepts full-width and other Unicode digits.
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return "malformed"
+    if not signature.isascii():
         return "malformed"
     # Checked before the HMAC, so an old captured request costs no hashing either.
     if abs(now - int(timestamp)) > max_age:
         return "stale"
     expected = shared_signature(secret, timestamp, body)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    if not hmac.compare_digest(expected, normalise_shared_signature(signature)):
         return "bad"
     return None
 
 
+def normalise_shared_signature(signature: str) -> str:
+    """A shared-secret signature as it is verified: hex is compared without case or spaces.
+
+    The replay table must key on this form too, or the same receipt with its signature
+    upper-cased would pass as new.
+    """
+    return signature.strip().lower()
+
+
 def signature_digest(signature: str) -> str:
-    """What the seen-receipts table keeps of a verified signature: its SHA-256, hex."""
+    """What the seen-receipts table keeps of a verified signature: its SHA-256, hex.
+
+    Give the signature in the form it was verified in (for shared-secret signatures,
+    :func:`normalise_shared_signature`); Twilio's base64 is case-sensitive as it is.
+    """
     return hashlib.sha256(signature.strip().encode()).hexdigest()

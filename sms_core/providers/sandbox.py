@@ -30,6 +30,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,6 +204,33 @@ class SandboxProvider(Provider):
         """Every recorded part, oldest first, with its current state."""
         rows = self._read(f"SELECT {_COLUMNS} FROM outbox ORDER BY seq", ())
         return [self._entry(row) for row in rows]
+
+    def erase(self, numbers: Iterable[str], provider_ids: Iterable[str] = ()) -> int:
+        """Erase the parts sent to any of ``numbers`` (national form) or with one of
+        ``provider_ids``: their number keeps its last 4 digits, their text is emptied.
+        Returns how many parts were erased (issue 13: an erasure leaves no copy here).
+
+        ``secure_delete`` makes SQLite overwrite the old contents of the changed pages
+        instead of leaving them in the file's free space.
+        """
+        numbers, ids = list(numbers), list(provider_ids)
+        if not numbers and not ids:
+            return 0
+        where = " OR ".join(
+            part
+            for part in (
+                f"to_number IN ({', '.join('?' * len(numbers))})" if numbers else "",
+                f"provider_id IN ({', '.join('?' * len(ids))})" if ids else "",
+            )
+            if part
+        )
+        self._write("PRAGMA secure_delete = ON", ())
+        rows = self._write(
+            "UPDATE outbox SET to_number = '*******' || substr(to_number, -4), body = '', "
+            f"reason = NULL WHERE {where} RETURNING seq",
+            (*numbers, *ids),
+        )
+        return len(rows)
 
     def clear(self) -> None:
         """Forget every recorded part and attempt."""

@@ -173,7 +173,7 @@ class HttpTransport:
         provider's error body; ``not_processed`` are provider codes documented to mean the
         request was not processed (retry-safe).
         """
-        idempotent = method.upper() == "GET"
+        idempotent = method.upper() in ("GET", "DELETE")
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         try:
             resp = self._session().request(
@@ -244,6 +244,8 @@ class HttpTransport:
         status = resp.status_code
         body = _json_or_none(resp)
         if 200 <= status < 300:
+            if status == 204:  # No Content: a DELETE done
+                return Reply(status, {})
             if body is None:
                 why = f"the provider answered HTTP {status} with a body that is not valid JSON"
                 raise self.unsure(why, idempotent=idempotent, code="malformed")

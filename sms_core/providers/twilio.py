@@ -4,6 +4,7 @@
   ``MessagingServiceSid``, ``Body``, optional ``StatusCallback``; HTTP basic auth with the
   account SID and auth token;
 * status: ``GET …/Messages/{Sid}.json``;
+* erase: ``DELETE …/Messages/{Sid}.json`` once the message is final (issue 13);
 * find: Twilio has no idempotency key or tag, so an ``unknown`` part is settled by listing the
   messages to that number around the time it was sent and matching the body.
 
@@ -182,6 +183,23 @@ class TwilioProvider(Provider):
             "GET", self._messages("/" + quote(provider_id, safe="") + ".json"), describe=describe
         )
         return self._receipt(reply.body, idempotent=True)
+
+    def delete_message(self, provider_id: str) -> None:
+        """``DELETE …/Messages/{Sid}.json``: Twilio's stored copy (number and text) goes.
+
+        Twilio deletes only a message that is final (delivered, undelivered, failed…);
+        earlier it answers 409 (code 20009), raised as ProviderPermanent. A message
+        already deleted answers 404, which counts as done.
+        """
+        try:
+            self._http.request(
+                "DELETE",
+                self._messages("/" + quote(provider_id, safe="") + ".json"),
+                describe=describe,
+            )
+        except ProviderPermanent as exc:
+            if exc.code not in ("20404", "404"):
+                raise
 
     def find(self, msg: Outbound, sent_after: datetime) -> Receipt | None:
         """The message with ``msg``'s body to ``msg.to`` created after ``sent_after``, or None.

@@ -1,8 +1,9 @@
 """CSV exports that Excel opens safely: UTF-8 with BOM, formulas neutralised.
 
 A roster value such as ``=HYPERLINK(…)`` or ``@SUM(…)`` would run as a formula when the
-export is opened in Excel (CSV injection). Text cells starting with ``= + - @``, a tab or
-a carriage return get a leading apostrophe, which Excel shows as text and hides.
+export is opened in Excel (CSV injection). Text cells starting with ``= + - @``, their
+full-width forms ``＝ ＋ － ＠`` (Japanese Excel reads those as a formula too), a tab or a
+carriage return get a leading apostrophe, which Excel shows as text and hides.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 BOM = b"\xef\xbb\xbf"
-_FORMULA_START = r"^([=+\-@\t\r])"
+_FORMULA_START = r"^([=+\-@\t\r\x{FF1D}\x{FF0B}\x{FF0D}\x{FF20}])"
 
 
 def neutralise_formulas(table: pa.Table, columns: Iterable[str]) -> pa.Table:

@@ -25,9 +25,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sms_core.errors import InputError, SmsError, TemplateError
+from sms_core.errors import InputError, RosterError, SmsError, TemplateError
 from sms_core.rules import phones, text
 from sms_core.rules.export import neutralise_formulas
+from sms_core.rules.optout_hash import HashedOptOuts
 from sms_core.rules.roster import KIND_CODES, MID_CAREER, NEW_GRAD, Roster, load_roster
 from sms_core.rules.tags import (
     COLUMN,
@@ -125,8 +126,21 @@ def _normalised_suppression(numbers: Iterable[str]) -> pa.Array:
     return pa.array(sorted(national), pa.string())
 
 
+def _suppression(
+    suppressed: HashedOptOuts | Iterable[str], *, ordered: bool = False
+) -> HashedOptOuts | tuple[str, ...]:
+    """The suppression list as a hashable value: the stored (hashed) list as it is, plain
+    numbers (tests, scripts) as a tuple."""
+    if isinstance(suppressed, HashedOptOuts):
+        return suppressed
+    return tuple(sorted(suppressed)) if ordered else tuple(suppressed)
+
+
 def assess(
-    roster: Roster, *, suppressed: Iterable[str] = (), capped: Iterable[str] = ()
+    roster: Roster,
+    *,
+    suppressed: HashedOptOuts | Iterable[str] = (),
+    capped: Iterable[str] = (),
 ) -> Assessment:
     """Judge every row (R1–R5): reason, number used, source field, repair flag.
 
@@ -165,11 +179,17 @@ def assess(
                 source[rows] = 2
 
     eligible = reason == OK
-    blocked = _normalised_suppression(suppressed)
-    if len(blocked) and eligible.any():
-        on_list = pc.is_in(national, value_set=blocked).to_numpy(zero_copy_only=False)
-        reason[eligible & on_list] = OPTED_OUT
-        eligible = reason == OK
+    if isinstance(suppressed, HashedOptOuts):
+        # The stored list: keyed hashes of numbers, matched by hashing (issue 13).
+        if len(suppressed) and eligible.any():
+            reason[eligible & suppressed.mask(national)] = OPTED_OUT
+            eligible = reason == OK
+    else:
+        blocked = _normalised_suppression(suppressed)
+        if len(blocked) and eligible.any():
+            on_list = pc.is_in(national, value_set=blocked).to_numpy(zero_copy_only=False)
+            reason[eligible & on_list] = OPTED_OUT
+            eligible = reason == OK
     at_cap = _normalised_suppression(capped)
     if len(at_cap) and eligible.any():
         over = pc.is_in(national, value_set=at_cap).to_numpy(zero_copy_only=False)
@@ -423,7 +443,7 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
     """Texts and counts of ``body`` per row (R6–R11); needs the roster, not eligibility."""
     body = text.normalize_newlines(body)
     if not body.strip():
-        raise TemplateError("the message is empty; an empty SMS cannot be sent (R7)")
+        raise TemplateError("the message is empty; an empty SMS cannot be sent")
     if len(body) > text.MAX_BODY_CHARS:
         raise TemplateError(
             f"the message is {len(body):,} characters; at most {text.MAX_BODY_CHARS:,} "
@@ -439,6 +459,7 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
     astral = np.zeros(n, dtype=bool)
     fixed = 0
     empty_flags: list[tuple[str, np.ndarray]] = []
+    column_lengths: list[tuple[str, np.ndarray]] = []  # to name a value that is too long
     for piece in pieces:
         if piece.kind == TEXT:
             parts.append(piece.value)
@@ -454,9 +475,11 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
             column = _column_text(roster, piece.value)
             parts.append(column.values)
             chars += column.lengths
+            column_lengths.append((piece.value, column.lengths))
             astral |= column.astral
             empty_flags.append((piece.tag, column.empty))
     chars += fixed
+    _check_lengths(chars, column_lengths)
 
     if not any(isinstance(p, pa.Array) for p in parts):
         message = pa.array(np.full(n, "".join(parts), dtype=object), pa.string())
@@ -485,6 +508,25 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
     empty_tags, empty_any = _empty_tag_column(empty_flags, n)
     return _Rendered(
         body, message, chars, units, n_parts, segments, empty_tags, empty_any, url_base
+    )
+
+
+def _check_lengths(chars: np.ndarray, column_lengths: list[tuple[str, np.ndarray]]) -> None:
+    """A row whose merged text is longer than one send may be: RosterError naming the row
+    and the column whose value made it so (the longest one merged into that row)."""
+    over = np.flatnonzero(chars > text.MAX_BODY_CHARS)
+    if not len(over):
+        return
+    first = int(over[0])
+    header = None
+    if column_lengths:
+        header = max(column_lengths, key=lambda item: int(item[1][first]))[0]
+    more = f" ({len(over) - 1:,} more rows like it)" if len(over) > 1 else ""
+    raise RosterError(
+        f"this value makes the message {int(chars[first]):,} characters long; at most "
+        f"{text.MAX_BODY_CHARS:,} can be sent to one candidate{more}",
+        row=first + 2,
+        column=header,
     )
 
 
@@ -580,7 +622,7 @@ def preview(
     costs with eligibility waits for both.
     """
     roster = source if isinstance(source, Roster) else load_roster(source, mapping=mapping)
-    suppressed = tuple(suppressed)
+    suppressed = _suppression(suppressed)
     with ThreadPoolExecutor(max_workers=1) as pool:
         judged = pool.submit(_assess_fully, roster, suppressed, tuple(capped))
         try:
@@ -621,7 +663,7 @@ class PreviewCache:
         ``data`` may be a function that is called only when the roster is new: a body
         edited key by key then neither copies nor hashes a large file again.
         """
-        suppressed = tuple(sorted(suppressed))
+        suppressed = _suppression(suppressed, ordered=True)
         digest = None
         if source_id is None:
             data = data() if callable(data) else data

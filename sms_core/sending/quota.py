@@ -51,6 +51,8 @@ __all__ = [
 ]
 
 JST = ZoneInfo("Asia/Tokyo")
+# Tries before a reservation gives up on a ledger that keeps changing under it.
+_RESERVE_ATTEMPTS = 5
 
 
 class QuotaStatus(NamedTuple):
@@ -197,20 +199,37 @@ def reserve(session: Session, month: date, units: int) -> QuotaStatus:
             f"{format_month(month)} is outside the SMS contract ({_period(contract)})",
             needed=units,
         )
-    row = _conditional_reserve(session, month, units)
-    if row is None and session.get(QuotaMonth, month) is None:
-        # First reservation of the month: create its row, then the same statement again.
-        _ensure_row(session, month)
+    for _attempt in range(_RESERVE_ATTEMPTS):
         row = _conditional_reserve(session, month, units)
-    if row is not None:
-        return row
-    contract = _contract_terms(session)  # again: it may have changed while we waited
-    if not contract_covers(contract, month):
+        if row is None:
+            # The month's row may not exist, or exist only in another transaction that
+            # has not committed yet (PostgreSQL: an UPDATE skips rows it cannot see, it
+            # does not wait for them). The INSERT … ON CONFLICT DO NOTHING waits for such
+            # a transaction and then does nothing; the UPDATE that follows is a new
+            # statement and sees its committed row. Checking with a read first would
+            # refuse a send that fits when that other transaction commits in between.
+            _ensure_row(session, month)
+            row = _conditional_reserve(session, month, units)
+        if row is not None:
+            return row
+        contract = _contract_terms(session)  # again: it may have changed while we waited
+        if not contract_covers(contract, month):
+            raise QuotaError(
+                f"{format_month(month)} is outside the SMS contract ({_period(contract)})",
+                needed=units,
+            )
+        status = remaining(session, month)
+        if status.remaining < units:
+            break
+        # Units were freed between the UPDATE and this read (a release committed): the
+        # send fits now, so try again rather than show a shortfall of zero or less.
+    else:
         raise QuotaError(
-            f"{format_month(month)} is outside the SMS contract ({_period(contract)})",
+            f"the quota of {format_month(month)} is changing too fast to reserve "
+            f"{units} units; try again",
             needed=units,
+            remaining=status.remaining,
         )
-    status = remaining(session, month)
     if status.remaining == 0:
         message = (
             f"no units remain in {format_month(month)} (cap {status.cap}): nothing can be "

@@ -11,11 +11,13 @@
 
 Masking changes only those columns: states, units, times and campaigns stay, so monthly
 counts, quota ledgers and every report are unchanged. An opt-out entry for the number is
-kept (it is what honours the candidate's wish not to be contacted) and reported.
+kept (it is what honours the candidate's wish not to be contacted) and reported; it holds
+a keyed hash, not the number (sms_core.store.suppression).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,11 +26,13 @@ from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
-from sms_core.errors import ConfigError, StateError
+from sms_core.errors import ConfigError, ProviderError, StateError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, jst_month
-from sms_core.store.models import Message, Suppression, User, audit
-from sms_core.store.suppression import normalise_number
+from sms_core.store.models import Click, Message, ShortLink, User, audit
+from sms_core.store.suppression import is_optout, normalise_number
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_MONTHS = 13
 ENV_RETENTION = "SMS_PHONE_RETENTION_MONTHS"
@@ -90,18 +94,38 @@ def redact_expired(
 
 @dataclass(frozen=True, slots=True)
 class Erasure:
-    """What an erasure did: messages masked, and whether the number stays opted out."""
+    """What an erasure did: messages masked, whether the number stays opted out, and the
+    copies providers keep that :func:`erase_at_providers` deletes once this is committed.
+    """
 
     phone_tail: str
     messages: int
     kept_on_optout_list: bool
+    links: int = 0
+    clicks: int = 0
+    outbox_parts: int = 0
+    # (provider, provider_id) of final messages whose provider keeps a deletable copy.
+    provider_copies: tuple[tuple[str, str], ...] = ()
+
+
+def number_forms(national: str) -> tuple[str, ...]:
+    """The ways a national-form mobile number is written in texts and URLs: national,
+    E.164 (also URL-encoded and without '+'), hyphenated, and without its leading 0."""
+    e164 = "+81" + national[1:]
+    hyphenated = f"{national[:3]}-{national[3:7]}-{national[7:]}"
+    return (national, e164, "%2B81" + national[1:], e164[1:], hyphenated, national[1:])
 
 
 def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
-    """Erase a candidate's data from the message history by phone number (any format).
+    """Erase a candidate's data by phone number (any format), whatever its age (issue 13).
 
-    The audit trail records the last 4 digits only, so the erasure does not keep the
-    number it erased.
+    In this transaction: the messages are masked (number to its last 4 digits; name, text,
+    candidate id and the provider's error text cleared); short links whose target holds
+    the number stop working and lose it; the recipient's links and clicks lose their
+    link to the recipient row; the sandbox outbox forgets its copies. The opt-out list
+    holds only a keyed hash, so an opted-out number stays honoured. The audit trail
+    records the last 4 digits only. Copies at Twilio are deleted by
+    :func:`erase_at_providers` after the commit (no network call holds this transaction).
     """
     phone = normalise_number(number)
     now = now_utc()
@@ -116,13 +140,35 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
             f"messages to this number are still to be sent (campaign {ids}); cancel the "
             "campaign or wait until it has gone out, then erase"
         )
+    sent = session.execute(
+        select(Message.campaign_id, Message.recipient_row, Message.provider, Message.provider_id)
+        .where(Message.phone == phone)
+    ).all()
     result = session.execute(
-        update(Message).where(Message.phone == phone).values(**_masked_values(now))
+        update(Message)
+        .where(Message.phone == phone)
+        .values(**_masked_values(now), error_message=None)
     )
     # A user's own test-send number (issue 16) is a person's number too.
     session.execute(update(User).where(User.phone == phone).values(phone=None))
-    kept = session.scalar(select(Suppression.phone).where(Suppression.phone == phone)) is not None
-    erasure = Erasure(phone[-4:], result.rowcount or 0, kept)
+    forms = number_forms(phone)
+    links = clicks = 0
+    for campaign_id, row in sorted({(c, r) for c, r, _, _ in sent}):
+        links += _erase_links(session, campaign_id, row, forms, now)
+        clicks += (
+            session.execute(
+                update(Click)
+                .where(Click.campaign_id == campaign_id, Click.recipient_row == row)
+                .values(recipient_row=_UNLINKED)
+            ).rowcount
+            or 0
+        )
+    outbox = _erase_sandbox_outbox(forms, [p for _, _, name, p in sent if name == "sandbox" and p])
+    kept = is_optout(session, phone)
+    copies = tuple(
+        sorted({(name, pid) for _, _, name, pid in sent if name in _DELETABLE and pid})
+    )
+    erasure = Erasure(phone[-4:], result.rowcount or 0, kept, links, clicks, outbox, copies)
     audit(
         session,
         actor,
@@ -130,5 +176,77 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
         phone_tail=erasure.phone_tail,
         messages=erasure.messages,
         kept_on_optout_list=kept,
+        links=links,
+        clicks=clicks,
     )
     return erasure
+
+
+# A recipient row no message has: a click or link kept for the counts, linked to no one.
+_UNLINKED = -1
+# Providers whose stored copy of a message can be deleted through their API.
+_DELETABLE = ("twilio",)
+
+
+def _erase_links(session: Session, campaign_id: int, row: int, forms, now: datetime) -> int:
+    """Unlink the recipient's short links; those whose target holds the number also stop
+    working and lose their target. Returns how many targets were erased."""
+    erased = 0
+    for code, target in session.execute(
+        select(ShortLink.code, ShortLink.target).where(
+            ShortLink.campaign_id == campaign_id, ShortLink.recipient_row == row
+        )
+    ).all():
+        values: dict = {"recipient_row": _UNLINKED}
+        if any(form in target for form in forms):
+            values.update(target="", expires_at=now)
+            erased += 1
+        session.execute(update(ShortLink).where(ShortLink.code == code).values(**values))
+    return erased
+
+
+def _erase_sandbox_outbox(forms: tuple[str, ...], provider_ids: list[str]) -> int:
+    """Erase the sandbox's copies (its outbox is a file of its own, not this database)."""
+    from sms_core.providers.factory import get_provider
+
+    try:
+        sandbox = get_provider("sandbox")
+    except ConfigError:
+        return 0
+    if not sandbox.path.exists():  # type: ignore[attr-defined]
+        return 0  # never sent through the sandbox here: nothing to erase, nothing to create
+    try:
+        return sandbox.erase(forms, provider_ids)  # type: ignore[attr-defined]
+    finally:
+        sandbox.close()
+
+
+def erase_at_providers(erasure: Erasure) -> list[str]:
+    """Delete the providers' stored copies of erased messages (after the commit).
+
+    Twilio keeps every message (with the number) until it is deleted: ``DELETE`` on the
+    Message. Karaden offers no way to delete a sent message (see README). Returns the
+    provider ids that could not be deleted (each logged, the erasure itself stands).
+    """
+    from sms_core.providers.factory import get_provider
+
+    left: list[str] = []
+    by_provider: dict[str, list[str]] = {}
+    for name, provider_id in erasure.provider_copies:
+        by_provider.setdefault(name, []).append(provider_id)
+    for name, ids in by_provider.items():
+        try:
+            provider = get_provider(name)
+        except ConfigError:
+            left.extend(ids)
+            continue
+        try:
+            for provider_id in ids:
+                try:
+                    provider.delete_message(provider_id)  # type: ignore[attr-defined]
+                except ProviderError as exc:
+                    log.warning("could not delete %s message %s: %s", name, provider_id, exc)
+                    left.append(provider_id)
+        finally:
+            provider.close()
+    return left

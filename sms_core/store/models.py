@@ -328,11 +328,23 @@ Index(
 
 
 class Suppression(Base):
-    """An opted-out number (national form, ``09012345678``): never sent to (R3)."""
+    """An opted-out number, never sent to (R3), kept as a keyed hash (issue 13).
+
+    ``phone_hash`` is the hex HMAC-SHA-256 of the national form under ``SMS_OPTOUT_KEY``
+    (:mod:`sms_core.rules.optout_hash`); ``phone_tail`` its last 4 digits, what the list
+    shows. The number itself is never stored, so an erased number leaves nothing here
+    and is still honoured.
+    """
 
     __tablename__ = "suppression"
 
-    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone_tail: Mapped[str] = mapped_column(String(4))
+
+    @property
+    def phone(self) -> str:
+        """The entry as lists show it: the last 4 digits only (``*******5678``)."""
+        return "*" * 7 + self.phone_tail
     reason: Mapped[str | None] = mapped_column(Text)
     added_by: Mapped[str] = mapped_column(String(100))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

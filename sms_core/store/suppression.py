@@ -1,8 +1,16 @@
 """The suppression list: numbers that opted out and never receive an SMS (R3 ``opted_out``).
 
-Numbers are stored in national form (``09012345678``) after the same normalisation as
-the roster (:func:`sms_core.rules.phones.classify`), so ``+81 90-1234-5678`` and ``０９０…``
-are one entry. Each entry keeps who added it, when and why; every change is audited.
+Numbers are normalised as the roster's are (:func:`sms_core.rules.phones.classify`), so
+``+81 90-1234-5678`` and ``０９０…`` are one entry, and then stored only as a keyed hash
+(HMAC-SHA-256 under ``SMS_OPTOUT_KEY``) with their last 4 digits: the list honours a
+number after its erasure without holding it (issue 13). Each entry keeps who added it,
+when and why; every change is audited, with the last 4 digits, never the number.
+
+The key comes from the environment variable ``SMS_OPTOUT_KEY`` or, failing that, the
+top-level ``SMS_OPTOUT_KEY`` of ``.streamlit/secrets.toml``. Without either, a fixed
+development key is used and a warning logged: fit for tests and the demo, never for
+production (anyone with the code could test numbers against the hashes). Changing the key
+makes every stored entry unmatchable: keep it as long as the database.
 """
 
 from __future__ import annotations
@@ -10,6 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import os
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,16 +31,22 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
-from sms_core.errors import InputError
+from sms_core.errors import ConfigError, InputError
+from sms_core.rules.optout_hash import HashedOptOuts, optout_hash
 from sms_core.rules.phones import classify
 from sms_core.store.models import AuditEvent, Suppression, audit
 
 __all__ = [
+    "DEVELOPMENT_KEY",
+    "ENV_KEY",
     "ImportResult",
     "add_optout",
     "import_optouts",
+    "is_optout",
     "list_optouts",
     "normalise_number",
+    "number_hash",
+    "optout_key",
     "read_numbers",
     "remove_optout",
     "suppressed_among",
@@ -38,6 +55,14 @@ __all__ = [
 
 # Where an entry came from (issue 12), shown in the opt-out list.
 SOURCES = ("link", "operator", "import")
+
+log = logging.getLogger(__name__)
+
+ENV_KEY = "SMS_OPTOUT_KEY"
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"
+# Tests and the demo only: published with the code, so it protects nothing (see above).
+DEVELOPMENT_KEY = "development-only-optout-key-never-use-in-production"
+_warned = False
 
 # Header words that name the phone column of a CSV with several columns.
 _PHONE_HEADERS = ("phone", "tel", "mobile", "number", "電話", "携帯", "番号")
@@ -62,6 +87,33 @@ def normalise_number(raw: str, where: str = "") -> str:
     return national
 
 
+def optout_key(environ: dict[str, str] | None = None, secrets_path: Path | None = None) -> bytes:
+    """The opt-out hashing key: ``SMS_OPTOUT_KEY`` from the environment or secrets.toml,
+    else the development key (with a warning, once)."""
+    global _warned
+    value = (environ if environ is not None else os.environ).get(ENV_KEY, "").strip()
+    if not value:
+        path = secrets_path or SECRETS_FILE
+        try:
+            with open(path, "rb") as f:
+                value = str(tomllib.load(f).get(ENV_KEY, "")).strip()
+        except FileNotFoundError:
+            value = ""
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path} cannot be read for {ENV_KEY}: {exc}") from None
+    if not value:
+        if not _warned:
+            log.warning("%s is not set: opt-outs are hashed with the development key", ENV_KEY)
+            _warned = True
+        value = DEVELOPMENT_KEY
+    return value.encode()
+
+
+def number_hash(national: str, key: bytes | None = None) -> str:
+    """The stored form of a national-form number: its keyed hash."""
+    return optout_hash(key or optout_key(), national)
+
+
 def _insert(session: Session):
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
@@ -83,48 +135,87 @@ def add_optout(
     if source not in SOURCES:
         raise InputError(f"an opt-out comes from one of {', '.join(SOURCES)}, not '{source}'")
     phone = normalise_number(number)
-    existing = session.get(Suppression, phone)
+    hashed = number_hash(phone)
+    existing = session.get(Suppression, hashed)
     if existing is not None:
         return existing, False
     entry = Suppression(
-        phone=phone, reason=reason or None, added_by=actor, added_at=now_utc(), source=source
+        phone_hash=hashed,
+        phone_tail=phone[-4:],
+        reason=reason or None,
+        added_by=actor,
+        added_at=now_utc(),
+        source=source,
     )
     session.add(entry)
     session.flush()
-    audit(session, actor, "optout.add", phone=phone, reason=reason, source=source)
+    # The last 4 digits only: the audit trail is append-only, so it must never hold a
+    # number an erasure would have to remove.
+    audit(session, actor, "optout.add", phone_tail=phone[-4:], reason=reason, source=source)
     return entry, True
 
 
 def remove_optout(session: Session, number: str, *, actor: str = "system") -> bool:
-    """Take ``number`` off the list; returns False when it was not on it."""
-    phone = normalise_number(number)
-    deleted = session.execute(delete(Suppression).where(Suppression.phone == phone)).rowcount
+    """Take ``number`` off the list; returns False when it was not on it.
+
+    ``number`` may also be an entry's ``phone_hash`` (what a list offers to pick, since
+    it shows only the last 4 digits).
+    """
+    if _is_hash(number):
+        hashed = number.lower()
+        entry = session.get(Suppression, hashed)
+        tail = entry.phone_tail if entry else ""
+    else:
+        phone = normalise_number(number)
+        hashed, tail = number_hash(phone), phone[-4:]
+    deleted = session.execute(
+        delete(Suppression).where(Suppression.phone_hash == hashed)
+    ).rowcount
     if deleted:
-        audit(session, actor, "optout.remove", phone=phone)
+        audit(session, actor, "optout.remove", phone_tail=tail)
     return bool(deleted)
 
 
+def _is_hash(value: str) -> bool:
+    return len(value) == 64 and all(ch in "0123456789abcdef" for ch in value.lower())
+
+
+def is_optout(session: Session, number: str) -> bool:
+    """Whether ``number`` (any format) is on the list."""
+    hashed = number_hash(normalise_number(number))
+    return session.get(Suppression, hashed) is not None
+
+
 def list_optouts(session: Session) -> list[Suppression]:
-    """Every entry, newest first."""
-    stmt = select(Suppression).order_by(Suppression.added_at.desc(), Suppression.phone)
+    """Every entry, newest first (each shows its last 4 digits: ``phone_tail``)."""
+    stmt = select(Suppression).order_by(Suppression.added_at.desc(), Suppression.phone_tail)
     return list(session.scalars(stmt))
 
 
 def suppressed_among(session: Session, numbers: Iterable[str]) -> set[str]:
     """Those of ``numbers`` (national form) on the list now: one statement for all of them.
 
-    The worker's hand-over check (issue 12) asks through this function only, so how an
-    entry is keyed (the number, or a hash of it) is decided here alone.
+    The worker's hand-over check (issue 12) asks through this function only: the list
+    holds keyed hashes (issue 13), so the numbers are hashed and matched by hash.
     """
     wanted = sorted(set(numbers))
     if not wanted:
         return set()
-    return set(session.scalars(select(Suppression.phone).where(Suppression.phone.in_(wanted))))
+    key = optout_key()
+    by_hash = {optout_hash(key, n): n for n in wanted}
+    found = session.scalars(
+        select(Suppression.phone_hash).where(Suppression.phone_hash.in_(list(by_hash)))
+    )
+    return {by_hash[h] for h in found}
 
 
-def suppressed_numbers(session: Session) -> set[str]:
-    """The national forms on the list, for the preview's ``opted_out`` check."""
-    return set(session.scalars(select(Suppression.phone)))
+def suppressed_numbers(session: Session) -> HashedOptOuts:
+    """The list as a preview or a send matches it (``number in result``, or a column
+    through ``result.mask``): hashes and last digits, never numbers."""
+    rows = session.execute(select(Suppression.phone_hash, Suppression.phone_tail)).all()
+    return HashedOptOuts(
+        optout_key(), frozenset(h for h, _ in rows), frozenset(t for _, t in rows)
+    )
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -218,6 +309,7 @@ def import_optouts_bytes(
 ) -> ImportResult:
     """:func:`import_optouts` for the bytes of an upload named ``name``."""
     numbers = list(dict.fromkeys(read_numbers(data, f"'{name}'")))
+    key = optout_key()
     added_at = now_utc()
     new: list[str] = []
     # Batches keep each statement's bound parameters under the backends' limits.
@@ -228,7 +320,8 @@ def import_optouts_bytes(
             .values(
                 [
                     {
-                        "phone": n,
+                        "phone_hash": optout_hash(key, n),
+                        "phone_tail": n[-4:],
                         "reason": reason or None,
                         "added_by": actor,
                         "added_at": added_at,
@@ -237,9 +330,9 @@ def import_optouts_bytes(
                     for n in batch
                 ]
             )
-            .on_conflict_do_nothing(index_elements=["phone"])
+            .on_conflict_do_nothing(index_elements=["phone_hash"])
             # Only the numbers this import added (not those already on the list).
-            .returning(Suppression.phone)
+            .returning(Suppression.phone_tail)
         )
         new.extend(session.scalars(stmt))
     added = len(new)
@@ -254,7 +347,8 @@ def import_optouts_bytes(
                     "actor": actor,
                     "action": "optout.add",
                     "detail": json.dumps(
-                        {"file": name, "phone": n, "reason": reason, "source": "import"},
+                        # The last 4 digits only, as every opt-out event (issue 13).
+                        {"file": name, "phone_tail": n, "reason": reason, "source": "import"},
                         ensure_ascii=False,
                         sort_keys=True,
                     ),

@@ -1,18 +1,19 @@
 """Local accounts: argon2-hashed passwords, login with slowing of guessing, first admin.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, re-hashed at login when those
-defaults grow). A wrong password or an unknown name gives the same message after the same
-work (a hash is verified either way), so a login form cannot tell which names exist.
+defaults grow). A wrong password, an unknown name, a disabled or a slowed account give the
+same message after the same work (exactly one hash is verified either way), so a login form cannot
+tell which names exist. The hash is checked outside any write transaction.
 
 Guessing is slowed per account: from the ``FREE_ATTEMPTS``-th failure on, the account
 refuses every attempt — right or wrong — for a delay that doubles with each further
 failure, up to ``MAX_LOCK``. Each failure and each refused attempt is written to the audit
-trail (``login.failure``), as is each login (``login.success``).
+trail (``login.failure``, under the account's name, or ``?`` when the typed name is not
+an account), as is each login (``login.success``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,13 +30,19 @@ from sms_core.store.models import User, audit
 
 __all__ = [
     "FIRST_ADMIN",
+    "REFUSAL",
+    "Account",
     "Login",
     "add_user",
     "authenticate",
     "change_password",
+    "check_password",
+    "current_principal",
     "ensure_first_admin",
+    "find_account",
     "list_users",
     "principal_for_identity",
+    "record_attempt",
     "set_disabled",
 ]
 
@@ -124,6 +131,12 @@ def _delay(failures: int) -> timedelta:
     return min(timedelta(seconds=2 ** (failures - FREE_ATTEMPTS + 1)), MAX_LOCK)
 
 
+# One answer for every refused sign-in: an unknown name, a wrong password, a disabled or
+# a slowed account all read alike, so the form tells nothing about which names exist or
+# which accounts are being guessed at.
+REFUSAL = "wrong name or password (after several failed attempts, wait a few minutes)"
+
+
 @dataclass(frozen=True, slots=True)
 class Login:
     """The outcome of a login attempt: a principal, or the refusal to show."""
@@ -136,34 +149,84 @@ class Login:
         """The principal; AccessError with the refusal otherwise (call after the commit
         that records the attempt, so that a failure is counted and audited)."""
         if self.principal is None:
-            raise AccessError(self.refusal or "wrong name or password")
+            raise AccessError(self.refusal or REFUSAL)
         return self.principal
 
 
-def authenticate(
-    session: Session, name: str, password: str, *, now: datetime | None = None
-) -> Login:
-    """Check a name and password, recording the attempt (failures count toward slowing).
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What a sign-in needs of a user, read before the password is checked."""
 
-    Never raises for a refused login: the caller commits the record first, then
-    :meth:`Login.raise_if_refused`. Refusals say "wrong name or password" or "try again
-    in N s", the same for unknown names as for wrong passwords.
+    id: int
+    name: str
+    password_hash: str | None
+    usable: bool  # has a password here and is not disabled
+    locked_until: datetime | None
+
+
+def find_account(session: Session, name: str) -> Account | None:
+    """The account a typed name names (case-insensitively), or None."""
+    name = (name or "").strip()
+    user = _find(session, name) if name and len(name) <= 200 else None
+    if user is None:
+        return None
+    usable = user.password_hash is not None and not user.disabled
+    return Account(user.id, user.name, user.password_hash, usable, user.locked_until)
+
+
+def check_password(account: Account | None, password: str) -> tuple[bool, str | None]:
+    """Verify ``password`` against the account's hash: (matches, a re-hash to store or None).
+
+    Touches no database, so the caller runs it outside any transaction: argon2 takes
+    ~0.1 s on purpose, and on SQLite a write transaction held that long stalls every send,
+    click and receipt. Exactly one hash is verified whatever the account (a dummy one
+    for an unknown, disabled or password-less account), so every answer costs the same.
+    """
+    real = account is not None and account.usable
+    stored = account.password_hash if real else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password or "-")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False, None
+    if not real:
+        return False, None
+    rehash = _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None
+    return True, rehash
+
+
+def record_attempt(
+    session: Session,
+    account: Account | None,
+    password_hash_checked: str | None,
+    matches: bool,
+    *,
+    rehash: str | None = None,
+    now: datetime | None = None,
+) -> Login:
+    """Record a checked sign-in in the caller's (write) transaction; the outcome to show.
+
+    The account is read again, locked for update: a concurrent failure may have slowed
+    it, an admin may have disabled it or the password may have changed since the hash
+    was checked; any of those refuses. The audit trail names the account only when the
+    typed name was one: a password typed into the name field never lands in it.
     """
     now = now or now_utc()
-    name = (name or "").strip()
-    user = _find(session, name) if name else None
-    if user is None or user.password_hash is None or user.disabled:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password or "-")
-        audit(session, name[:100] or "?", "login.failure", reason="unknown or disabled")
-        return Login(None, refusal="wrong name or password")
+    user = None
+    if account is not None:
+        user = session.scalars(
+            select(User).where(User.id == account.id).with_for_update()
+        ).one_or_none()
+    if user is None:
+        audit(session, "?", "login.failure", reason="unknown name")
+        return Login(None, refusal=REFUSAL)
+    if user.password_hash is None or user.disabled:
+        audit(session, user.name, "login.failure", reason="disabled or no password")
+        return Login(None, refusal=REFUSAL)
     if user.locked_until is not None and user.locked_until > now:
         wait = int((user.locked_until - now).total_seconds()) + 1
         audit(session, user.name, "login.failure", reason="refused while slowed", wait=wait)
-        return Login(None, refusal=f"too many failed attempts; try again in {wait} s")
-    try:
-        _hasher.verify(user.password_hash, password or "-")
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return Login(None, refusal=REFUSAL)
+    if not matches or user.password_hash != password_hash_checked:
         user.failed_logins += 1
         delay = _delay(user.failed_logins)
         user.locked_until = now + delay if delay else None
@@ -174,12 +237,28 @@ def authenticate(
             reason="wrong password",
             failures=user.failed_logins,
         )
-        return Login(None, refusal="wrong name or password")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        return Login(None, refusal=REFUSAL)
+    if rehash is not None:
+        user.password_hash = rehash
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     audit(session, user.name, "login.success")
     return Login(Principal(user.name, user.role), user.must_change_password)
+
+
+def authenticate(
+    session: Session, name: str, password: str, *, now: datetime | None = None
+) -> Login:
+    """Check a name and password in one session, recording the attempt.
+
+    For scripts and tests; the service runs the same three steps with the hash check
+    outside any transaction (:func:`find_account`, :func:`check_password`,
+    :func:`record_attempt`). Never raises for a refused login: the caller commits the
+    record first, then :meth:`Login.raise_if_refused`.
+    """
+    account = find_account(session, name)
+    matches, rehash = check_password(account, password)
+    checked = account.password_hash if account else None
+    return record_attempt(session, account, checked, matches, rehash=rehash, now=now)
 
 
 def principal_for_identity(session: Session, email: str | None) -> Login:
@@ -252,3 +331,22 @@ def get_phone(session: Session, name: str) -> str | None:
     """A user's own mobile number (national form), or None."""
     user = _find(session, _name(name))
     return user.phone if user is not None else None
+
+
+def current_principal(session: Session, principal: Principal) -> Principal | None:
+    """``principal`` as the database has its account now: None when it is disabled, with
+    the stored role when that changed, unchanged when no account has its name.
+
+    The service asks this before every action, so a disabled or demoted user's open
+    session ends or changes at their next click, not at their next sign-in. A principal
+    without an account is one a script or test built itself (as the CLI's system one):
+    accounts are never deleted, only disabled.
+    """
+    row = session.execute(
+        select(User.role, User.disabled).where(User.name == principal.name)
+    ).one_or_none()
+    if row is None:
+        return principal
+    if row.disabled:
+        return None
+    return principal if row.role == principal.role else Principal(principal.name, row.role)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from sms_core.demo.showcase import seed_demo
 from sms_core.roles import Principal
+from sms_core.store.db import transaction
+from sms_core.store.models import User
 
 PAGES = {
     "overview": "概要",
@@ -66,7 +69,8 @@ def test_guessing_is_slowed_and_shown(with_contract, run_app):
     for _ in range(3):
         sign_in(at, "kato", "not it")
     sign_in(at, "kato", "not it either")
-    assert "try again in" in at.error[0].value
+    # Slowed, but told exactly what a wrong password is told (no hint to a guesser).
+    assert "wrong name or password" in at.error[0].value
     assert len(with_contract.audit_events(action="login.failure")) == 4
 
 
@@ -142,3 +146,21 @@ def test_with_auth_configured_sign_in_goes_through_the_identity_provider(with_co
     assert "principal" not in at.session_state
     refused = with_contract.audit_events(action="login.failure")
     assert refused[0].actor == "stranger@example.co.jp"
+
+
+def test_a_disabled_user_is_signed_out_and_a_demoted_one_loses_pages_at_the_next_run(
+    with_contract, run_app
+):
+    """Issue 13: the dashboard re-reads the account on every run, not only at sign-in."""
+    with_contract.add_user("test-operator", "operator")
+    at = run_app("templates", role="operator")
+    assert not at.exception and at.session_state["principal"].role == "operator"
+    with transaction(with_contract.engine) as s:
+        s.execute(update(User).where(User.name == "test-operator").values(role="analyst"))
+    at.run()
+    assert at.session_state["principal"] == Principal("test-operator", "analyst")
+    with_contract.set_user_disabled("test-operator", True)
+    at.run()
+    assert "principal" not in at.session_state
+    # Signed out: the templates page is no longer shown to this browser session.
+    assert not at.exception and "テンプレート" not in " ".join(t.value for t in at.title)

@@ -75,3 +75,19 @@ def test_settings_offers_the_contracts_own_start_month(database, run_app):
     assert not at.exception
     # Saving the form unchanged keeps the contract.
     assert at.selectbox(key="contract_start").value == start
+
+
+def test_settings_lists_optouts_by_last_4_digits_and_removes_one(with_contract, run_app):
+    """Issue 13: the list holds keyed hashes; it shows the last 4 digits, removes by pick."""
+    with_contract.add_optout("090-1234-5678", "asked", actor="test")
+    with_contract.add_optout("080-2222-3333", None, actor="test")
+    at = run_app("settings")
+    assert not at.exception
+    shown = at.dataframe[0].value.to_string()
+    assert "*******5678" in shown and "09012345678" not in shown
+    remove = next(s for s in at.selectbox if s.label == "削除する番号")
+    gone = next(e for e in with_contract.optouts() if e.phone_tail == "5678")
+    remove.select(gone.phone_hash)
+    next(b for b in at.button if b.label == "削除").click().run()
+    assert not at.exception
+    assert [e.phone_tail for e in with_contract.optouts()] == ["3333"]

@@ -149,7 +149,7 @@ def test_r12_templates_save_list_show_rename_delete(cli):
 def test_optout_add_remove_list_import(cli, tmp_path):
     added = cli.json("optout", "add", "+81 90-1234-5678", "--reason", "asked by phone")
     assert (added["phone"], added["added"], added["reason"]) == (
-        "09012345678",
+        "*******5678",  # kept as a keyed hash: lists show the last 4 digits
         True,
         "asked by phone",
     )
@@ -160,7 +160,7 @@ def test_optout_add_remove_list_import(cli, tmp_path):
     listing.write_bytes("氏名,電話番号\n山田,080-1111-2222\n佐藤,09012345678\n".encode("cp932"))
     assert cli.json("optout", "import", str(listing)) == {"added": 1, "already": 1}
     phones = [e["phone"] for e in cli.json("optout", "list")]
-    assert sorted(phones) == ["08011112222", "09012345678"]
+    assert sorted(phones) == ["*******2222", "*******5678"]
 
     broken = tmp_path / "broken.txt"
     broken.write_text("07011112222\n9.01234E+09\n", encoding="utf-8")
@@ -170,7 +170,7 @@ def test_optout_add_remove_list_import(cli, tmp_path):
     bad_input(cli("optout", "add", "12345"), "'12345' is not a well-formed phone number")
     bad_input(cli("optout", "import", str(tmp_path / "missing.txt")), "cannot read")
     assert cli.json("optout", "remove", "090-1234-5678") == {
-        "phone": "09012345678",
+        "phone": "*******5678",
         "removed": True,
     }
     assert cli.json("optout", "remove", "090-1234-5678")["removed"] is False
@@ -193,4 +193,4 @@ def test_the_cli_on_postgresql(postgres_database_url):
     cli.json("templates", "save", "reminder", "--body", "{{name}} さん")
     assert cli("templates", "show", "reminder").stdout == "{{name}} さん\n"
     assert cli.json("optout", "add", "08033334444")["added"] is True
-    assert [e["phone"] for e in cli.json("optout", "list")] == ["08033334444"]
+    assert [e["phone"] for e in cli.json("optout", "list")] == ["*******4444"]

@@ -770,3 +770,85 @@ def test_the_opt_out_link_shows_a_page_and_only_its_post_opts_out(engine, optout
     assert requests.post(url, data={"token": token}, timeout=10).status_code == 200
     assert len(optouts(engine)) == 1
     assert optout_campaign not in set(reports.clicks_per_campaign(engine)["campaign_id"])
+
+
+# --- malformed and replayed receipts, log lines (issue 13) -------------------------------
+
+
+def test_r15_a_replay_with_its_signature_upper_cased_is_still_a_replay(engine, campaign, server):
+    """The replay table keys on the signature as verified (hex, case-folded)."""
+    first = message_ids(engine)[0]
+    handed_over(engine, first, "karaden", "accepted", "kd-1")
+    raw = json.dumps(karaden_message("kd-1", sent_result="received")).encode()
+    stamp = str(int(time.time()))
+    signature = shared_signature(KARADEN_SECRET, stamp, raw)
+
+    def post(sig: str):
+        headers = {"X-SMS-Timestamp": stamp, "X-SMS-Signature": sig}
+        url = f"{server.url}/receipts/karaden"
+        return requests.post(url, data=raw, headers=headers, timeout=10)
+
+    assert post(signature).status_code == 200
+    assert post(signature.upper()).status_code == 409
+    assert post(signature[:10].upper() + signature[10:]).status_code == 409
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-SMS-Timestamp": "17\u00b2", "X-SMS-Signature": "ab"},  # '²' passes str.isdigit()
+        {"X-SMS-Timestamp": "NOW", "X-SMS-Signature": "\u00e9" * 64},
+        {"X-SMS-Timestamp": "NOW", "X-SMS-Signature": "\u00e9".encode() * 32},
+    ],
+    ids=["superscript-timestamp", "latin1-signature", "utf8-signature"],
+)
+def test_non_ascii_signature_or_timestamp_headers_get_403_not_500(
+    engine, campaign, server, headers, caplog
+):
+    caplog.set_level(logging.ERROR)
+    headers = {k: (str(int(time.time())) if v == "NOW" else v) for k, v in headers.items()}
+    for provider in ("karaden", "sandbox"):
+        answer = requests.post(
+            f"{server.url}/receipts/{provider}", data=b"{}", headers=headers, timeout=10
+        )
+        assert answer.status_code == 403, answer.text
+    twilio = requests.post(
+        f"{server.url}/receipts/twilio",
+        data={"MessageSid": "SM1", "MessageStatus": "delivered"},
+        headers={"X-Twilio-Signature": "\u00e9" * 28},
+        timeout=10,
+    )
+    assert twilio.status_code == 403
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_deeply_nested_json_gets_400_not_500(engine, campaign, server, caplog):
+    caplog.set_level(logging.ERROR)
+    raw = b"[" * 30_000 + b"]" * 30_000  # under the 64 KiB limit, past the parser's stack
+    stamp = str(int(time.time()))
+    for provider, secret in (("karaden", KARADEN_SECRET), ("sandbox", SANDBOX_SECRET)):
+        answer = requests.post(
+            f"{server.url}/receipts/{provider}",
+            data=raw,
+            headers={
+                "X-SMS-Timestamp": stamp,
+                "X-SMS-Signature": shared_signature(secret, stamp, raw),
+            },
+            timeout=10,
+        )
+        assert answer.status_code == 400, answer.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_log_lines_escape_control_characters_from_request_paths(engine, server, caplog):
+    """A client cannot forge a log line with %0a (or hide one with %0d, ESC) in a path."""
+    caplog.set_level(logging.DEBUG)
+    answer = requests.post(
+        f"{server.url}/receipts/x%0aFORGED%20line%0d%1b[2J", data=b"{}", timeout=10
+    )
+    assert answer.status_code == 404
+    lines = [r.getMessage() for r in caplog.records if "receipt refused" in r.getMessage()]
+    assert lines, "the refusal is logged"
+    for line in lines:
+        assert "\n" not in line and "\r" not in line and "\x1b" not in line
+    assert any("x\\x0aFORGED" in line for line in lines)

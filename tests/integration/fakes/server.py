@@ -379,6 +379,10 @@ class FakeHandler(BaseHTTPRequestHandler):
         """Serve a POST."""
         self._serve("POST")
 
+    def do_DELETE(self) -> None:
+        """Serve a DELETE."""
+        self._serve("DELETE")
+
     def _serve(self, method: str) -> None:
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
@@ -476,6 +480,9 @@ class FakeHandler(BaseHTTPRequestHandler):
         return Response(404, {"error": "no such admin endpoint"})
 
     def _write(self, resp: Response) -> None:
+        if resp.status == 204:
+            self._write_raw(204, b"", "application/json; charset=utf-8", resp.headers)
+            return
         payload = json.dumps(resp.body, ensure_ascii=False).encode("utf-8")
         self._write_raw(resp.status, payload, "application/json; charset=utf-8", resp.headers)
 

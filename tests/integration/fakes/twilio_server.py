@@ -69,6 +69,12 @@ class TwilioServer(FakeServer):
             "lookup",
             "detail",
         ),
+        (
+            "DELETE",
+            r"/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages/(?P<id>[^/]+)\.json",
+            "delete",
+            "delete_message",
+        ),
     ]
 
     def __init__(
@@ -202,6 +208,19 @@ class TwilioServer(FakeServer):
             if record is None:
                 return self.error(404, f"The requested resource {req.path} was not found", 20404)
             return Response(200, self.render(record))
+
+    def delete_message(self, req: Request, match: re.Match[str]) -> Response:
+        """Delete one message: only once it is final (Twilio's 20009 otherwise); 204."""
+        with self.lock:
+            record = self.messages.get(match["id"])
+            if record is None:
+                return self.error(404, f"The requested resource {req.path} was not found", 20404)
+            if self.render(record)["status"] not in ("delivered", "undelivered", "failed"):
+                return self.error(
+                    409, "Cannot delete message because it has not yet completed", 20009
+                )
+            del self.messages[match["id"]]
+            return Response(204, None)
 
     def list_messages(self, req: Request, match: re.Match[str]) -> Response:
         """Read multiple messages: filtered, newest first, paged."""
