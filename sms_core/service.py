@@ -130,7 +130,7 @@ class SmsService(OpsTools):
         """
         if self._principal is SYSTEM:
             return SYSTEM
-        with transaction(self.reader) as s:
+        with transaction(self._reader) as s:
             current = users.current_principal(s, self._principal)
         if current is None:
             raise AccessError(REFUSED_SESSION)
