@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +26,9 @@ import pyarrow.csv as pcsv
 
 from sms_core.errors import RosterError
 from sms_core.rules.cp932 import decode_column
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 T = TypeVar("T")
 
@@ -87,7 +90,7 @@ class Roster:
     encoding: str
     source_name: str = ""
     _tag_index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, key: object, compute: Callable[[], T]) -> T:
         """A value derived from this roster's (immutable) table, computed once per key.
@@ -96,7 +99,7 @@ class Roster:
         flags are facts of the roster, not of the body.
         """
         try:
-            return self._memo[key]
+            return cast(T, self._memo[key])
         except KeyError:
             value = self._memo[key] = compute()
             return value
@@ -104,12 +107,12 @@ class Roster:
     @property
     def num_rows(self) -> int:
         """Number of candidate rows (the header not counted)."""
-        return self.source.num_rows
+        return cast(int, self.source.num_rows)
 
     @property
     def column_names(self) -> list[str]:
         """The file's headers, in order."""
-        return self.source.column_names
+        return cast(list[str], self.source.column_names)
 
     def text(self, header: str) -> pa.ChunkedArray:
         """A column as text, decoded on first use (CP932 files) and remembered.
@@ -149,6 +152,7 @@ class Roster:
         try:
             return _one_array(decode_column(picked, if_true or ""))
         except RosterError as exc:
+            assert exc.row is not None  # decode_column names the row of a bad value
             header = if_true if pick[exc.row - 2] else if_false
             raise RosterError(exc.reason, row=exc.row, column=header) from None
 
@@ -160,6 +164,7 @@ class Roster:
         try:
             return _one_array(decode_column(values, header))
         except RosterError as exc:
+            assert exc.row is not None  # decode_column names the row of a bad value
             raise RosterError(exc.reason, row=int(rows[exc.row - 2]) + 2, column=header) from None
 
     def _raw(self, header: str) -> pa.ChunkedArray:
@@ -361,7 +366,7 @@ def _parse_csv(
     headers: list[str],
     encoding: str,
     *,
-    handler=None,
+    handler: Callable[[Any], str] | None = None,
     threads: bool = True,
     fast: bool = False,
 ) -> pa.Table:
@@ -389,7 +394,7 @@ def _locate_csv_error(
     """Re-parse one thread at a time, which numbers rows, to say where the file is broken."""
     bad: list[tuple[int | None, int]] = []
 
-    def handler(row):
+    def handler(row: Any) -> str:
         bad.append((row.number, row.actual_columns))
         return "skip"
 
@@ -416,7 +421,7 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+        return str(value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat())
     return str(value).strip()
 
 
@@ -477,7 +482,7 @@ def _xlsx_headers(data: bytes) -> list[str]:
         book.close()
 
 
-def _open_workbook(data: bytes):
+def _open_workbook(data: bytes) -> Workbook:
     import openpyxl  # imported here: only .xlsx uploads pay its import time
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -487,7 +492,7 @@ def _open_workbook(data: bytes):
         raise RosterError(f"the Excel file cannot be opened: {exc}") from None
 
 
-def _sheet_headers(first: tuple | None) -> list[str]:
+def _sheet_headers(first: tuple[object, ...] | None) -> list[str]:
     """The checked headers of a sheet's first row (trailing empty cells dropped)."""
     if first is None:
         raise RosterError("the sheet is empty", row=1)
@@ -568,7 +573,7 @@ def _read_kinds(column: pa.ChunkedArray, header: str) -> np.ndarray:
     if not len(values):
         return np.zeros(0, dtype=np.int8)
     codes = np.array([_KIND_LOOKUP.get(_fold(v), -1) for v in values], dtype=np.int8)
-    kind = codes[indices]
+    kind: np.ndarray = codes[indices]
     unknown = np.flatnonzero(kind < 0)
     if len(unknown):
         first = int(unknown[0])
