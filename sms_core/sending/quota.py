@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
 from sms_core.errors import InputError, QuotaError, StateError
+from sms_core.store.db import rowcount
 from sms_core.store.models import CONTRACT_ID, Contract, QuotaMonth
 
 __all__ = [
@@ -246,7 +247,7 @@ def _move(session: Session, month: date, units: int, *, used_delta: int) -> None
         .where(table.c.month == month, table.c.reserved >= units)
         .values(reserved=table.c.reserved - units, used=table.c.used + used_delta)
     )
-    if session.execute(stmt).rowcount != 1:
+    if rowcount(session.execute(stmt)) != 1:
         row = session.get(QuotaMonth, month, populate_existing=True)
         held = row.reserved if row else 0
         action = "commit" if used_delta else "release"

@@ -27,6 +27,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, StateError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, jst_month
+from sms_core.store.db import rowcount
 from sms_core.store.models import Message, Suppression, audit
 from sms_core.store.suppression import normalise_number
 
@@ -82,7 +83,7 @@ def redact_expired(
         )
         .values(**_masked_values(now))
     )
-    count = result.rowcount or 0
+    count = rowcount(result)
     if count:
         audit(session, "system", "retention.redact", messages=count, before=cutoff.isoformat())
     return count
@@ -120,7 +121,7 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
         update(Message).where(Message.phone == phone).values(**_masked_values(now))
     )
     kept = session.scalar(select(Suppression.phone).where(Suppression.phone == phone)) is not None
-    erasure = Erasure(phone[-4:], result.rowcount or 0, kept)
+    erasure = Erasure(phone[-4:], rowcount(result), kept)
     audit(
         session,
         actor,

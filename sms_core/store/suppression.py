@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sms_core.clock import now_utc
 from sms_core.errors import InputError
 from sms_core.rules.phones import classify
+from sms_core.store.db import rowcount
 from sms_core.store.models import Suppression, audit
 
 __all__ = [
@@ -81,7 +82,7 @@ def add_optout(
 def remove_optout(session: Session, number: str, *, actor: str = "system") -> bool:
     """Take ``number`` off the list; returns False when it was not on it."""
     phone = normalise_number(number)
-    deleted = session.execute(delete(Suppression).where(Suppression.phone == phone)).rowcount
+    deleted = rowcount(session.execute(delete(Suppression).where(Suppression.phone == phone)))
     if deleted:
         audit(session, actor, "optout.remove", phone=phone)
     return bool(deleted)
