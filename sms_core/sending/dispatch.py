@@ -37,6 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Update, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.engine import Engine
@@ -79,7 +80,7 @@ class DispatchConfig:
     @classmethod
     def from_env(cls, **overrides: object) -> DispatchConfig:
         """Read ``SMS_WORKER_<FIELD>`` variables (e.g. SMS_WORKER_RATE_PER_SECOND=10)."""
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for name, spec in cls.__dataclass_fields__.items():
             raw = os.environ.get(f"SMS_WORKER_{name.upper()}")
             if raw:

@@ -20,7 +20,7 @@ campaign reserves its units in the same transaction that records the campaign.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, extract, literal, select, text, update
@@ -99,7 +99,9 @@ def format_month(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
-def contract_covers(contract: Contract | _Terms | None, month: date) -> bool:
+def contract_covers(
+    contract: Contract | _Terms | None, month: date
+) -> TypeGuard[Contract | _Terms]:
     """True if ``month`` (first day of a month) lies within the contract's period."""
     if contract is None:
         return False
@@ -206,7 +208,7 @@ def reserve(session: Session, month: date, units: int) -> QuotaStatus:
     if row is not None:
         return row
     contract = _contract_terms(session)  # again: it may have changed while we waited
-    if not contract_covers(contract, month):
+    if contract is not None and not contract_covers(contract, month):
         raise QuotaError(
             f"{format_month(month)} is outside the SMS contract ({_period(contract)})",
             needed=units,
@@ -271,7 +273,7 @@ def remaining(session: Session, month: date) -> QuotaStatus:
     contract = _contract_terms(session)
     covered = contract_covers(contract, month)
     if row is None:
-        cap = contract.monthly_units if covered else 0
+        cap = contract.monthly_units if covered and contract else 0
         return QuotaStatus(cap, 0, 0, cap)
     cap, used, reserved = row
     left = max(cap - used - reserved, 0) if covered else 0
