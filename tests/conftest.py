@@ -5,11 +5,18 @@ file in tmp_path) and ``postgresql`` (a throwaway database per test module on
 127.0.0.1:5432, emptied before each test and dropped afterwards), both migrated with
 sms_core.store.db.upgrade(). Without a reachable PostgreSQL the ``postgresql`` cases skip,
 unless ``SMS_REQUIRE_POSTGRES=1`` (CI), where they fail.
+
+Migrating costs far more than a test's own work, so it runs once per session (per xdist
+worker): a migrated SQLite file is copied into each test's tmp_path, and each module's
+PostgreSQL database is created from a migrated template (``CREATE DATABASE … TEMPLATE``).
+Under pytest-xdist every worker has its own tmp folders, template and database names (the
+process id is in them), so workers never share a file or a database.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -26,6 +33,24 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "SMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgresql"]
+
+# Tests that must not run beside one another under pytest-xdist: races of many spawned
+# processes, workers killed at random moments, the browser. Each gets the xdist group
+# "serial" (as does any test marked ``serial``); `--dist loadgroup` (make test) runs the
+# whole group in one worker, one test after another, while the other workers share the rest.
+SERIAL = (
+    "tests/integration/test_quota_concurrency.py",
+    "tests/integration/test_migrations.py::test_concurrent_first_starts_migrate_once",
+    "tests/integration/test_dispatch_crash.py",
+    "tests/e2e/",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Put the serial tests into one xdist group (before xdist reads the groups)."""
+    for item in items:
+        if item.nodeid.startswith(SERIAL) or item.get_closest_marker("serial"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
 
 
 @pytest.fixture(autouse=True)
@@ -68,14 +93,16 @@ def postgres_available() -> bool:
 
 
 @contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """Create an empty database with a unique name; yields its URL, drops it afterwards."""
+def fresh_postgres_database(template: str | None = None) -> Iterator[str]:
+    """Create a database with a unique name (empty, or a copy of ``template``); yields its
+    URL, drops it afterwards."""
     from sqlalchemy.engine import make_url
 
-    # Unique across concurrent test runs on the same server.
+    # Unique across concurrent test runs and xdist workers on the same server.
     name = f"sms_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with _admin_connect() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     url = make_url(POSTGRES_ADMIN_URL).set(database=name)
     try:
         yield url.render_as_string(hide_password=False)
@@ -90,16 +117,54 @@ def _migrate(url: str) -> None:
     engine = make_engine(url)
     try:
         upgrade(engine)
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                # Everything into the main file, which is what gets copied.
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def postgres_module_url(postgres_available) -> Iterator[str]:
-    """A migrated PostgreSQL database for the whole test module."""
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once per session (per xdist worker), to copy."""
+    path = tmp_path_factory.mktemp("template") / "sms.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def migrated_sqlite_url(sqlite_template, tmp_path) -> str:
+    """The URL of this test's own copy of the migrated SQLite file (tmp_path/sms.db)."""
+    target = tmp_path / "sms.db"
+    shutil.copyfile(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_available) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to head once per session (per worker).
+
+    Nothing stays connected to it (CREATE DATABASE … TEMPLATE requires that).
+    """
+    from sqlalchemy.engine import make_url
+
     with fresh_postgres_database() as url:
         _migrate(url)
+        name = make_url(url).database
+        assert name is not None
+        yield name
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url(postgres_template) -> Iterator[str]:
+    """A migrated PostgreSQL database for the whole test module (a copy of the template)."""
+    with fresh_postgres_database(template=postgres_template) as url:
         yield url
+
+
+# The tables to empty, per database URL: listed once, not before every test.
+_POSTGRES_TABLES: dict[str, str] = {}
 
 
 def _empty_postgres(url: str) -> None:
@@ -109,8 +174,10 @@ def _empty_postgres(url: str) -> None:
 
     engine = make_engine(url)
     try:
-        tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
-        quoted = ", ".join(f'"{t}"' for t in tables)
+        quoted = _POSTGRES_TABLES.get(url)
+        if quoted is None:
+            tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+            quoted = _POSTGRES_TABLES[url] = ", ".join(f'"{t}"' for t in tables)
         with engine.begin() as conn:
             # TRUNCATE does not fire the row triggers that keep audit_event append-only.
             conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
@@ -129,9 +196,7 @@ def postgres_database_url(postgres_module_url) -> str:
 def database_url(request, tmp_path) -> str:
     """The URL of an empty, migrated database: a SQLite file, or PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sms.db'}"
-        _migrate(url)
-        return url
+        return request.getfixturevalue("migrated_sqlite_url")
     return request.getfixturevalue("postgres_database_url")
 
 
