@@ -1,16 +1,17 @@
 """Shared fixtures: sample rosters, the repository root, and databases on both backends.
 
 Database fixtures: ``database_url`` / ``engine`` are parametrized over ``sqlite`` (a real
-file in tmp_path) and ``postgresql`` (a throwaway database per test module on
-127.0.0.1:5432, emptied before each test and dropped afterwards), both migrated with
+file in tmp_path) and ``postgresql`` (a throwaway database on 127.0.0.1:5432, emptied
+before each test and dropped at the end of the session), both migrated with
 sms_core.store.db.upgrade(). Without a reachable PostgreSQL the ``postgresql`` cases skip,
 unless ``SMS_REQUIRE_POSTGRES=1`` (CI), where they fail.
 
 Migrating costs far more than a test's own work, so it runs once per session (per xdist
-worker): a migrated SQLite file is copied into each test's tmp_path, and each module's
-PostgreSQL database is created from a migrated template (``CREATE DATABASE … TEMPLATE``).
-Under pytest-xdist every worker has its own tmp folders, template and database names (the
-process id is in them), so workers never share a file or a database.
+worker): a migrated SQLite file is copied into each test's tmp_path, and PostgreSQL cases
+share one migrated database per session, emptied (TRUNCATE) before each test. One, not one
+per module: PostgreSQL checkpoints on every DROP DATABASE, seconds on a busy server.
+Under pytest-xdist every worker has its own tmp folders and database (the process id is in
+its name), so workers never share a file or a database.
 """
 
 from __future__ import annotations
@@ -93,16 +94,14 @@ def postgres_available() -> bool:
 
 
 @contextmanager
-def fresh_postgres_database(template: str | None = None) -> Iterator[str]:
-    """Create a database with a unique name (empty, or a copy of ``template``); yields its
-    URL, drops it afterwards."""
+def fresh_postgres_database() -> Iterator[str]:
+    """Create an empty database with a unique name; yields its URL, drops it afterwards."""
     from sqlalchemy.engine import make_url
 
     # Unique across concurrent test runs and xdist workers on the same server.
     name = f"sms_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    copy = f' TEMPLATE "{template}"' if template else ""
     with _admin_connect() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+        conn.execute(f'CREATE DATABASE "{name}"')
     url = make_url(POSTGRES_ADMIN_URL).set(database=name)
     try:
         yield url.render_as_string(hide_password=False)
@@ -117,10 +116,6 @@ def _migrate(url: str) -> None:
     engine = make_engine(url)
     try:
         upgrade(engine)
-        if engine.dialect.name == "sqlite":
-            with engine.connect() as conn:
-                # Everything into the main file, which is what gets copied.
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         engine.dispose()
 
@@ -130,6 +125,9 @@ def sqlite_template(tmp_path_factory) -> Path:
     """A SQLite file migrated to head once per session (per xdist worker), to copy."""
     path = tmp_path_factory.mktemp("template") / "sms.db"
     _migrate(f"sqlite:///{path}")
+    # Closing the last connection checkpointed the WAL: the main file holds everything.
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, "the template's WAL was not emptied"
     return path
 
 
@@ -142,54 +140,39 @@ def migrated_sqlite_url(sqlite_template, tmp_path) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_template(postgres_available) -> Iterator[str]:
-    """The name of a PostgreSQL database migrated to head once per session (per worker).
-
-    Nothing stays connected to it (CREATE DATABASE … TEMPLATE requires that).
-    """
-    from sqlalchemy.engine import make_url
-
+def postgres_session_url(postgres_available) -> Iterator[str]:
+    """A migrated PostgreSQL database for this session (this xdist worker's own)."""
     with fresh_postgres_database() as url:
         _migrate(url)
-        name = make_url(url).database
-        assert name is not None
-        yield name
-
-
-@pytest.fixture(scope="module")
-def postgres_module_url(postgres_template) -> Iterator[str]:
-    """A migrated PostgreSQL database for the whole test module (a copy of the template)."""
-    with fresh_postgres_database(template=postgres_template) as url:
         yield url
 
 
-# The tables to empty, per database URL: listed once, not before every test.
-_POSTGRES_TABLES: dict[str, str] = {}
+# Every table of the current schema but Alembic's, listed when emptying (a test may have
+# added one of its own, e.g. the naive control of the quota race).
+_TABLES_SQL = (
+    "SELECT string_agg(format('%I', tablename), ', ') FROM pg_tables"
+    " WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+)
 
 
 def _empty_postgres(url: str) -> None:
-    from sqlalchemy import inspect
+    import psycopg
+    from sqlalchemy.engine import make_url
 
-    from sms_core.store.db import make_engine
-
-    engine = make_engine(url)
-    try:
-        quoted = _POSTGRES_TABLES.get(url)
-        if quoted is None:
-            tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
-            quoted = _POSTGRES_TABLES[url] = ", ".join(f'"{t}"' for t in tables)
-        with engine.begin() as conn:
+    # The driver directly: no engine, pool or inspector to build before every test.
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        row = conn.execute(_TABLES_SQL).fetchone()
+        if row and row[0]:
             # TRUNCATE does not fire the row triggers that keep audit_event append-only.
-            conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
-    finally:
-        engine.dispose()
+            conn.execute(f"TRUNCATE {row[0]} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture
-def postgres_database_url(postgres_module_url) -> str:
-    """The module's PostgreSQL database, migrated and emptied for this test."""
-    _empty_postgres(postgres_module_url)
-    return postgres_module_url
+def postgres_database_url(postgres_session_url) -> str:
+    """The session's PostgreSQL database, migrated and emptied for this test."""
+    _empty_postgres(postgres_session_url)
+    return postgres_session_url
 
 
 @pytest.fixture(params=BACKENDS)
