@@ -163,9 +163,21 @@ def _empty_postgres(url: str) -> None:
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(plain, autocommit=True) as conn:
         row = conn.execute(_TABLES_SQL).fetchone()
-        if row and row[0]:
-            # TRUNCATE does not fire the row triggers that keep audit_event append-only.
-            conn.execute(f"TRUNCATE {row[0]} RESTART IDENTITY CASCADE")
+        if not (row and row[0]):
+            return
+        # TRUNCATE does not fire the row triggers that keep audit_event append-only.
+        truncate = f"TRUNCATE {row[0]} RESTART IDENTITY CASCADE"
+        conn.execute("SET lock_timeout = '10s'")
+        try:
+            conn.execute(truncate)
+        except psycopg.errors.LockNotAvailable:
+            # An earlier test left a transaction open on this database: end its connection,
+            # as DROP DATABASE … WITH (FORCE) did when each module had its own database.
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            conn.execute(truncate)
 
 
 @pytest.fixture
