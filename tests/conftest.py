@@ -36,13 +36,15 @@ POSTGRES_ADMIN_URL = os.environ.get(
 BACKENDS = ["sqlite", "postgresql"]
 
 # Tests that must not run beside one another under pytest-xdist: races of many spawned
-# processes, workers killed at random moments, the browser. Each gets the xdist group
-# "serial" (as does any test marked ``serial``); `--dist loadgroup` (make test) runs the
-# whole group in one worker, one test after another, while the other workers share the rest.
+# processes, workers killed at random moments or given a time budget, the browser. Each
+# gets the xdist group "serial" (as does any test marked ``serial``); `--dist loadgroup`
+# (make test) runs the whole group in one worker, one test after another, while the other
+# workers share the rest.
 SERIAL = (
     "tests/integration/test_quota_concurrency.py",
     "tests/integration/test_migrations.py::test_concurrent_first_starts_migrate_once",
     "tests/integration/test_dispatch_crash.py",
+    "tests/integration/test_dispatch_faults.py",  # worker processes within a time budget
     "tests/e2e/",
 )
 
