@@ -296,6 +296,7 @@ class SmsService(OpsTools):
         from sms_core.rules.export import frame_csv_bytes
 
         who = self._who("read")
+        # The ignore: mypy cannot tell that ``filters`` never names offset or mask.
         frame = reports.campaign_messages(
             self._reader, campaign_id, limit=None, clicks=True, **filters
         )

@@ -1,15 +1,23 @@
 """Shared fixtures: sample rosters, the repository root, and databases on both backends.
 
 Database fixtures: ``database_url`` / ``engine`` are parametrized over ``sqlite`` (a real
-file in tmp_path) and ``postgresql`` (a throwaway database per test module on
-127.0.0.1:5432, emptied before each test and dropped afterwards), both migrated with
+file in tmp_path) and ``postgresql`` (a throwaway database on 127.0.0.1:5432, emptied
+before each test and dropped at the end of the session), both migrated with
 sms_core.store.db.upgrade(). Without a reachable PostgreSQL the ``postgresql`` cases skip,
 unless ``SMS_REQUIRE_POSTGRES=1`` (CI), where they fail.
+
+Migrating costs far more than a test's own work, so it runs once per session (per xdist
+worker): a migrated SQLite file is copied into each test's tmp_path, and PostgreSQL cases
+share one migrated database per session, emptied (TRUNCATE) before each test. One, not one
+per module: PostgreSQL checkpoints on every DROP DATABASE, seconds on a busy server.
+Under pytest-xdist every worker has its own tmp folders and database (the process id is in
+its name), so workers never share a file or a database.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -26,6 +34,26 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "SMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgresql"]
+
+# Tests that must not run beside one another under pytest-xdist: races of many spawned
+# processes, workers killed at random moments or given a time budget, the browser. Each
+# gets the xdist group "serial" (as does any test marked ``serial``); `--dist loadgroup`
+# (make test) runs the whole group in one worker, one test after another, while the other
+# workers share the rest.
+SERIAL = (
+    "tests/integration/test_quota_concurrency.py",
+    "tests/integration/test_migrations.py::test_concurrent_first_starts_migrate_once",
+    "tests/integration/test_dispatch_crash.py",
+    "tests/integration/test_dispatch_faults.py",  # worker processes within a time budget
+    "tests/e2e/",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Put the serial tests into one xdist group (before xdist reads the groups)."""
+    for item in items:
+        if item.nodeid.startswith(SERIAL) or item.get_closest_marker("serial"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +100,7 @@ def fresh_postgres_database() -> Iterator[str]:
     """Create an empty database with a unique name; yields its URL, drops it afterwards."""
     from sqlalchemy.engine import make_url
 
-    # Unique across concurrent test runs on the same server.
+    # Unique across concurrent test runs and xdist workers on the same server.
     name = f"sms_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
     with _admin_connect() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -94,44 +122,78 @@ def _migrate(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def postgres_module_url(postgres_available) -> Iterator[str]:
-    """A migrated PostgreSQL database for the whole test module."""
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once per session (per xdist worker), to copy."""
+    path = tmp_path_factory.mktemp("template") / "sms.db"
+    _migrate(f"sqlite:///{path}")
+    # Closing the last connection checkpointed the WAL: the main file holds everything.
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, "the template's WAL was not emptied"
+    return path
+
+
+@pytest.fixture
+def migrated_sqlite_url(sqlite_template, tmp_path) -> str:
+    """The URL of this test's own copy of the migrated SQLite file (tmp_path/sms.db)."""
+    target = tmp_path / "sms.db"
+    shutil.copyfile(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def postgres_session_url(postgres_available) -> Iterator[str]:
+    """A migrated PostgreSQL database for this session (this xdist worker's own)."""
     with fresh_postgres_database() as url:
         _migrate(url)
         yield url
 
 
+# Every table of the current schema but Alembic's, listed when emptying (a test may have
+# added one of its own, e.g. the naive control of the quota race).
+_TABLES_SQL = (
+    "SELECT string_agg(format('%I', tablename), ', ') FROM pg_tables"
+    " WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+)
+
+
 def _empty_postgres(url: str) -> None:
-    from sqlalchemy import inspect
+    import psycopg
+    from sqlalchemy.engine import make_url
 
-    from sms_core.store.db import make_engine
-
-    engine = make_engine(url)
-    try:
-        tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
-        quoted = ", ".join(f'"{t}"' for t in tables)
-        with engine.begin() as conn:
-            # TRUNCATE does not fire the row triggers that keep audit_event append-only.
-            conn.exec_driver_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
-    finally:
-        engine.dispose()
+    # The driver directly: no engine, pool or inspector to build before every test.
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        row = conn.execute(_TABLES_SQL).fetchone()
+        if not (row and row[0]):
+            return
+        # TRUNCATE does not fire the row triggers that keep audit_event append-only.
+        truncate = f"TRUNCATE {row[0]} RESTART IDENTITY CASCADE"
+        conn.execute("SET lock_timeout = '10s'")
+        try:
+            conn.execute(truncate)
+        except psycopg.errors.LockNotAvailable:
+            # An earlier test left a transaction open on this database: end its connection,
+            # as DROP DATABASE … WITH (FORCE) did when each module had its own database.
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            conn.execute(truncate)
 
 
 @pytest.fixture
-def postgres_database_url(postgres_module_url) -> str:
-    """The module's PostgreSQL database, migrated and emptied for this test."""
-    _empty_postgres(postgres_module_url)
-    return postgres_module_url
+def postgres_database_url(postgres_session_url) -> str:
+    """The session's PostgreSQL database, migrated and emptied for this test."""
+    _empty_postgres(postgres_session_url)
+    return postgres_session_url
 
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path) -> str:
     """The URL of an empty, migrated database: a SQLite file, or PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sms.db'}"
-        _migrate(url)
-        return url
+        return request.getfixturevalue("migrated_sqlite_url")
     return request.getfixturevalue("postgres_database_url")
 
 

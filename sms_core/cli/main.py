@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from sms_core.cli.common import (
     EXIT_BAD_INPUT,
@@ -230,6 +231,7 @@ def cmd_templates(args: argparse.Namespace, engine) -> int:
     from sms_core.store import templates
     from sms_core.store.db import transaction
 
+    result: Any  # a list of templates, or one, or what was deleted
     with transaction(engine) as session:
         if args.action == "list":
             result = [_template_dict(t) for t in templates.list_templates(session)]
@@ -278,6 +280,7 @@ def cmd_optout(args: argparse.Namespace, engine) -> int:
     from sms_core.store import suppression
     from sms_core.store.db import transaction
 
+    result: Any  # one entry's fields, or the list of them
     with transaction(engine) as session:
         if args.action == "add":
             entry, new = suppression.add_optout(session, args.number, args.reason, actor=actor())

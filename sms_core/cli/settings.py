@@ -39,7 +39,7 @@ def cmd_settings(args: argparse.Namespace, engine) -> int:
     else:
         for key, row in rows.items():
             where = {"database": "set in Settings", "environment": f"from {row['env']}"}.get(
-                row["source"], "default"
+                row["source"] or "", "default"
             )
             print(f"{key:15s} {row['value']}  ({where})")
     return 0

@@ -375,7 +375,9 @@ _CATEGORY = np.array([shape.category for shape in SHAPES])
 _EMPTY, _LANDLINE, _IP, _BAD, _MOBILE = range(5)
 
 
-def _stratified(rng: np.random.Generator, m: int, weights: Sequence[float]) -> np.ndarray:
+def _stratified(
+    rng: np.random.Generator, m: int, weights: Sequence[float] | np.ndarray
+) -> np.ndarray:
     """``m`` category codes in exactly the proportions of ``weights`` (rounded), shuffled.
 
     Exact counts keep small samples honest: a share of 0.5% or more (1.5 rows in 300,
@@ -743,14 +745,14 @@ def write_roster_xlsx(table: pa.Table, path: str | Path, *, sheet: str = "応募
     left as empty cells.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell import Cell, WriteOnlyCell
 
     if table.num_rows + 1 > 1_048_576:
         raise ValueError(f"{table.num_rows} rows do not fit in one Excel sheet")
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet)
 
-    def text_cell(value: str | None) -> WriteOnlyCell | None:
+    def text_cell(value: str | None) -> Cell | None:
         if value is None or value == "":
             return None
         cell = WriteOnlyCell(worksheet, value=value)

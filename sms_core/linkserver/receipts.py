@@ -84,7 +84,7 @@ from sms_core.providers.base import ACCEPTED, DELIVERED, FAILED, STATES, Receipt
 from sms_core.providers.settings import Secret, Setting, load_settings
 from sms_core.sending import quota
 from sms_core.sending.dispatch import DispatchConfig, receipt_values
-from sms_core.store.db import transaction
+from sms_core.store.db import rowcount, transaction
 from sms_core.store.models import Campaign, Message, ReceiptSeen
 
 __all__ = [
@@ -312,9 +312,9 @@ def _apply(s: Session, row, parsed: _Parsed, now: datetime, poll_after: float) -
                 error_code=parsed.error_code,
                 error_message=receipt.reason,
             )
-        changed = s.execute(
+        changed = rowcount(s.execute(
             update(Message).where(Message.id == row.id, Message.state == "accepted").values(values)
-        ).rowcount
+        ))
         # Used units stay used: the provider took the message, as the poller records it.
         return _outcome(s, row.id, changed)
     if row.state == "unknown":
@@ -322,9 +322,9 @@ def _apply(s: Session, row, parsed: _Parsed, now: datetime, poll_after: float) -
         values["provider_id"] = receipt.provider_id
         if receipt.state == FAILED:
             values["error_code"] = parsed.error_code
-        changed = s.execute(
+        changed = rowcount(s.execute(
             update(Message).where(Message.id == row.id, Message.state == "unknown").values(values)
-        ).rowcount
+        ))
         if changed:
             # As the worker settles an unknown message: the provider has it, so its units
             # are used, whatever the carrier did with it.

@@ -39,7 +39,7 @@ def make_server(
     threads: int = DEFAULT_THREADS,
 ):
     """A waitress server bound to ``host:port`` (0: any free port), not yet running."""
-    from waitress import create_server
+    from waitress.server import create_server
 
     return create_server(
         app,
@@ -92,7 +92,7 @@ def start(
     server = make_server(app or LinkApp(engine, config), host=host, port=port, threads=threads)
     thread = threading.Thread(target=server.run, name="sms-links", daemon=True)
     thread.start()
-    url = f"http://{host}:{server.effective_port}"  # type: ignore[attr-defined]
+    url = f"http://{host}:{server.effective_port}"
     return RunningServer(server, thread, url)
 
 
@@ -116,9 +116,9 @@ def serve(
     signal.signal(signal.SIGINT, stop)
     log.info("link service on http://%s:%s (%r)", host, server.effective_port, config)
     try:
-        server.run()  # type: ignore[attr-defined]
+        server.run()
     finally:
         with contextlib.suppress(OSError):
-            server.close()  # type: ignore[attr-defined]
+            server.close()
     log.info("link service stopped")
     return 0

@@ -60,7 +60,7 @@ from sms_core.store.models import MESSAGE_STATES as _MESSAGE_STATES
 
 def is_missing(value: object) -> bool:
     """Whether a report cell holds no value (None, NaN or NaT), for pages to test."""
-    return bool(_pd.isna(value))
+    return bool(_pd.isna(value))  # type: ignore[call-overload]  # any cell value
 
 
 # The message states, in the order the reports' columns use (re-exported for pages).

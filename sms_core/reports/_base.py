@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Date, Engine, cast, func, literal_column, select, type_coerce
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Result
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Executable
 
@@ -41,10 +41,10 @@ def fetch(bind: Bind, stmt: Executable) -> tuple[list[str], list[Any]]:
     """Run ``stmt`` on an engine (own short connection), a connection or a session."""
     if isinstance(bind, Engine):
         with bind.connect() as conn:
-            result = conn.execute(stmt)
-            return list(result.keys()), result.all()
+            result: Result[Any] = conn.execute(stmt)
+            return list(result.keys()), list(result.all())
     result = bind.execute(stmt)
-    return list(result.keys()), result.all()
+    return list(result.keys()), list(result.all())
 
 
 def frame(

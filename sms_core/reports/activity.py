@@ -356,7 +356,7 @@ def quota_by_month(
     records = []
     for month in month_list:
         covered = contract_covers(contract, month)
-        default = (contract.monthly_units if covered else 0, 0, 0)
+        default = (contract.monthly_units if covered and contract else 0, 0, 0)
         cap, used, reserved = ledger.get(month, default)
         remaining = max(cap - used - reserved, 0) if covered else 0
         records.append((month, cap, used, reserved, remaining))

@@ -97,7 +97,7 @@ def figure_funnel(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
 
 
 def _reason(code: object, message: object, lang: str) -> str:
-    text = " ".join(str(v) for v in (code, message) if v is not None and not pd.isna(v))
+    text = " ".join(str(v) for v in (code, message) if v is not None and not pd.isna(v))  # type: ignore[call-overload]
     text = text or label("reason.none", lang)
     return text if len(text) <= 60 else text[:59] + "…"
 

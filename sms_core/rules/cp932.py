@@ -57,6 +57,7 @@ def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _decode_array(arr: pa.Array, header: str) -> pa.Array:
     offsets, data = _buffers(arr)
+    assert data is not None  # only called when _is_ascii found bytes ≥ 0x80
     high = data >= 0x80
     if np.count_nonzero(high) * _DENSE >= len(data):
         # Names, kinds, flags: nearly every row needs the codec, so all rows go in

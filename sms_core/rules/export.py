@@ -13,10 +13,14 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BOM = b"\xef\xbb\xbf"
 _FORMULA_START = r"^([=+\-@\t\r\x{FF1D}\x{FF0B}\x{FF0D}\x{FF20}])"
@@ -53,7 +57,7 @@ def write_csv(table: pa.Table, out: str | Path) -> None:
         raise
 
 
-def frame_csv_bytes(frame) -> bytes:
+def frame_csv_bytes(frame: pd.DataFrame) -> bytes:
     """A pandas DataFrame as CSV bytes (UTF-8 with BOM), every text column neutralised."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     text = [

@@ -19,7 +19,7 @@ import pyarrow as pa
 from sms_core.errors import InputError
 from sms_core.rules import text
 from sms_core.rules.preview import Preview
-from sms_core.rules.roster import KIND_CODES
+from sms_core.rules.roster import KIND_CODES, Roster
 from sms_core.rules.tags import SHORT_CODE_LENGTH
 
 # Base62: letters and digits survive every SMS encoding and need no escaping in a URL.
@@ -150,7 +150,7 @@ def plan_send(
     return SendPlan(reference, parts, links, len(chosen), sum(p.units for p in parts))
 
 
-def _values(roster, field: str, rows: np.ndarray) -> list[str]:
+def _values(roster: Roster, field: str, rows: np.ndarray) -> list[str]:
     column = roster.column(field)
     if column is None:
         return [""] * len(rows)

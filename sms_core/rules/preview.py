@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -88,7 +89,7 @@ class Assessment:
     @cached_property
     def eligible(self) -> np.ndarray:
         """Bool per row: the candidate can receive the SMS."""
-        return self.reason == OK
+        return cast(np.ndarray, self.reason == OK)
 
     @cached_property
     def receivable(self) -> np.ndarray:
@@ -219,7 +220,7 @@ class Summary:
     empty_tag_rows: int
     max_units: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """Plain dict, for JSON output."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
@@ -305,7 +306,9 @@ class Preview:
             repeats=np.setdiff1d(narrowed, rows),
         )
 
-    def texts_for(self, rows: Sequence[int], link: Callable[[int, str], str]) -> list[str]:
+    def texts_for(
+        self, rows: Sequence[int] | np.ndarray, link: Callable[[int, str], str]
+    ) -> list[str]:
         """The texts of ``rows`` as sent: each URL tag becomes ``url_base + link(row, target)``.
 
         ``link`` returns a short code of SHORT_CODE_LENGTH characters, exactly as long as
@@ -315,7 +318,7 @@ class Preview:
         roster = self.assessment.roster
         index = pa.array(np.asarray(rows, dtype=np.int64))
         pieces = parse_body(self.body, roster)
-        columns: list[list[str] | str] = []
+        columns: list[Any] = []  # str for TEXT and URL pieces, else one str per row
         for piece in pieces:
             if piece.kind in (TEXT, URL):
                 columns.append(piece.value)
@@ -385,9 +388,10 @@ class Preview:
     def frame(self) -> pd.DataFrame:
         """The preview as a pandas DataFrame, one row per roster row."""
         # Arrow-backed strings as they are: pandas' own str dtype would copy every column.
-        return self.table().to_pandas(
+        frame: pd.DataFrame = self.table().to_pandas(
             types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_string(t) else None
         )
+        return frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -642,7 +646,7 @@ class PreviewCache:
     """
 
     def __init__(self) -> None:
-        self._key: tuple | None = None
+        self._key: tuple[object, ...] | None = None
         self._assessment: Assessment | None = None
         # A digest of the roster's bytes: what a confirmation's idempotency key is made of.
         self.digest: str | None = None

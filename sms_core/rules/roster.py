@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -28,6 +28,9 @@ import pyarrow.csv as pcsv
 from sms_core.errors import RosterError
 from sms_core.rules.cp932 import decode_column
 from sms_core.rules.xlsx import cell_text, column_letters, column_text, read_rows
+
+if TYPE_CHECKING:
+    pass
 
 T = TypeVar("T")
 
@@ -89,7 +92,7 @@ class Roster:
     encoding: str
     source_name: str = ""
     _tag_index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, key: object, compute: Callable[[], T]) -> T:
         """A value derived from this roster's (immutable) table, computed once per key.
@@ -98,7 +101,7 @@ class Roster:
         flags are facts of the roster, not of the body.
         """
         try:
-            return self._memo[key]
+            return cast(T, self._memo[key])
         except KeyError:
             value = self._memo[key] = compute()
             return value
@@ -106,12 +109,12 @@ class Roster:
     @property
     def num_rows(self) -> int:
         """Number of candidate rows (the header not counted)."""
-        return self.source.num_rows
+        return cast(int, self.source.num_rows)
 
     @property
     def column_names(self) -> list[str]:
         """The file's headers, in order."""
-        return self.source.column_names
+        return cast(list[str], self.source.column_names)
 
     def text(self, header: str) -> pa.ChunkedArray:
         """A column as text, decoded on first use (CP932 files) and remembered.
@@ -151,6 +154,7 @@ class Roster:
         try:
             return _one_array(decode_column(picked, if_true or ""))
         except RosterError as exc:
+            assert exc.row is not None  # decode_column names the row of a bad value
             header = if_true if pick[exc.row - 2] else if_false
             raise RosterError(exc.reason, row=exc.row, column=header) from None
 
@@ -162,6 +166,7 @@ class Roster:
         try:
             return _one_array(decode_column(values, header))
         except RosterError as exc:
+            assert exc.row is not None  # decode_column names the row of a bad value
             raise RosterError(exc.reason, row=int(rows[exc.row - 2]) + 2, column=header) from None
 
     def _raw(self, header: str) -> pa.ChunkedArray:
@@ -474,7 +479,7 @@ def _parse_csv(
     headers: list[str],
     encoding: str,
     *,
-    handler=None,
+    handler: Callable[[Any], str] | None = None,
     threads: bool = True,
     fast: bool = False,
 ) -> pa.Table:
@@ -693,7 +698,7 @@ def _read_kinds(column: pa.ChunkedArray, header: str) -> np.ndarray:
     if not len(values):
         return np.zeros(0, dtype=np.int8)
     codes = np.array([_KIND_LOOKUP.get(_fold(v), -1) for v in values], dtype=np.int8)
-    kind = codes[indices]
+    kind: np.ndarray = codes[indices]
     unknown = np.flatnonzero(kind < 0)
     if len(unknown):
         first = int(unknown[0])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import pyarrow as pa
@@ -276,7 +277,7 @@ def cost(text: str) -> Cost:
     )
 
 
-ArrowStrings = pa.Array | pa.ChunkedArray
+ArrowStrings: TypeAlias = pa.Array | pa.ChunkedArray
 
 
 def utf16_lengths(values: ArrowStrings) -> np.ndarray:
@@ -313,7 +314,7 @@ def has_astral(values: ArrowStrings) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
-def _string_chunks(values: object) -> list[pa.Array]:
+def _string_chunks(values: Any) -> list[pa.Array]:
     """Return ``values`` as a list of string/large_string arrays (not chunked, not views)."""
     if not isinstance(values, pa.Array | pa.ChunkedArray):
         values = pa.array(values, type=pa.large_string())
@@ -334,7 +335,7 @@ def _string_chunks(values: object) -> list[pa.Array]:
 
 def _code_point_lengths(chunk: pa.Array) -> np.ndarray:
     lengths = pc.utf8_length(chunk).fill_null(0)
-    return lengths.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return cast(np.ndarray, lengths.to_numpy(zero_copy_only=False).astype(np.int64, copy=False))
 
 
 def _astral_counts(chunk: pa.Array) -> np.ndarray:

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Update, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.engine import Engine
@@ -47,7 +48,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
 from sms_core.providers.base import DELIVERED, FAILED, Outbound, Provider, Receipt
 from sms_core.sending import handover, quota, ratelimit
-from sms_core.store.db import transaction
+from sms_core.store.db import rowcount, transaction
 from sms_core.store.models import Campaign, Message
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class DispatchConfig:
     @classmethod
     def from_env(cls, **overrides: object) -> DispatchConfig:
         """Read ``SMS_WORKER_<FIELD>`` variables (e.g. SMS_WORKER_RATE_PER_SECOND=10)."""
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for name, spec in cls.__dataclass_fields__.items():
             raw = os.environ.get(f"SMS_WORKER_{name.upper()}")
             if raw:
@@ -238,7 +239,7 @@ class Worker:
                 .where(Campaign.state == "scheduled", Campaign.scheduled_at <= now)
                 .values(state="sending", started_at=func.coalesce(Campaign.started_at, now))
             )
-            started = result.rowcount or 0
+            started = rowcount(result)
         if started and self.engine.dialect.name == "postgresql":
             self._refresh_statistics()
         return started
@@ -278,7 +279,7 @@ class Worker:
                     error_message="the worker stopped before recording the outcome",
                 )
             )
-            return result.rowcount or 0
+            return rowcount(result)
 
     def settle_unknown(self, now: datetime, *, limit: int) -> int:
         """Ask the provider about due ``unknown`` messages; record what it says."""
@@ -333,7 +334,7 @@ class Worker:
             with transaction(self.engine) as s:
                 if found is None and row.campaign_state == "cancelled":
                     # Never sent, and its campaign was cancelled meanwhile: release it.
-                    changed = s.execute(
+                    changed = rowcount(s.execute(
                         update(Message)
                         .where(Message.id == row.id, Message.state == "unknown")
                         .values(
@@ -341,12 +342,12 @@ class Worker:
                             updated_at=now_utc(),
                             error_message="not found at the provider; campaign cancelled",
                         )
-                    ).rowcount
+                    ))
                     if changed:
                         quota.release(s, row.quota_month, row.units)
                 elif found is None:
                     # Certainly never reached the provider: sending it now is the first time.
-                    changed = s.execute(
+                    changed = rowcount(s.execute(
                         update(Message)
                         .where(Message.id == row.id, Message.state == "unknown")
                         .values(
@@ -355,7 +356,7 @@ class Worker:
                             updated_at=now_utc(),
                             error_message="not found at the provider; queued again",
                         )
-                    ).rowcount
+                    ))
                 else:
                     changed = self._apply_receipt(
                         s, row.id, "unknown", found, row.quota_month, row.units
@@ -647,11 +648,11 @@ class Worker:
         reason = str(outcome)
         if isinstance(outcome, ProviderTransient):
             reason = f"gave up after {m.attempts} attempts: {outcome}"
-        changed = s.execute(
+        changed = rowcount(s.execute(
             update(Message)
             .where(mine)
             .values(state="failed", failed_at=now, error_code=code, error_message=reason, **cleared)
-        ).rowcount
+        ))
         if changed:
             quota.release(s, m.month, m.units)
             self._cancel_later_parts(s, m, reason)
@@ -675,7 +676,7 @@ class Worker:
         condition = [Message.id == message_id, Message.state == expected]
         if owner is not None:
             condition.append(Message.lease_owner == owner)
-        changed = s.execute(update(Message).where(*condition).values(**values)).rowcount or 0
+        changed = rowcount(s.execute(update(Message).where(*condition).values(**values)))
         if changed:
             # The provider took it: its units are used, whatever the carrier does next.
             quota.commit_units(s, month, units)
@@ -746,11 +747,11 @@ class Worker:
                 values.update(next_attempt_at=now + timedelta(seconds=wait))
             with transaction(self.engine) as s:
                 polled += (
-                    s.execute(
+                    rowcount(s.execute(
                         update(Message)
                         .where(Message.id == row.id, Message.state == "accepted")
                         .values(**values)
-                    ).rowcount
+                    ))
                     or 0
                 )
         return polled
@@ -766,7 +767,7 @@ class Worker:
                 .where(Campaign.state == "sending", ~still_open)
                 .values(state="finished", finished_at=now)
             )
-            return result.rowcount or 0
+            return rowcount(result)
 
 
 def receipt_values(receipt: Receipt, now: datetime, *, poll_after: float) -> dict[str, object]:

@@ -20,7 +20,7 @@ campaign reserves its units in the same transaction that records the campaign.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, extract, literal, select, text, update
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
 from sms_core.errors import InputError, QuotaError, StateError
+from sms_core.store.db import rowcount
 from sms_core.store.models import CONTRACT_ID, Contract, QuotaMonth
 
 __all__ = [
@@ -100,7 +101,9 @@ def format_month(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
-def contract_covers(contract: Contract | _Terms | None, month: date) -> bool:
+def contract_covers(
+    contract: Contract | _Terms | None, month: date
+) -> TypeGuard[Contract | _Terms]:
     """True if ``month`` (first day of a month) lies within the contract's period."""
     if contract is None:
         return False
@@ -213,6 +216,8 @@ def reserve(session: Session, month: date, units: int) -> QuotaStatus:
         if row is not None:
             return row
         contract = _contract_terms(session)  # again: it may have changed while we waited
+        if contract is None:
+            raise QuotaError("the SMS contract was removed while sending", needed=units)
         if not contract_covers(contract, month):
             raise QuotaError(
                 f"{format_month(month)} is outside the SMS contract ({_period(contract)})",
@@ -265,7 +270,7 @@ def _move(session: Session, month: date, units: int, *, used_delta: int) -> None
         .where(table.c.month == month, table.c.reserved >= units)
         .values(reserved=table.c.reserved - units, used=table.c.used + used_delta)
     )
-    if session.execute(stmt).rowcount != 1:
+    if rowcount(session.execute(stmt)) != 1:
         row = session.get(QuotaMonth, month, populate_existing=True)
         held = row.reserved if row else 0
         action = "commit" if used_delta else "release"
@@ -289,7 +294,7 @@ def remaining(session: Session, month: date) -> QuotaStatus:
     contract = _contract_terms(session)
     covered = contract_covers(contract, month)
     if row is None:
-        cap = contract.monthly_units if covered else 0
+        cap = contract.monthly_units if covered and contract else 0
         return QuotaStatus(cap, 0, 0, cap)
     cap, used, reserved = row
     left = max(cap - used - reserved, 0) if covered else 0

@@ -29,6 +29,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, ProviderError, StateError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, jst_month
+from sms_core.store.db import rowcount
 from sms_core.store.models import Click, Message, ShortLink, User, audit
 from sms_core.store.suppression import is_optout, normalise_number
 
@@ -86,7 +87,7 @@ def redact_expired(
         )
         .values(**_masked_values(now))
     )
-    count = result.rowcount or 0
+    count = rowcount(result)
     if count:
         audit(session, "system", "retention.redact", messages=count, before=cutoff.isoformat())
     return count

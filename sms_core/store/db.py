@@ -15,20 +15,25 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sms_core.errors import ConfigError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = [
     "ROOT",
     "alembic_config",
     "database_url",
     "make_engine",
+    "rowcount",
     "session_factory",
     "transaction",
     "upgrade",
@@ -152,7 +157,16 @@ def transaction(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def alembic_config():
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched.
+
+    ``Session.execute`` is typed as returning a ``Result``; for DML it is a ``CursorResult``,
+    which has ``rowcount``.
+    """
+    return cast(CursorResult[Any], result).rowcount
+
+
+def alembic_config() -> Config:
     """The Alembic configuration of this repository (alembic.ini, migrations/)."""
     from alembic.config import Config
 
@@ -175,13 +189,15 @@ def upgrade(engine: Engine) -> str:
 
     config = alembic_config()
     head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None  # migrations/ always has a newest revision
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
+        driver = cast(Any, connection.connection.dbapi_connection)  # open: connect() made it
         if sqlite:
             # SQLite's advice for schema changes (batch mode rebuilds tables): foreign keys
             # off, checked once at the end. The pragma is ignored inside a transaction, so
             # it goes to the driver before SQLAlchemy begins one.
-            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+            driver.execute("PRAGMA foreign_keys = OFF")
         try:
             with connection.begin():
                 if not sqlite:
@@ -197,5 +213,5 @@ def upgrade(engine: Engine) -> str:
                     raise ConfigError("a migration left rows that break a foreign key")
         finally:
             if sqlite:
-                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")
+                driver.execute("PRAGMA foreign_keys = ON")
     return head

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -143,6 +144,11 @@ class Base(DeclarativeBase):
     """The declarative base of every model; its metadata is what migrations target."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # Typed FromClause by SQLAlchemy; every model here is mapped to a Table, which Core
+        # code (update(Model.__table__), .insert()) needs.
+        __table__: ClassVar[Table]
 
 
 class Contract(Base):

@@ -16,9 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def database(tmp_path, monkeypatch) -> SmsService:
-    """An empty migrated database the dashboard uses (SMS_DATABASE_URL), via the service."""
-    monkeypatch.setenv("SMS_DATABASE_URL", f"sqlite:///{tmp_path / 'sms.db'}")
+def database(tmp_path, monkeypatch, migrated_sqlite_url) -> SmsService:
+    """An empty migrated database the dashboard uses (SMS_DATABASE_URL), via the service.
+
+    A copy of the session's migrated file: the service's own upgrade() finds it at head.
+    """
+    monkeypatch.setenv("SMS_DATABASE_URL", migrated_sqlite_url)
     monkeypatch.setenv("SMS_SANDBOX_PATH", str(tmp_path / "outbox.db"))
     monkeypatch.setenv("SMS_PROVIDER", "sandbox")
     monkeypatch.setenv("SMS_QUIET_HOURS", "00:00-00:00")

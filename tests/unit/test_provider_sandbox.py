@@ -16,7 +16,9 @@ from sms_core.providers import Outbound, Receipt
 from sms_core.providers.sandbox import DEFAULT_PATH, SandboxProvider
 
 ROOT = Path(__file__).resolve().parents[2]
-DELAY = 0.05
+# Long enough that a test descheduled for a moment (parallel workers on 2 cores) still
+# checks "accepted" before the delay has passed; the two tests that wait sleep 1.5×.
+DELAY = 0.5
 
 
 @pytest.fixture
