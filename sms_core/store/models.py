@@ -30,6 +30,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from sms_core.clock import now_utc
+from sms_core.rules.state_table import CAMPAIGN_STATES, MESSAGE_STATES, CampaignState
+
+# CAMPAIGN_STATES and MESSAGE_STATES come from the state table (sms_core.rules.state_table),
+# which owns the state names and their moves; the CHECK constraints below are derived from
+# them. They stay importable from here: reports and tests use them.
 
 __all__ = [
     "CAMPAIGN_STATES",
@@ -56,24 +61,6 @@ __all__ = [
 
 CONTRACT_ID = 1
 SENDER_MODES: tuple[str, ...] = ("shared", "dedicated")
-CAMPAIGN_STATES: tuple[str, ...] = (
-    "draft",
-    "scheduled",
-    "sending",
-    "finished",
-    "cancelled",
-    "paused",
-)
-MESSAGE_STATES: tuple[str, ...] = (
-    "queued",
-    "sending",
-    "accepted",
-    "delivered",
-    "failed",
-    "unknown",
-    "cancelled",
-)
-
 # Named constraints make migrations reproducible and let later migrations drop them.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -210,7 +197,7 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="draft")
+    state: Mapped[str] = mapped_column(String(16), default=CampaignState.DRAFT.value)
     # None means "send now".
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     quota_month: Mapped[date] = mapped_column(Date)
