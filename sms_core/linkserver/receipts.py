@@ -344,7 +344,7 @@ class ReceiptHandler:
         if request.provider not in PROVIDERS:
             raise ReceiptRefused(404, "unknown provider")
         now = now_utc()
-        digest = _verify(request, self.config, time.time())
+        digest = _verify(request, self.config, now.timestamp())
         parsed = _parse(request)
         self._maybe_prune(now)
         try:
