@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Executable
 
+from sms_core.clock import now_utc
 from sms_core.errors import InputError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, current_month
@@ -101,7 +102,7 @@ def last_days(days: int, now: datetime | None) -> list[date]:
     """The ``days`` Japan-time days up to and including today (of ``now``), oldest first."""
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3660:
         raise InputError(f"days must be a whole number from 1 to 3660, not {days!r}")
-    today = (now or datetime.now(UTC)).astimezone(JST).date()
+    today = (now or now_utc()).astimezone(JST).date()
     return [today - timedelta(days=days - 1 - i) for i in range(days)]
 
 
