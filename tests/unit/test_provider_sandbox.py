@@ -6,11 +6,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
 from sms_core.providers import Outbound, Receipt
 from sms_core.providers.sandbox import DEFAULT_PATH, SandboxProvider
@@ -30,7 +31,7 @@ def msg(ref: str = "c1/m1/p1", to: str = "09012345678", body: str = "面接の�
 
 
 def since() -> datetime:
-    return datetime.now(UTC) - timedelta(seconds=1)
+    return now_utc() - timedelta(seconds=1)
 
 
 def test_default_outbox_is_in_the_data_folder():
