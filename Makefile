@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run test lint bench samples notebook clean
+.PHONY: run test lint bench samples notebook clean test-faketime
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: $(DEV)
 	$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
+
+# The suite (browser test aside) with the system clock shifted to FAKETIME_AT: by default
+# 23:30 Japan time on a month's last day (issue 11). Needs the Debian package faketime.
+FAKETIME_AT ?= 2026-11-30 23:30:00 +0900
+test-faketime: $(DEV)
+	PY=$(PY) .ci/test-faketime "$(FAKETIME_AT)"
 
 lint: $(DEV)
 	$(PY) -m ruff check .
