@@ -263,3 +263,49 @@ def test_r8_a_part_failed_by_pushed_receipt_cancels_later_parts_and_releases_the
     status = _ledger(engine)
     assert (status.used, status.reserved) == (9, 0)
     assert _campaign_state(engine, campaign_id) == "finished"
+
+
+def test_r8_a_failure_cancels_only_its_recipients_later_queued_parts(engine):
+    """Earlier parts, parts in flight and other recipients' parts keep their course; the
+    cancelled parts' units (and only theirs) go back to the month's remaining units."""
+    with transaction(engine) as s:
+        set_contract(s, 1000, quota.current_month(), 3)
+        quota.reserve(s, quota.current_month(), 60)
+        campaign_id = _campaign(s).id
+        layout = {
+            (2, 1): "accepted",  # fails below
+            (2, 2): "queued",
+            (2, 3): "queued",
+            (3, 1): "accepted",  # another recipient: untouched
+            (3, 2): "queued",
+            (4, 1): "delivered",
+            (4, 2): "sending",  # in flight: its worker records it
+            (4, 3): "queued",
+        }
+        for (row, part), state in layout.items():
+            s.add(
+                Message(
+                    campaign_id=campaign_id,
+                    recipient_row=row,
+                    part_index=part,
+                    part_count=3,
+                    phone="09011110001",
+                    body="hi",
+                    units=5 * part,
+                    state=state,
+                    client_ref=f"r{row}p{part}",
+                    provider="sandbox",
+                )
+            )
+    with transaction(engine) as s:
+        failed = s.scalar(
+            select(Message.id).where(Message.recipient_row == 2, Message.part_index == 1)
+        )
+        assert move_messages(s, "failed", Message.id == failed, frm="accepted") == 1
+    with transaction(engine) as s:
+        now = {
+            (m.recipient_row, m.part_index): m.state for m in s.scalars(select(Message))
+        }
+        status = quota.remaining(s, quota.current_month())
+    assert now == {**layout, (2, 1): "failed", (2, 2): "cancelled", (2, 3): "cancelled"}
+    assert status.reserved == 60 - (10 + 15)
