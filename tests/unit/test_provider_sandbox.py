@@ -6,11 +6,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from sms_core import clock
 from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
 from sms_core.providers import Outbound, Receipt
@@ -18,6 +19,14 @@ from sms_core.providers.sandbox import DEFAULT_PATH, SandboxProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 DELAY = 0.05
+
+
+@pytest.fixture(autouse=True)
+def set_clock():
+    """The sandbox's instants come from the product clock: set here and moved on by hand,
+    its delivery delay passes exactly when a test says (not when a busy machine does)."""
+    with clock.frozen(datetime(2026, 11, 30, 14, 59, tzinfo=UTC)):
+        yield
 
 
 @pytest.fixture
@@ -54,7 +63,7 @@ def test_send_records_the_part_and_answers_accepted(sandbox):
 def test_delivered_after_the_delay(sandbox):
     receipt = sandbox.send(msg())
     assert sandbox.status(receipt.provider_id).state == "accepted"
-    time.sleep(DELAY * 1.5)
+    clock.advance(DELAY * 1.5)
     assert sandbox.status(receipt.provider_id) == Receipt(receipt.provider_id, "delivered", None, 1)
     assert sandbox.outbox()[0].state == "delivered"
 
@@ -68,7 +77,7 @@ def test_0001_is_rejected_and_nothing_is_recorded(sandbox):
 def test_0002_is_accepted_then_fails_as_absent_subscriber(sandbox):
     receipt = sandbox.send(msg(to="08099990002"))
     assert receipt.state == "accepted"
-    time.sleep(DELAY * 1.5)
+    clock.advance(DELAY * 1.5)
     final = sandbox.status(receipt.provider_id)
     assert (final.state, final.reason) == ("failed", "absent subscriber")
 
