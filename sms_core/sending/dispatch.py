@@ -20,9 +20,11 @@ Each cycle:
 6. finishes campaigns with nothing left open.
 
 A recipient's parts go out in order: part k is claimable only once every earlier part
-was accepted (R8). Every state change is a conditional UPDATE on the state the worker
-expects, so a change made by another worker is never overwritten, and quota moves only
-with a state change that happened.
+was accepted (R8). Every state change goes through :mod:`sms_core.sending.states`: a
+conditional UPDATE on the states the table allows it from (and, here, on the state the
+worker expects), so a change made by another worker is never overwritten, and quota moves
+only with a state change that happened. A failed part cancels the recipient's later
+queued parts there, whoever records the failure.
 """
 
 from __future__ import annotations
