@@ -141,6 +141,9 @@ def test_clear_empties_the_outbox(sandbox):
 
 def test_processes_share_one_outbox(tmp_path):
     """Two writer processes and this one at once: every part lands, none is lost."""
+    # The children read the real clock (they do not share this process's set one), so this
+    # process does too: otherwise their parts would be "in the future" here.
+    clock.set_now(None)
     path, go = tmp_path / "shared.db", tmp_path / "go"
     child = textwrap.dedent(
         f"""
