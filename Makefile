@@ -15,7 +15,7 @@ JOBS ?= 4
 # another in a single worker (see tests/conftest.py).
 PYTEST_PARALLEL := -n $(JOBS) --dist loadgroup
 
-.PHONY: run test test-fast lint typecheck lock bench samples notebook clean
+.PHONY: run test test-fast test-faketime lint typecheck lock bench samples notebook clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ test-fast: $(DEV)
 	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not slow" tests/unit tests/app; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
+
+# The suite (browser test aside) with the system clock shifted to FAKETIME_AT: by default
+# 23:30 Japan time on a month's last day (issue 11). Needs the Debian package faketime.
+FAKETIME_AT ?= 2026-11-30 23:30:00 +0900
+test-faketime: $(DEV)
+	PY=$(PY) .ci/test-faketime "$(FAKETIME_AT)"
 
 lint: $(DEV)
 	$(PY) -m ruff check .

@@ -80,11 +80,11 @@ from sms_core.linkserver.signatures import (
     verify_twilio,
 )
 from sms_core.providers import karaden, twilio
-from sms_core.providers.base import ACCEPTED, DELIVERED, FAILED, STATES, Receipt
+from sms_core.providers.base import ACCEPTED, FAILED, STATES, Receipt
 from sms_core.providers.settings import Secret, Setting, load_settings
-from sms_core.sending import quota
-from sms_core.sending.dispatch import DispatchConfig, receipt_values
-from sms_core.store.db import rowcount, transaction
+from sms_core.sending.dispatch import DispatchConfig, record_receipt
+from sms_core.sending.states import FINAL_MESSAGE_STATES, MessageState, settle_accepted
+from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message, ReceiptSeen
 
 __all__ = [
@@ -297,40 +297,32 @@ def _find(s: Session, provider: str, parsed: _Parsed):
 
 def _apply(s: Session, row, parsed: _Parsed, now: datetime, poll_after: float) -> ReceiptOutcome:
     receipt = parsed.receipt
-    if row.state in ("delivered", "failed") or (
-        row.state == "accepted" and receipt.state == ACCEPTED
-    ):
+    if row.state in FINAL_MESSAGE_STATES and row.state != MessageState.CANCELLED:
         return ReceiptOutcome("unchanged", row.state, row.id)
-    if row.state == "accepted":
-        values: dict[str, object] = {"updated_at": now}
-        if receipt.state == DELIVERED:
-            values.update(state="delivered", delivered_at=now)
-        else:
-            values.update(
-                state="failed",
-                failed_at=now,
-                error_code=parsed.error_code,
-                error_message=receipt.reason,
-            )
-        changed = rowcount(s.execute(
-            update(Message).where(Message.id == row.id, Message.state == "accepted").values(values)
-        ))
+    if row.state == MessageState.ACCEPTED:
+        if receipt.state == ACCEPTED:
+            return ReceiptOutcome("unchanged", row.state, row.id)
         # Used units stay used: the provider took the message, as the poller records it.
+        changed = settle_accepted(
+            s, row.id, receipt.state, now, reason=receipt.reason, error_code=parsed.error_code
+        )
         return _outcome(s, row.id, changed)
-    if row.state == "unknown":
-        values = receipt_values(receipt, now, poll_after=poll_after)
-        values["provider_id"] = receipt.provider_id
-        if receipt.state == FAILED:
-            values["error_code"] = parsed.error_code
-        changed = rowcount(s.execute(
-            update(Message).where(Message.id == row.id, Message.state == "unknown").values(values)
-        ))
-        if changed:
-            # As the worker settles an unknown message: the provider has it, so its units
-            # are used, whatever the carrier did with it.
-            quota.commit_units(s, row.quota_month, row.units)
+    if row.state == MessageState.UNKNOWN:
+        # As the worker settles an unknown message: the provider has it, so its units are
+        # used, whatever the carrier did with it.
+        changed = record_receipt(
+            s,
+            row.id,
+            MessageState.UNKNOWN,
+            receipt,
+            row.quota_month,
+            row.units,
+            now=now,
+            poll_after=poll_after,
+            error_code=parsed.error_code if receipt.state == FAILED else None,
+        )
         return _outcome(s, row.id, changed)
-    if row.state == "sending":
+    if row.state == MessageState.SENDING:
         raise ReceiptRefused(409, "the message is being recorded by a worker; retry later")
     raise ReceiptRefused(409, f"a {row.state} message cannot take a receipt")
 
@@ -354,7 +346,7 @@ class ReceiptHandler:
         if request.provider not in PROVIDERS:
             raise ReceiptRefused(404, "unknown provider")
         now = now_utc()
-        digest = _verify(request, self.config, time.time())
+        digest = _verify(request, self.config, now.timestamp())
         parsed = _parse(request)
         self._maybe_prune(now)
         try:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
 from sms_core.providers.base import ACCEPTED, DELIVERED, FAILED, Outbound, Provider, Receipt
 from sms_core.providers.numbers import check_national
@@ -150,7 +151,8 @@ class SandboxProvider(Provider):
         outcome, reason = (
             (FAILED, "absent subscriber") if to == FAILING_NUMBER else (DELIVERED, None)
         )
-        now = time.time()
+        # Instants come from the product clock, so a test that sets it sees the sandbox agree.
+        now = now_utc().timestamp()
         provider_id = "SBX" + uuid.uuid4().hex
         units = units_for_chars(chars)
         self._write(
@@ -241,7 +243,7 @@ class SandboxProvider(Provider):
 
     def _entry(self, row: tuple) -> OutboxEntry:
         provider_id, client_ref, to, body, sender, units, created, final_at, outcome, reason = row
-        final = time.time() >= final_at
+        final = now_utc().timestamp() >= final_at
         return OutboxEntry(
             provider_id=provider_id,
             client_ref=client_ref,

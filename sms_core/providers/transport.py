@@ -33,7 +33,6 @@ import logging
 import math
 import ssl
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +40,7 @@ from typing import Any
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
+from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderError, ProviderPermanent, ProviderTransient
 from sms_core.providers.settings import redact
 
@@ -89,7 +89,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
             return None
         if when is None or when.tzinfo is None:
             return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
+        # An HTTP-date is an instant: compared with the product clock, not the wall clock.
+        seconds = when.timestamp() - (now_utc().timestamp() if now is None else now)
     if math.isnan(seconds) or math.isinf(seconds):
         return None
     return max(seconds, 0.0)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,6 +27,13 @@ from sms_core.rules.schedule import JST, QuietHours, japan_time
 from sms_core.rules.tags import URL, URL_COLUMN, parse_body
 from sms_core.sending import quota
 from sms_core.sending.contract import contract_end, get_contract
+from sms_core.sending.states import (
+    CampaignState,
+    MessageState,
+    campaign_move_allowed,
+    check_campaign_move,
+    message_update,
+)
 from sms_core.store.app_settings import quiet_hours_in_use
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message, ShortLink, audit
@@ -439,12 +446,10 @@ def cancel_campaign(engine: Engine, campaign_id: int, *, actor: str) -> Campaign
         campaign = session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None:
             raise InputError(f"there is no campaign {campaign_id}")
-        if campaign.state not in (
-            "scheduled", "sending", "paused", "draft", "quiet_hours", "held"
-        ):
+        if not campaign_move_allowed(campaign.state, CampaignState.CANCELLED):
             raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be cancelled")
         released = release_queued(session, campaign)
-        campaign.state = "cancelled"
+        check_campaign_move(campaign, CampaignState.CANCELLED)
         campaign.cancelled_at = now_utc()
         audit(session, actor, "campaign.cancel", campaign=campaign_id, released_units=released)
         count = session.scalar(select(func.count()).where(Message.campaign_id == campaign_id))
@@ -460,17 +465,15 @@ def release_queued(session: Session, campaign: Campaign) -> int:
 
 
 def _cancel_queued(session: Session, campaign_id: int) -> int:
-    units = session.scalar(
-        select(func.coalesce(func.sum(Message.units), 0)).where(
-            Message.campaign_id == campaign_id, Message.state == "queued"
-        )
-    )
-    session.execute(
-        update(Message)
-        .where(Message.campaign_id == campaign_id, Message.state == "queued")
-        .values(state="cancelled", updated_at=now_utc())
-    )
-    return int(units or 0)
+    # RETURNING: exactly the messages this cancelled, so a message a worker claimed
+    # between a count and the UPDATE never has its units released while it is sent.
+    statement = message_update(
+        MessageState.CANCELLED,
+        Message.campaign_id == campaign_id,
+        frm=MessageState.QUEUED,
+        updated_at=now_utc(),
+    ).returning(Message.units)
+    return sum(session.scalars(statement).all())
 
 
 def set_paused(engine: Engine, campaign_id: int, paused: bool, *, actor: str) -> CampaignInfo:
@@ -479,12 +482,12 @@ def set_paused(engine: Engine, campaign_id: int, paused: bool, *, actor: str) ->
         campaign = session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None:
             raise InputError(f"there is no campaign {campaign_id}")
-        if paused and campaign.state not in ("scheduled", "sending", "quiet_hours", "held"):
+        if paused and not campaign_move_allowed(campaign.state, CampaignState.PAUSED):
             raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be paused")
-        if not paused and campaign.state != "paused":
+        if not paused and campaign.state != CampaignState.PAUSED:
             raise StateError(f"campaign {campaign_id} is not paused")
         # Resumed campaigns go back through the scheduler, which starts them when due.
-        campaign.state = "paused" if paused else "scheduled"
+        check_campaign_move(campaign, CampaignState.PAUSED if paused else CampaignState.SCHEDULED)
         audit(
             session, actor, "campaign.pause" if paused else "campaign.resume", campaign=campaign_id
         )

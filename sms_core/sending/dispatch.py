@@ -20,9 +20,11 @@ Each cycle:
 6. finishes campaigns with nothing left open.
 
 A recipient's parts go out in order: part k is claimable only once every earlier part
-was accepted (R8). Every state change is a conditional UPDATE on the state the worker
-expects, so a change made by another worker is never overwritten, and quota moves only
-with a state change that happened.
+was accepted (R8). Every state change goes through :mod:`sms_core.sending.states`: a
+conditional UPDATE on the states the table allows it from (and, here, on the state the
+worker expects), so a change made by another worker is never overwritten, and quota moves
+only with a state change that happened. A failed part cancels the recipient's later
+queued parts there, whoever records the failure.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import Update, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
@@ -48,10 +50,24 @@ from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
 from sms_core.providers.base import DELIVERED, FAILED, Outbound, Provider, Receipt
 from sms_core.sending import handover, quota, ratelimit
+from sms_core.sending.states import (
+    HANDED_OVER_STATES,
+    OPEN_MESSAGE_STATES,
+    CampaignState,
+    MessageState,
+    final_values,
+    message_update,
+    move_campaigns,
+    move_message_ids,
+    move_messages,
+    settle_accepted,
+)
 from sms_core.store.db import rowcount, transaction
 from sms_core.store.models import Campaign, Message
 
 log = logging.getLogger(__name__)
+
+M, C = MessageState, CampaignState
 
 
 @dataclass(frozen=True)
@@ -234,12 +250,13 @@ class Worker:
     def start_due_campaigns(self, now: datetime) -> int:
         """Scheduled campaigns whose time has come start sending."""
         with transaction(self.engine) as s:
-            result = s.execute(
-                update(Campaign)
-                .where(Campaign.state == "scheduled", Campaign.scheduled_at <= now)
-                .values(state="sending", started_at=func.coalesce(Campaign.started_at, now))
+            started = move_campaigns(
+                s,
+                C.SENDING,
+                Campaign.scheduled_at <= now,
+                frm=C.SCHEDULED,
+                started_at=func.coalesce(Campaign.started_at, now),
             )
-            started = rowcount(result)
         if started and self.engine.dialect.name == "postgresql":
             self._refresh_statistics()
         return started
@@ -263,23 +280,18 @@ class Worker:
     def expire_leases(self, now: datetime) -> int:
         """Messages left in ``sending`` by a dead worker become ``unknown``, to be settled."""
         with transaction(self.engine) as s:
-            result = s.execute(
-                update(Message)
-                .where(
-                    Message.state == "sending",
-                    Message.lease_expires_at < now,
-                    Message.provider == self.provider.name,
-                )
-                .values(
-                    state="unknown",
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    next_attempt_at=now,
-                    updated_at=now,
-                    error_message="the worker stopped before recording the outcome",
-                )
+            return move_messages(
+                s,
+                M.UNKNOWN,
+                Message.lease_expires_at < now,
+                Message.provider == self.provider.name,
+                frm=M.SENDING,
+                lease_owner=None,
+                lease_expires_at=None,
+                next_attempt_at=now,
+                updated_at=now,
+                error_message="the worker stopped before recording the outcome",
             )
-            return rowcount(result)
 
     def settle_unknown(self, now: datetime, *, limit: int) -> int:
         """Ask the provider about due ``unknown`` messages; record what it says."""
@@ -300,7 +312,7 @@ class Worker:
                 )
                 .join(Campaign, Campaign.id == Message.campaign_id)
                 .where(
-                    Message.state == "unknown",
+                    Message.state == M.UNKNOWN,
                     Message.provider == self.provider.name,
                     or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                 )
@@ -321,9 +333,10 @@ class Worker:
             except (ProviderTransient, ProviderAmbiguous, ProviderPermanent) as exc:
                 delay = self._backoff(row.attempts + 1, getattr(exc, "retry_after", None))
                 with transaction(self.engine) as s:
+                    # Not a move: it stays unknown, to be asked again later.
                     s.execute(
                         update(Message)
-                        .where(Message.id == row.id, Message.state == "unknown")
+                        .where(Message.id == row.id, Message.state == M.UNKNOWN)
                         .values(
                             next_attempt_at=now_utc() + timedelta(seconds=delay),
                             error_message=f"could not be settled yet: {exc}",
@@ -332,34 +345,39 @@ class Worker:
                     )
                 continue
             with transaction(self.engine) as s:
-                if found is None and row.campaign_state == "cancelled":
+                if found is None and row.campaign_state == C.CANCELLED:
                     # Never sent, and its campaign was cancelled meanwhile: release it.
-                    changed = rowcount(s.execute(
-                        update(Message)
-                        .where(Message.id == row.id, Message.state == "unknown")
-                        .values(
-                            state="cancelled",
-                            updated_at=now_utc(),
-                            error_message="not found at the provider; campaign cancelled",
-                        )
-                    ))
+                    changed = move_messages(
+                        s,
+                        M.CANCELLED,
+                        Message.id == row.id,
+                        frm=M.UNKNOWN,
+                        updated_at=now_utc(),
+                        error_message="not found at the provider; campaign cancelled",
+                    )
                     if changed:
                         quota.release(s, row.quota_month, row.units)
                 elif found is None:
                     # Certainly never reached the provider: sending it now is the first time.
-                    changed = rowcount(s.execute(
-                        update(Message)
-                        .where(Message.id == row.id, Message.state == "unknown")
-                        .values(
-                            state="queued",
-                            next_attempt_at=now_utc(),
-                            updated_at=now_utc(),
-                            error_message="not found at the provider; queued again",
-                        )
-                    ))
+                    changed = move_messages(
+                        s,
+                        M.QUEUED,
+                        Message.id == row.id,
+                        frm=M.UNKNOWN,
+                        next_attempt_at=now_utc(),
+                        updated_at=now_utc(),
+                        error_message="not found at the provider; queued again",
+                    )
                 else:
-                    changed = self._apply_receipt(
-                        s, row.id, "unknown", found, row.quota_month, row.units
+                    changed = record_receipt(
+                        s,
+                        row.id,
+                        M.UNKNOWN,
+                        found,
+                        row.quota_month,
+                        row.units,
+                        now=now_utc(),
+                        poll_after=self.config.status_poll_after,
                     )
                 settled += changed or 0
         return settled
@@ -418,16 +436,16 @@ class Worker:
             earlier.campaign_id == candidate.campaign_id,
             earlier.recipient_row == candidate.recipient_row,
             earlier.part_index < candidate.part_index,
-            earlier.state.not_in(("accepted", "delivered")),
+            earlier.state.not_in(HANDED_OVER_STATES),
         )
         now = bindparam("claim_now", type_=Message.next_attempt_at.type)
         due = (
             select(candidate.id)
             .join(Campaign, Campaign.id == candidate.campaign_id)
             .where(
-                candidate.state == "queued",
+                candidate.state == M.QUEUED,
                 candidate.provider == self.provider.name,
-                Campaign.state == "sending",
+                Campaign.state == C.SENDING,
                 or_(candidate.next_attempt_at.is_(None), candidate.next_attempt_at <= now),
                 ~blocked,
             )
@@ -440,27 +458,24 @@ class Worker:
             .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         table = Message.__table__
-        return (
-            update(table)
-            .where(table.c.id.in_(select(due.c.id)), table.c.state == "queued")
-            .values(
-                state="sending",
-                lease_owner=self.id,
-                lease_expires_at=bindparam("claim_lease", type_=Message.lease_expires_at.type),
-                attempts=table.c.attempts + 1,
-                updated_at=now,
-            )
-            .returning(
-                table.c.id,
-                table.c.campaign_id,
-                table.c.recipient_row,
-                table.c.part_index,
-                table.c.units,
-                table.c.attempts,
-                table.c.client_ref,
-                table.c.phone,
-                table.c.body,
-            )
+        return message_update(
+            M.SENDING,
+            table.c.id.in_(select(due.c.id)),
+            frm=M.QUEUED,
+            lease_owner=self.id,
+            lease_expires_at=bindparam("claim_lease", type_=Message.lease_expires_at.type),
+            attempts=table.c.attempts + 1,
+            updated_at=now,
+        ).returning(
+            table.c.id,
+            table.c.campaign_id,
+            table.c.recipient_row,
+            table.c.part_index,
+            table.c.units,
+            table.c.attempts,
+            table.c.client_ref,
+            table.c.phone,
+            table.c.body,
         )
 
     def _campaign_terms(
@@ -581,20 +596,18 @@ class Worker:
         units: dict[date, int] = {}
         for group in groups.values():
             by_id = {m.id: m for m, _ in group}
-            values = self._receipt_values(group[0][1], now)
+            to, values = self._receipt_values(group[0][1], now)
             values["provider_id"] = case(
                 {m.id: receipt.provider_id for m, receipt in group}, value=table.c.id
             )
-            changed = s.scalars(
-                update(table)
-                .where(
-                    table.c.id.in_(list(by_id)),
-                    table.c.state == "sending",
-                    table.c.lease_owner == self.id,
-                )
-                .values(**values)
-                .returning(table.c.id)
-            ).all()
+            changed = move_message_ids(
+                s,
+                to,
+                table.c.id.in_(list(by_id)),
+                table.c.lease_owner == self.id,
+                frm=M.SENDING,
+                **values,
+            )
             for message_id in changed:
                 m = by_id[message_id]
                 units[m.month] = units.get(m.month, 0) + m.units
@@ -605,107 +618,65 @@ class Worker:
 
     def _record(self, s: Session, m: Claimed, outcome: Exception, report: CycleReport) -> str:
         now = now_utc()
-        mine = and_(Message.id == m.id, Message.state == "sending", Message.lease_owner == self.id)
+        mine = (Message.id == m.id, Message.lease_owner == self.id)
         cleared = {"lease_owner": None, "lease_expires_at": None, "updated_at": now}
         if isinstance(outcome, _NotSent):
-            s.execute(
-                update(Message)
-                .where(mine)
-                .values(state="queued", attempts=Message.attempts - 1, **cleared)
+            move_messages(
+                s, M.QUEUED, *mine, frm=M.SENDING, attempts=Message.attempts - 1, **cleared
             )
-            return "queued"
+            return M.QUEUED
         code = getattr(outcome, "code", None)
         if isinstance(outcome, ProviderTransient) and m.attempts < self.config.max_attempts:
             delay = self._backoff(m.attempts, outcome.retry_after)
-            s.execute(
-                update(Message)
-                .where(mine)
-                .values(
-                    state="queued",
-                    next_attempt_at=now + timedelta(seconds=delay),
-                    error_code=code,
-                    error_message=str(outcome),
-                    **cleared,
-                )
+            move_messages(
+                s,
+                M.QUEUED,
+                *mine,
+                frm=M.SENDING,
+                next_attempt_at=now + timedelta(seconds=delay),
+                error_code=code,
+                error_message=str(outcome),
+                **cleared,
             )
             report.retried += 1
-            return "queued"
+            return M.QUEUED
         if isinstance(outcome, ProviderAmbiguous):
-            s.execute(
-                update(Message)
-                .where(mine)
-                .values(
-                    state="unknown",
-                    error_code=code,
-                    error_message=str(outcome),
-                    next_attempt_at=now + timedelta(seconds=self.config.settle_delay),
-                    **cleared,
-                )
+            move_messages(
+                s,
+                M.UNKNOWN,
+                *mine,
+                frm=M.SENDING,
+                error_code=code,
+                error_message=str(outcome),
+                next_attempt_at=now + timedelta(seconds=self.config.settle_delay),
+                **cleared,
             )
             report.unknown += 1
-            return "unknown"
-        # Permanent, or transient too many times: failed, and its units are released.
+            return M.UNKNOWN
+        # Permanent, or transient too many times: failed, and its units are released (the
+        # move also cancels the recipient's later parts and releases theirs, R8).
         reason = str(outcome)
         if isinstance(outcome, ProviderTransient):
             reason = f"gave up after {m.attempts} attempts: {outcome}"
-        changed = rowcount(s.execute(
-            update(Message)
-            .where(mine)
-            .values(state="failed", failed_at=now, error_code=code, error_message=reason, **cleared)
-        ))
+        changed = move_messages(
+            s,
+            M.FAILED,
+            *mine,
+            frm=M.SENDING,
+            failed_at=now,
+            error_code=code,
+            error_message=reason,
+            **cleared,
+        )
         if changed:
             quota.release(s, m.month, m.units)
-            self._cancel_later_parts(s, m, reason)
         report.failed += 1
-        return "failed"
+        return M.FAILED
 
-    def _apply_receipt(
-        self,
-        s: Session,
-        message_id: int,
-        expected: str,
-        receipt: Receipt,
-        month: date,
-        units: int,
-        *,
-        owner: str | None = None,
-    ) -> int:
-        """Record a provider's receipt for a message in state ``expected``; move its units."""
-        values = self._receipt_values(receipt, now_utc())
-        values["provider_id"] = receipt.provider_id
-        condition = [Message.id == message_id, Message.state == expected]
-        if owner is not None:
-            condition.append(Message.lease_owner == owner)
-        changed = rowcount(s.execute(update(Message).where(*condition).values(**values)))
-        if changed:
-            # The provider took it: its units are used, whatever the carrier does next.
-            quota.commit_units(s, month, units)
-        return changed
-
-    def _receipt_values(self, receipt: Receipt, now: datetime) -> dict[str, object]:
-        """The columns a receipt sets on a message, but its provider id."""
-        return receipt_values(receipt, now, poll_after=self.config.status_poll_after)
-
-    def _cancel_later_parts(self, s: Session, m: Claimed, reason: str) -> None:
-        """A failed part means the recipient's later parts can never go out in order (R8)."""
-        later = (
-            Message.campaign_id == m.campaign_id,
-            Message.recipient_row == m.recipient_row,
-            Message.part_index > m.part_index,
-            Message.state == "queued",
-        )
-        units = s.scalar(select(func.coalesce(func.sum(Message.units), 0)).where(*later)) or 0
-        if units:
-            s.execute(
-                update(Message)
-                .where(*later)
-                .values(
-                    state="cancelled",
-                    updated_at=now_utc(),
-                    error_message=f"an earlier part failed: {reason}",
-                )
-            )
-            quota.release(s, m.month, int(units))
+    def _receipt_values(self, receipt: Receipt, now: datetime) -> tuple[str, dict[str, object]]:
+        """The state a receipt moves a message to, and the columns it sets but its provider id."""
+        values = receipt_values(receipt, now, poll_after=self.config.status_poll_after)
+        return str(values.pop("state")), values
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, never shorter than the provider asked."""
@@ -721,7 +692,7 @@ class Worker:
             rows = s.execute(
                 select(Message.id, Message.provider_id, Message.accepted_at)
                 .where(
-                    Message.state == "accepted",
+                    Message.state == M.ACCEPTED,
                     Message.provider == self.provider.name,
                     Message.provider_id.is_not(None),
                     or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
@@ -736,22 +707,20 @@ class Worker:
             except (ProviderTransient, ProviderAmbiguous, ProviderPermanent):
                 receipt = None
             now = now_utc()
-            values: dict[str, object] = {"updated_at": now}
-            if receipt is not None and receipt.state == DELIVERED:
-                values.update(state="delivered", delivered_at=now)
-            elif receipt is not None and receipt.state == FAILED:
-                values.update(state="failed", failed_at=now, error_message=receipt.reason)
-            else:
+            with transaction(self.engine) as s:
+                if receipt is not None and receipt.state in (DELIVERED, FAILED):
+                    polled += settle_accepted(s, row.id, receipt.state, now, reason=receipt.reason)
+                    continue
+                # Not a move: still accepted, asked again later (less often as it ages).
                 age = (now - (row.accepted_at or now)).total_seconds()
                 wait = min(max(age / 2, self.config.status_poll_after), self.config.status_poll_max)
-                values.update(next_attempt_at=now + timedelta(seconds=wait))
-            with transaction(self.engine) as s:
                 polled += (
                     rowcount(s.execute(
                         update(Message)
-                        .where(Message.id == row.id, Message.state == "accepted")
-                        .values(**values)
-                    ))
+                        .where(Message.id == row.id, Message.state == M.ACCEPTED)
+                        .values(updated_at=now, next_attempt_at=now + timedelta(seconds=wait))
+                    )
+                    )
                     or 0
                 )
         return polled
@@ -759,26 +728,24 @@ class Worker:
     def finish_campaigns(self, now: datetime) -> int:
         """Sending campaigns with no message queued, in flight or unknown are finished."""
         still_open = exists().where(
-            Message.campaign_id == Campaign.id, Message.state.in_(("queued", "sending", "unknown"))
+            Message.campaign_id == Campaign.id, Message.state.in_(OPEN_MESSAGE_STATES)
         )
         with transaction(self.engine) as s:
-            result = s.execute(
-                update(Campaign)
-                .where(Campaign.state == "sending", ~still_open)
-                .values(state="finished", finished_at=now)
-            )
-            return rowcount(result)
+            return move_campaigns(s, C.FINISHED, ~still_open, frm=C.SENDING, finished_at=now)
 
 
 def receipt_values(receipt: Receipt, now: datetime, *, poll_after: float) -> dict[str, object]:
-    """The columns a provider's first word on a message sets, but its provider id.
+    """The columns (state included) a provider's first word on a message sets, but its
+    provider id.
 
     For a message the provider had not been known to hold (``sending`` or ``unknown``):
     it is accepted now, whatever its state, and its status is polled ``poll_after``
     seconds later. The worker and the link service's pushed receipts
-    (:mod:`sms_core.linkserver.receipts`) both use it, so both record the same thing.
+    (:mod:`sms_core.linkserver.receipts`) both use it, through :func:`record_receipt` or
+    the worker's batch, so both record the same thing.
     """
     values: dict[str, object] = {
+        "state": MessageState(receipt.state).value,
         "accepted_at": now,
         "lease_owner": None,
         "lease_expires_at": None,
@@ -787,13 +754,39 @@ def receipt_values(receipt: Receipt, now: datetime, *, poll_after: float) -> dic
         "error_message": None,
         "next_attempt_at": now + timedelta(seconds=poll_after),
     }
-    if receipt.state == DELIVERED:
-        values.update(state="delivered", delivered_at=now)
-    elif receipt.state == FAILED:
-        values.update(state="failed", failed_at=now, error_message=receipt.reason)
-    else:
-        values.update(state="accepted")
+    values.update(final_values(receipt.state, now, reason=receipt.reason))
     return values
+
+
+def record_receipt(
+    s: Session,
+    message_id: int,
+    expected: MessageState | str,
+    receipt: Receipt,
+    month: date,
+    units: int,
+    *,
+    now: datetime,
+    poll_after: float,
+    error_code: str | None = None,
+) -> int:
+    """Record the provider's first word on a message in state ``expected`` (``sending``
+    or ``unknown``): accepted, delivered or failed as ``receipt`` says, and its units
+    move reserved → used (the provider took it). 1 if it moved, else 0.
+
+    The worker (settling an unknown message by lookup) and the link service (a pushed
+    receipt) both record through here.
+    """
+    values = receipt_values(receipt, now, poll_after=poll_after)
+    to = str(values.pop("state"))
+    values["provider_id"] = receipt.provider_id
+    if error_code is not None:
+        values["error_code"] = error_code
+    changed = move_messages(s, to, Message.id == message_id, frm=expected, **values)
+    if changed:
+        # The provider took it: its units are used, whatever the carrier does next.
+        quota.commit_units(s, month, units)
+    return changed
 
 
 class _NotSent(Exception):

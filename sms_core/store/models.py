@@ -33,6 +33,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from sms_core.clock import now_utc
+from sms_core.rules.state_table import CAMPAIGN_STATES, MESSAGE_STATES, CampaignState
+
+# CAMPAIGN_STATES and MESSAGE_STATES come from the state table (sms_core.rules.state_table),
+# which owns the state names and their moves; the CHECK constraints below are derived from
+# them. They stay importable from here: reports and tests use them.
 
 __all__ = [
     "CAMPAIGN_STATES",
@@ -63,32 +68,6 @@ __all__ = [
 
 CONTRACT_ID = 1
 SENDER_MODES: tuple[str, ...] = ("shared", "dedicated")
-CAMPAIGN_STATES: tuple[str, ...] = (
-    "draft",
-    "scheduled",
-    "sending",
-    "finished",
-    "cancelled",
-    "paused",
-    # Issue 12: waiting for quiet hours to end (resumes by itself), and held because the
-    # month it goes out in has no contract or no room for its units (resumes by itself).
-    "quiet_hours",
-    "held",
-)
-MESSAGE_STATES: tuple[str, ...] = (
-    "queued",
-    "sending",
-    "accepted",
-    "delivered",
-    "failed",
-    "unknown",
-    "cancelled",
-    # Issue 12, final and never handed over, units released: the deadline passed
-    # (``expired``), or a hand-over check stopped it (``withheld``; error_code says which:
-    # ``opted_out`` or ``frequency_cap``).
-    "expired",
-    "withheld",
-)
 NOTIFICATION_STATES: tuple[str, ...] = ("sending", "sent", "failed")
 
 # Named constraints make migrations reproducible and let later migrations drop them.
@@ -232,7 +211,7 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="draft")
+    state: Mapped[str] = mapped_column(String(16), default=CampaignState.DRAFT.value)
     # None means "send now".
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     quota_month: Mapped[date] = mapped_column(Date)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, InputError, QuotaError
 from sms_core.providers.sandbox import SandboxProvider
 from sms_core.rules.preview import preview
@@ -108,7 +109,7 @@ def test_sends_use_the_stored_quiet_hours_and_short_url_base(svc):
     body = "詳細 {{url:https://recruit.example.co.jp/events}}"
     p = preview(ROSTER, body, short_url_base=svc.short_url_base())
     assert p.url_base == "https://s.example.jp/"
-    tomorrow = datetime.now(JST) + timedelta(days=1)
+    tomorrow = now_utc().astimezone(JST) + timedelta(days=1)
     at_noon = tomorrow.replace(hour=12, minute=0, second=0, microsecond=0)
     with pytest.raises(InputError, match="quiet hours"):
         svc.confirm(p, name="昼", key="k1", actor="op", send_at=at_noon)

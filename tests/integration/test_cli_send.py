@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sms_core.clock import now_utc
 from sms_core.rules.schedule import JST
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +53,13 @@ def ok(env, *args: str):
     return json.loads(done.stdout) if "--json" in args else done.stdout
 
 
+def now_of(env) -> datetime:
+    """The time the subprocesses start from: their SMS_NOW if pinned, else the product clock
+    (which, unset, is the one the subprocesses read too)."""
+    pinned = env.get("SMS_NOW")
+    return (datetime.fromisoformat(pinned) if pinned else now_utc()).astimezone(JST)
+
+
 def contract(env, units: int = 1000) -> None:
     ok(
         env,
@@ -60,7 +68,7 @@ def contract(env, units: int = 1000) -> None:
         "--units",
         str(units),
         "--start",
-        datetime.now(JST).strftime("%Y-%m"),
+        now_of(env).strftime("%Y-%m"),
         "--months",
         "3",
     )
@@ -128,17 +136,23 @@ def test_r16_without_a_contract_nothing_is_sent(env):
 
 
 def test_r13_scheduled_send_can_be_cancelled_and_releases_its_units(env):
+    """R13/R17: "tomorrow 10:00" from 23:59 on a month's last day is next month: its units
+    are reserved in the month the send goes out in, and cancelling releases them there."""
+    env = {**env, "SMS_NOW": "2026-11-30T23:59:00+09:00"}
     contract(env)
-    at = (datetime.now(JST) + timedelta(days=1)).replace(hour=10, minute=0)
+    at = (now_of(env) + timedelta(days=1)).replace(hour=10, minute=0)
+    month = at.strftime("%Y-%m")
+    assert month == "2026-12"
     sent = ok(
         env, "send", str(SAMPLE), "--body", BODY, "--at", at.strftime("%Y-%m-%d %H:%M"), "--json"
     )
     assert sent["state"] == "scheduled"
-    assert ok(env, "quota", "--json")["reserved"] == sent["units"]
+    assert ok(env, "quota", "--month", month, "--json")["reserved"] == sent["units"]
+    assert ok(env, "quota", "--json")["reserved"] == 0  # this month (November): untouched
     ok(env, "worker", "--once")
     assert ok(env, "history", "--json")[0]["state"] == "scheduled"
     assert ok(env, "cancel", str(sent["campaign"]), "--json")["state"] == "cancelled"
-    assert ok(env, "quota", "--json")["reserved"] == 0
+    assert ok(env, "quota", "--month", month, "--json")["reserved"] == 0
     done = run(env, "cancel", str(sent["campaign"]))
     assert done.returncode == 2 and "cannot be cancelled" in done.stderr
 
@@ -146,7 +160,7 @@ def test_r13_scheduled_send_can_be_cancelled_and_releases_its_units(env):
 def test_quiet_hours_refuse_or_defer(env):
     contract(env)
     env = {**env, "SMS_QUIET_HOURS": "21:00-08:00"}
-    night = (datetime.now(JST) + timedelta(days=1)).replace(
+    night = (now_of(env) + timedelta(days=1)).replace(
         hour=23, minute=0, second=0, microsecond=0
     )
     at = night.strftime("%Y-%m-%d %H:%M")

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from sms_core import clock
+from sms_core.clock import now_utc
 from sms_core.errors import QuotaError, StateError
 from sms_core.providers.sandbox import (
     AMBIGUOUS_NUMBER,
@@ -93,9 +95,9 @@ def states(engine) -> Counter:
         return Counter(s.scalars(select(Message.state)))
 
 
-def ledger(engine):
+def ledger(engine, month=None):
     with transaction(engine) as s:
-        return quota.remaining(s, quota.current_month())
+        return quota.remaining(s, month or quota.current_month())
 
 
 def test_r15_send_now_goes_out_once_and_moves_units_from_reserved_to_used(engine, sandbox):
@@ -203,15 +205,18 @@ def test_r8_parts_go_out_in_order_and_a_failed_part_cancels_the_rest(engine, san
 def test_r13_a_scheduled_campaign_waits_and_can_be_cancelled(engine, sandbox):
     contract(engine)
     p = preview(roster("09011110001", "09011110002"), "hi")
-    later = datetime.now(UTC) + timedelta(hours=2)
+    later = now_utc() + timedelta(hours=2)
     info = confirm(engine, p, send_at=later)
     assert info.state == "scheduled" and info.scheduled_at == later
     worker = Worker(engine, sandbox, FAST)
     assert worker.run_once().claimed == 0
-    assert ledger(engine).reserved == 2
+    # Two hours on may be next month (after 22:00 Japan time on a month's last day): the
+    # units are in the month the send goes out in (R17).
+    assert info.quota_month == quota.jst_month(later)
+    assert ledger(engine, info.quota_month).reserved == 2
     cancelled = cancel_campaign(engine, info.id, actor="test")
     assert cancelled.state == "cancelled"
-    assert ledger(engine).reserved == 0
+    assert ledger(engine, info.quota_month).reserved == 0
     assert states(engine) == Counter({"cancelled": 2})
     with pytest.raises(StateError):
         cancel_campaign(engine, info.id, actor="test")
@@ -219,18 +224,20 @@ def test_r13_a_scheduled_campaign_waits_and_can_be_cancelled(engine, sandbox):
 
 
 def test_r17_the_month_is_the_japan_time_month_of_the_send(engine):
-    start = quota.current_month()
-    with transaction(engine) as s:
-        set_contract(s, 100, start, 3)
-    next_month = quota.add_months(start, 1)
-    last_minute = datetime(next_month.year, next_month.month, 1, tzinfo=JST) - timedelta(minutes=1)
-    p = preview(roster("09011110001"), "hi")
-    if last_minute <= datetime.now(UTC):
-        pytest.skip("the month is about to end")
-    info = confirm(engine, p, send_at=last_minute)
-    assert info.quota_month == start
-    info = confirm(engine, p, key="k2", send_at=last_minute + timedelta(minutes=1))
-    assert info.quota_month == next_month
+    # 23:00 Japan time on a month's last day (14:00 UTC: the UTC date is the same day).
+    with clock.frozen(datetime(2026, 11, 30, 14, 0, tzinfo=UTC)):
+        start = quota.current_month()
+        with transaction(engine) as s:
+            set_contract(s, 100, start, 3)
+        next_month = quota.add_months(start, 1)
+        last_minute = datetime(next_month.year, next_month.month, 1, tzinfo=JST) - timedelta(
+            minutes=1
+        )
+        p = preview(roster("09011110001"), "hi")
+        info = confirm(engine, p, send_at=last_minute)
+        assert info.quota_month == start
+        info = confirm(engine, p, key="k2", send_at=last_minute + timedelta(minutes=1))
+        assert info.quota_month == next_month
 
 
 def test_a_crash_after_the_provider_took_a_message_never_sends_it_twice(engine, sandbox):
@@ -238,12 +245,12 @@ def test_a_crash_after_the_provider_took_a_message_never_sends_it_twice(engine, 
     p = preview(roster("09011110001", "09011110002"), "hi")
     confirm(engine, p)
     dead = Worker(engine, sandbox, FAST, worker_id="dead")
-    dead.start_due_campaigns(datetime.now(UTC))
-    claimed = dead.claim(datetime.now(UTC))
+    dead.start_due_campaigns(now_utc())
+    claimed = dead.claim(now_utc())
     assert len(claimed) == 2
     sandbox.send(claimed[0].outbound)  # handed over, then the worker died before recording
     with transaction(engine) as s:  # its lease runs out
-        s.execute(update(Message).values(lease_expires_at=datetime.now(UTC) - timedelta(1)))
+        s.execute(update(Message).values(lease_expires_at=now_utc() - timedelta(1)))
     drain(Worker(engine, sandbox, FAST, worker_id="alive"))
     assert states(engine) == Counter({"delivered": 2})
     sent = Counter(entry.client_ref for entry in sandbox.outbox())

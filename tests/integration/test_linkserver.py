@@ -142,7 +142,7 @@ def ledger(engine):
 
 def post_shared(server, provider: str, document: dict, *, secret: str, at: int | None = None):
     raw = json.dumps(document).encode()
-    stamp = str(int(time.time()) if at is None else at)
+    stamp = str(int(now_utc().timestamp()) if at is None else at)
     return requests.post(
         f"{server.url}/receipts/{provider}",
         data=raw,
@@ -381,18 +381,18 @@ def test_r15_karaden_receipt_good_bad_stale_and_replayed(engine, campaign, serve
     assert unsigned.status_code == 403
     assert post_shared(server, "karaden", document, secret="wrong").status_code == 403
     stale = post_shared(
-        server, "karaden", document, secret=KARADEN_SECRET, at=int(time.time()) - 301
+        server, "karaden", document, secret=KARADEN_SECRET, at=int(now_utc().timestamp()) - 301
     )
     assert stale.status_code == 403 and "window" in stale.json()["error"]
     future = post_shared(
-        server, "karaden", document, secret=KARADEN_SECRET, at=int(time.time()) + 400
+        server, "karaden", document, secret=KARADEN_SECRET, at=int(now_utc().timestamp()) + 400
     )
     assert future.status_code == 403
     # The sandbox's secret does not sign Karaden's receipts.
     assert post_shared(server, "karaden", document, secret=SANDBOX_SECRET).status_code == 403
     assert snapshot(engine) == before
 
-    stamp = int(time.time())
+    stamp = int(now_utc().timestamp())
     good = post_shared(server, "karaden", document, secret=KARADEN_SECRET, at=stamp)
     assert good.status_code == 200 and good.json()["state"] == "delivered"
     applied = snapshot(engine)
@@ -464,7 +464,7 @@ def test_r19_a_receipt_settles_an_unknown_message_and_moves_its_units_once(
     delivered = karaden_message("kd-7", sent_result="received", tags=[ref])
     assert post_shared(server, "karaden", delivered, secret=KARADEN_SECRET).status_code == 200
     again = post_shared(
-        server, "karaden", delivered, secret=KARADEN_SECRET, at=int(time.time()) - 5
+        server, "karaden", delivered, secret=KARADEN_SECRET, at=int(now_utc().timestamp()) - 5
     )
     assert again.json()["result"] == "unchanged"
     final = ledger(engine)

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from sms_core import clock
+from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderError, ProviderPermanent, ProviderTransient
 from sms_core.providers import Outbound
 from sms_core.providers.karaden import KaradenProvider
@@ -55,7 +57,7 @@ def msg(
 
 
 def earlier() -> datetime:
-    return datetime.now(UTC) - timedelta(seconds=1)
+    return now_utc() - timedelta(seconds=1)
 
 
 def closed_port() -> int:
@@ -213,11 +215,13 @@ def test_429_is_transient_with_retry_after_and_stores_nothing(server, karaden, h
 
 
 def test_429_retry_after_as_an_http_date(server, karaden):
-    when = datetime.now(UTC) + timedelta(seconds=30)
-    server.fail_next("rate_limit", retry_after=when.strftime("%a, %d %b %Y %H:%M:%S GMT"))
-    with pytest.raises(ProviderTransient) as err:
-        karaden.send(msg())
-    assert 25 <= err.value.retry_after <= 30
+    # The date is read against the product clock, set here: exactly 30 s ahead of it.
+    with clock.frozen(datetime(2026, 11, 30, 14, 59, 30, tzinfo=UTC)) as now:
+        when = now + timedelta(seconds=30)
+        server.fail_next("rate_limit", retry_after=when.strftime("%a, %d %b %Y %H:%M:%S GMT"))
+        with pytest.raises(ProviderTransient) as err:
+            karaden.send(msg())
+    assert err.value.retry_after == 30
 
 
 def test_refused_connection_is_transient(server):

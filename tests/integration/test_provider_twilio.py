@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from sms_core.clock import now_utc
 from sms_core.errors import (
     ConfigError,
     ProviderAmbiguous,
@@ -68,7 +69,7 @@ def msg(
 
 
 def earlier() -> datetime:
-    return datetime.now(UTC) - timedelta(seconds=1)
+    return now_utc() - timedelta(seconds=1)
 
 
 def closed_port() -> int:
@@ -195,19 +196,19 @@ def test_find_returns_none_when_nothing_matches(twilio):
 
 def test_find_ignores_messages_older_than_the_window(server, twilio):
     twilio.send(msg())
-    later = datetime.now(UTC) + timedelta(minutes=5)
+    later = now_utc() + timedelta(minutes=5)
     assert twilio.find(msg(), later) is None
 
 
 def test_find_allows_for_clock_skew(twilio):
     receipt = twilio.send(msg())
-    ahead = datetime.now(UTC) + timedelta(seconds=60)  # our clock runs a minute fast
+    ahead = now_utc() + timedelta(seconds=60)  # our clock runs a minute fast
     found = twilio.find(msg(), ahead)
     assert found is not None and found.provider_id == receipt.provider_id
 
 
 def test_find_takes_a_naive_time_as_utc(twilio):
-    naive = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
+    naive = now_utc().replace(tzinfo=None) - timedelta(seconds=1)
     receipt = twilio.send(msg())
     assert twilio.find(msg(), naive).provider_id == receipt.provider_id
     assert twilio.find(msg(), naive + timedelta(minutes=5)) is None

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from sms_core import clock
+from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
 from sms_core.providers import Outbound, Receipt
 from sms_core.providers.sandbox import DEFAULT_PATH, SandboxProvider
@@ -19,6 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # Long enough that a test descheduled for a moment (parallel workers on 2 cores) still
 # checks "accepted" before the delay has passed; the two tests that wait sleep 1.5×.
 DELAY = 0.5
+
+
+@pytest.fixture(autouse=True)
+def set_clock():
+    """The sandbox's instants come from the product clock: set here and moved on by hand,
+    its delivery delay passes exactly when a test says (not when a busy machine does)."""
+    with clock.frozen(datetime(2026, 11, 30, 14, 59, tzinfo=UTC)):
+        yield
 
 
 @pytest.fixture
@@ -32,7 +42,7 @@ def msg(ref: str = "c1/m1/p1", to: str = "09012345678", body: str = "面接の�
 
 
 def since() -> datetime:
-    return datetime.now(UTC) - timedelta(seconds=1)
+    return now_utc() - timedelta(seconds=1)
 
 
 def test_default_outbox_is_in_the_data_folder():
@@ -55,7 +65,7 @@ def test_send_records_the_part_and_answers_accepted(sandbox):
 def test_delivered_after_the_delay(sandbox):
     receipt = sandbox.send(msg())
     assert sandbox.status(receipt.provider_id).state == "accepted"
-    time.sleep(DELAY * 1.5)
+    clock.advance(DELAY * 1.5)
     assert sandbox.status(receipt.provider_id) == Receipt(receipt.provider_id, "delivered", None, 1)
     assert sandbox.outbox()[0].state == "delivered"
 
@@ -69,7 +79,7 @@ def test_0001_is_rejected_and_nothing_is_recorded(sandbox):
 def test_0002_is_accepted_then_fails_as_absent_subscriber(sandbox):
     receipt = sandbox.send(msg(to="08099990002"))
     assert receipt.state == "accepted"
-    time.sleep(DELAY * 1.5)
+    clock.advance(DELAY * 1.5)
     final = sandbox.status(receipt.provider_id)
     assert (final.state, final.reason) == ("failed", "absent subscriber")
 
@@ -133,6 +143,9 @@ def test_clear_empties_the_outbox(sandbox):
 
 def test_processes_share_one_outbox(tmp_path):
     """Two writer processes and this one at once: every part lands, none is lost."""
+    # The children read the real clock (they do not share this process's set one), so this
+    # process does too: otherwise their parts would be "in the future" here.
+    clock.set_now(None)
     path, go = tmp_path / "shared.db", tmp_path / "go"
     child = textwrap.dedent(
         f"""

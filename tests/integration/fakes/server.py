@@ -508,7 +508,8 @@ class FakeHandler(BaseHTTPRequestHandler):
 
 
 def now_utc() -> datetime:
-    """The current time, timezone-aware."""
+    """The imitated provider's own clock, timezone-aware: the wall clock, as a real
+    provider's is (it is not ours to set; the product's is sms_core.clock)."""
     return datetime.now(UTC)
 
 
