@@ -168,7 +168,7 @@ def test_number_forms_cover_what_texts_and_urls_hold():
 def test_twilio_copies_are_deleted_once_final(monkeypatch):
     """DELETE on the Message at the imitation Twilio: gone from what it stores."""
     import dispatch_helpers
-    from fakes.twilio_server import TwilioServer
+    from tests.integration.fakes.twilio_server import TwilioServer
 
     from sms_core.providers.base import Outbound
     from sms_core.providers.factory import get_provider

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_CODE = ["sms_core", "pages", "ui.py", "dashboard.py", "migrations"]
 DEV_CODE = ["tests", "benchmarks", "data"]
 # Our own top-level modules (tests import helpers by their file names).
-LOCAL = {"sms_core", "pages", "ui", "dashboard", "tests", "conftest"}
+LOCAL = {"sms_core", "pages", "ui", "dashboard", "app", "tests", "conftest"}
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", re.MULTILINE)
 
 
