@@ -6,7 +6,7 @@ state or reason, whatever the number of messages; pandas only reshapes those row
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import case, func, literal, select, union_all
@@ -14,19 +14,24 @@ from sqlalchemy import case, func, literal, select, union_all
 from sms_core.errors import InputError
 from sms_core.reports._base import (
     Bind,
-    day_start,
+    count_filters,
     fetch,
     frame,
     instant,
-    jst_day,
     last_days,
     last_months,
     message_filters,
-    month_start,
     typed,
 )
 from sms_core.sending.quota import add_months, contract_covers
-from sms_core.store.models import CONTRACT_ID, MESSAGE_STATES, Contract, Message, QuotaMonth
+from sms_core.store.models import (
+    CONTRACT_ID,
+    MESSAGE_STATES,
+    Contract,
+    Message,
+    MessageCount,
+    QuotaMonth,
+)
 from sms_core.store.paging import page
 
 # What R20 calls a successful send: the provider accepted it and no failure came back.
@@ -58,23 +63,24 @@ def monthly_success(
     acceptance is no success, although its units were used. ``delivered`` (confirmed by
     a receipt) is given beside it, and ``awaiting_receipt`` = successful - delivered.
 
-    Each month is counted as the range [its first instant, the next month's) of the raw
-    ``accepted_at``, with Japan-time month starts (a month begins at 15:00 UTC on the
-    previous day): the (state, accepted_at) index answers each range without reading a
-    table row or converting a time zone per message.
+    Read from the trigger-kept counts (``message_count``, migration 0010), not from the
+    messages: an accepted message's count row has the Japan-time day of ``accepted_at``,
+    so each month is the range [its first day, the next month's) of that day, whatever
+    the number of messages.
     """
     month_list = last_months(months, now)
-    filters = message_filters(campaign_id=campaign_id, kind=kind, template=template)
-    delivered = func.coalesce(func.sum(case((Message.state == "delivered", 1), else_=0)), 0)
+    filters = count_filters(campaign_id=campaign_id, kind=kind, template=template)
+    delivered = _sum_if(MessageCount.state == "delivered")
     branches = [
         select(
             literal(i).label("i"),
-            func.count().label("successful"),
+            func.coalesce(func.sum(MessageCount.messages), 0).label("successful"),
             delivered.label("delivered"),
         ).where(
-            Message.state.in_(SUCCESSFUL_STATES),
-            Message.accepted_at >= month_start(month),
-            Message.accepted_at < month_start(add_months(month, 1)),
+            MessageCount.state.in_(SUCCESSFUL_STATES),
+            MessageCount.accepted,
+            MessageCount.day >= month,
+            MessageCount.day < add_months(month, 1),
             *filters,
         )
         for i, month in enumerate(month_list)
@@ -88,6 +94,11 @@ def monthly_success(
     )
     df["awaiting_receipt"] = df["successful"] - df["delivered"]
     return typed(df, ints=["successful", "delivered", "awaiting_receipt"])
+
+
+def _sum_if(condition, column=MessageCount.messages):
+    """SUM of ``column`` over the count rows matching ``condition`` (0, never NULL)."""
+    return func.coalesce(func.sum(case((condition, column), else_=0)), 0)
 
 
 def daily_sends(
@@ -107,16 +118,15 @@ def daily_sends(
     one per message state (queued … cancelled), and ``total``.
     """
     day_list = last_days(days, now)
-    when = func.coalesce(Message.accepted_at, Message.failed_at, Message.created_at)
-    day = jst_day(bind, when).label("day")
+    # The count rows carry that very day (message_count, migration 0010).
     stmt = (
-        select(day, Message.state, func.count().label("n"))
+        select(MessageCount.day, MessageCount.state, func.sum(MessageCount.messages))
         .where(
-            when >= day_start(day_list[0]),
-            when < day_start(day_list[-1] + timedelta(days=1)),
-            *message_filters(campaign_id=campaign_id, kind=kind, template=template),
+            MessageCount.day >= day_list[0],
+            MessageCount.day <= day_list[-1],
+            *count_filters(campaign_id=campaign_id, kind=kind, template=template),
         )
-        .group_by(day, Message.state)
+        .group_by(MessageCount.day, MessageCount.state)
     )
     _, rows = fetch(bind, stmt)
     counts = {(d, s): int(n) for d, s, n in rows}
@@ -152,18 +162,31 @@ def funnel(
     """
     if clicks and campaign_id is None:
         raise InputError("the clicked stage is per campaign: give campaign_id")
-    clauses = message_filters(campaign_id=campaign_id, kind=kind, template=template)
     start, end = instant(since, "since"), instant(until, "until")
-    if start is not None:
-        clauses.append(Message.created_at >= start)
-    if end is not None:
-        clauses.append(Message.created_at < end)
-    # By state: without a time filter the (state, accepted_at) index alone answers it.
-    stmt = (
-        select(Message.state, func.count(), func.count(Message.accepted_at))
-        .where(*clauses)
-        .group_by(Message.state)
-    )
+    if start is None and end is None:
+        # All time: the trigger-kept counts answer it without reading a message.
+        stmt = (
+            select(
+                MessageCount.state,
+                func.sum(MessageCount.messages),
+                _sum_if(MessageCount.accepted),
+            )
+            .where(*count_filters(campaign_id=campaign_id, kind=kind, template=template))
+            .group_by(MessageCount.state)
+        )
+    else:
+        # A window of queue times is not a dimension of the counts: the messages' own
+        # (state, …) indexes answer it.
+        clauses = message_filters(campaign_id=campaign_id, kind=kind, template=template)
+        if start is not None:
+            clauses.append(Message.created_at >= start)
+        if end is not None:
+            clauses.append(Message.created_at < end)
+        stmt = (
+            select(Message.state, func.count(), func.count(Message.accepted_at))
+            .where(*clauses)
+            .group_by(Message.state)
+        )
     _, rows = fetch(bind, stmt)
     by_state = {state: int(n) for state, n, _ in rows}
     values = {
