@@ -66,11 +66,18 @@ def lookup(engine: Engine, code: str, *, now: datetime | None = None) -> Link | 
 class _Entry:
     """One request waiting in a batch: a code to follow (or a ready click row)."""
 
-    __slots__ = ("agent", "code", "link", "now", "row")
+    __slots__ = ("agent", "code", "done", "error", "link", "now", "row")
 
     def __init__(self, code: str | None, agent: str | None, now: datetime | None, row=None):
         self.code, self.agent, self.now, self.row = code, agent, now, row
         self.link: Link | None = None
+        self.done = False
+        self.error: BaseException | None = None
+
+
+# Batches written at once. SQLite has one writer, so one; PostgreSQL overlaps a few, so
+# that the requests arriving while a batch waits for the server need not wait for it.
+_WRITERS = {"sqlite": 1, "postgresql": 4}
 
 
 class ClickRecorder:
@@ -78,28 +85,26 @@ class ClickRecorder:
     that arrive together.
 
     Each request waits until its own click is committed before it is redirected, so a
-    click the visitor saw is never lost; but while one batch commits, the requests
-    arriving meanwhile gather and go in the next single transaction. A commit costs a disk
-    flush (about 5 ms on SQLite here) whatever it holds: one per click would cap a burst
-    at ~200 clicks/s and, with SQLite's single writer, leave threads sleeping in its busy
+    click the visitor saw is never lost; but while a batch commits, the requests arriving
+    meanwhile gather and go in a next single transaction. A commit costs a disk flush
+    (about 5 ms on SQLite here) whatever it holds: one per click would cap a burst at
+    ~200 clicks/s and, with SQLite's single writer, leave threads sleeping in its busy
     handler; one per batch serves a burst at the rate of the HTTP server.
 
-    The batch also looks its codes up (one ``IN`` query, inside the same transaction)
-    instead of each request taking a pooled connection for its own lookup: measured with
-    benchmarks/redirects.py, the per-request lookup — a pool checkout, its ping, a
-    transaction and a round trip, all Python work on a 2-core machine — cost more than
-    the click's insert (issue 14).
+    The batch also looks its codes up instead of each request taking a pooled connection
+    for its own lookup: measured with benchmarks/redirects.py (issue 14), the per-request
+    lookup (a pool checkout, its ping, a transaction, a round trip) cost more than the
+    click's insert, and with one batch at a time on PostgreSQL the server process spent
+    a third of its time waiting for the database, so up to four batches overlap there.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cond = threading.Condition()
         self._pending: list[_Entry] = []
-        self._open = 1  # the batch the next click joins
-        self._done = 0  # the last batch committed (or failed)
-        self._flushing = False
-        self._failed: dict[int, BaseException] = {}
-        self._conn = None  # PostgreSQL: the connection batches are written on
+        self._writing = 0  # batches being written now
+        self._writers = _WRITERS.get(engine.dialect.name, 1)
+        self._conns: list = []  # PostgreSQL: idle connections batches are written on
 
     def follow(self, code: str, user_agent: str | None, now: datetime) -> Link | None:
         """The live link of ``code`` with its click committed, or None (nothing recorded);
@@ -115,33 +120,28 @@ class ClickRecorder:
     def _submit(self, entry: _Entry) -> None:
         with self._cond:
             self._pending.append(entry)
-            mine = self._open
-            while self._done < mine and self._flushing:
-                self._cond.wait()
-            if self._done >= mine:
-                error = self._failed.get(mine)
-                if error is not None:
-                    raise error
-                return
-            # No batch is being written: this thread writes the open one, its own included.
-            self._flushing = True
-            entries, self._pending = self._pending, []
-            batch, self._open = self._open, self._open + 1
-        error = None
-        try:
-            self._write(entries)
-        except BaseException as exc:  # every waiter of the batch must hear of it
-            error = exc
-        with self._cond:
-            self._done = batch
-            if error is not None:
-                self._failed[batch] = error
-            for old in [b for b in self._failed if b < batch - 64]:
-                del self._failed[old]
-            self._flushing = False
-            self._cond.notify_all()
-        if error is not None:
-            raise error
+            while not entry.done:
+                if not (self._pending and self._writing < self._writers):
+                    self._cond.wait()
+                    continue
+                # A writer is free: this thread writes what is pending (its own entry
+                # included, unless another writer took it already).
+                entries, self._pending = self._pending, []
+                self._writing += 1
+                self._cond.release()
+                error = None
+                try:
+                    self._write(entries)
+                except BaseException as exc:  # every waiter of the batch must hear of it
+                    error = exc
+                finally:
+                    self._cond.acquire()
+                for done in entries:
+                    done.done, done.error = True, error
+                self._writing -= 1
+                self._cond.notify_all()
+        if entry.error is not None:
+            raise entry.error
 
     def _write(self, entries: list[_Entry]) -> None:
         """Look the batch's codes up and insert its clicks, in one transaction."""
@@ -195,31 +195,33 @@ class ClickRecorder:
             "SELECT code, campaign_id, recipient_row, at, agent FROM found) "
             "SELECT i, code, target, campaign_id, recipient_row FROM found"
         )
-        conn = self._connection()
+        conn = self._take_connection()
         try:
             with conn.connection.dbapi_connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 found = cursor.fetchall()
         except BaseException:
-            self._drop_connection()
+            self._drop(conn)
             raise
+        with self._cond:
+            self._conns.append(conn)
         for i, code, target, campaign_id, recipient_row in found:
             entries[i].link = Link(code, target, campaign_id, recipient_row)
 
-    def _connection(self):
-        # Only the thread writing a batch uses it (one batch at a time, see _submit).
-        if self._conn is None:
-            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        return self._conn
+    def _take_connection(self):
+        with self._cond:
+            if self._conns:
+                return self._conns.pop()
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
-    def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.invalidate()
-                conn.close()
-            except Exception:  # it is being thrown away anyway
-                pass
+    @staticmethod
+    def _drop(conn) -> None:
+        # After an error the connection may be broken: a new one replaces it.
+        try:
+            conn.invalidate()
+            conn.close()
+        except Exception:  # it is being thrown away anyway
+            pass
 
 
 _RECORDERS: WeakKeyDictionary[Engine, ClickRecorder] = WeakKeyDictionary()
