@@ -91,11 +91,13 @@ class ClickRecorder:
     ~200 clicks/s and, with SQLite's single writer, leave threads sleeping in its busy
     handler; one per batch serves a burst at the rate of the HTTP server.
 
-    The batch also looks its codes up instead of each request taking a pooled connection
-    for its own lookup: measured with benchmarks/redirects.py (issue 14), the per-request
-    lookup (a pool checkout, its ping, a transaction, a round trip) cost more than the
-    click's insert, and with one batch at a time on PostgreSQL the server process spent
-    a third of its time waiting for the database, so up to four batches overlap there.
+    On PostgreSQL the batch also looks its codes up (:meth:`follow`) instead of each
+    request taking a pooled connection for its own lookup: measured with
+    benchmarks/redirects.py (issue 14), that lookup (a pool checkout, its ping, a
+    transaction, a round trip) cost more than the click's insert; and with one batch at
+    a time the server process spent a third of its time waiting for the database, so up
+    to four batches overlap there. On SQLite a lookup reads beside the writer (WAL) and
+    only the insert is batched (:meth:`record`).
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -243,4 +245,20 @@ def follow(
     """The live link of ``code`` with one click recorded, or None (nothing recorded)."""
     if not CODE_RE.match(code):
         return None
-    return recorder(engine).follow(code, user_agent, now or now_utc())
+    now = now or now_utc()
+    if engine.dialect.name == "postgresql":
+        return recorder(engine).follow(code, user_agent, now)
+    # SQLite: the lookup reads beside the single writer (WAL) instead of queueing for
+    # the write lock inside the batch; measured faster there (benchmarks/redirects.py).
+    link = lookup(engine, code, now=now)
+    if link is not None:
+        recorder(engine).record(
+            {
+                "code": code,
+                "campaign_id": link.campaign_id,
+                "recipient_row": link.recipient_row,
+                "at": now,
+                "user_agent": (user_agent or "")[:USER_AGENT_LENGTH] or None,
+            }
+        )
+    return link
