@@ -82,6 +82,7 @@ def test_sqlite_engine_settings(tmp_path):
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
     finally:
         engine.dispose()
 
