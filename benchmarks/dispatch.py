@@ -1,6 +1,11 @@
 """Dispatch throughput: worker processes against the Karaden imitation, on both backends.
 
     .venv/bin/python benchmarks/dispatch.py [--messages 20000] [--workers 2] [--backend both]
+    .venv/bin/python benchmarks/dispatch.py --scale 1,2,4 [--messages 10000]
+
+``--scale 1,2,4`` (issue 14) sends the same size of campaign on PostgreSQL with 1, then 2,
+then 4 worker processes against the imitation (whose bare capacity with 4 × 4 loops is
+printed beside) and prints messages per second of each and its ratio to one worker.
 
 For each backend, in the same run, against one imitation Karaden server in its own process
 on loopback:
@@ -345,6 +350,47 @@ def shared_cap_main(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+TARGET_SCALING = 2.0  # issue 14: 4 workers at least twice the rate of one
+
+
+def run_scaling(url: str, args: argparse.Namespace, tmp: Path) -> int:
+    """Issue 14: the same campaign size sent by 1, 2, 4 … worker processes in turn, against
+    one imitation Karaden server with spare capacity; messages per second of each."""
+    counts = [int(n) for n in args.scale.split(",")]
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    make_contract(url, (len(counts) + 1) * args.messages + 1000)
+    rows = []
+    with ServerProcess("karaden", *karaden_server_args("--delivery-delay", "0.5")) as fake:
+        # The provider's spare capacity: as many bare loops as the most workers.
+        bare = bare_rate(fake.url, max(counts), args.concurrency, args.bare_requests)
+        fake.reset()
+        for n in counts:
+            result = worker_run(url, fake, args.messages, n, tmp, key=f"scale-{n}", poll=False)
+            fake.reset()
+            rows.append((n, result))
+    one = rows[0][1]["steady"]
+    print(
+        f"dispatch scaling: {args.messages:,} messages per run, {args.concurrency} requests "
+        f"in flight per worker, Karaden imitation on loopback (bare capacity with "
+        f"{max(counts)} × {args.concurrency} loops: {bare:,.0f}/s)"
+    )
+    print(f"{'workers':>7} {'msg/s':>8} {'steady/s':>9} {'× 1 worker':>10}  checks")
+    ok = True
+    for n, r in rows:
+        ok &= not r["problems"]
+        print(
+            f"{n:>7} {r['rate']:>8,.0f} {r['steady']:>9,.0f} {r['steady'] / one:>10.2f}  "
+            f"{r['problems'] or 'ok'}"
+        )
+    scaled = rows[-1][1]["steady"] / one
+    print(f"target: {rows[-1][0]} workers ≥ {TARGET_SCALING}× one worker (steady): {scaled:.2f}×")
+    return 0 if ok and scaled >= TARGET_SCALING else 1
+
+
 def main() -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -368,9 +414,21 @@ def main() -> int:
         help="run only (d): this provider-wide limit (sends/s) shared by --shared-workers",
     )
     parser.add_argument("--shared-workers", type=int, default=4)
+    parser.add_argument(
+        "--scale",
+        metavar="1,2,4",
+        help="instead: on PostgreSQL, send with each of these numbers of workers in turn",
+    )
     args = parser.parse_args()
     if args.shared_cap:
         return shared_cap_main(args)
+    if args.scale:
+        with tempfile.TemporaryDirectory() as tmp:
+            url, drop = postgres_database()
+            try:
+                return run_scaling(url, args, Path(tmp))
+            finally:
+                drop()
 
     figures: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,7 +9,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 ADMIN_URL = os.environ.get("SMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -57,20 +57,53 @@ def median_ms(call: Callable[[], object], repeat: int) -> float:
 
 
 @contextmanager
-def seeded_history(backend: str, messages: int, prefix: str) -> Iterator[tuple[str, object]]:
-    """A throwaway ``backend`` database holding ``messages`` seeded messages (its URL and a
-    migrated engine, disposed afterwards); prints how long seeding took."""
+def seeded_history(
+    backend: str,
+    messages: int,
+    prefix: str,
+    *,
+    campaigns: int = 200,
+    months: int = 12,
+    url: str | None = None,
+    keep: bool = False,
+) -> Iterator[tuple[str, object]]:
+    """A throwaway ``backend`` database holding ``messages`` seeded messages in
+    ``campaigns`` campaigns over ``months`` months (its URL and a migrated engine, disposed
+    afterwards); prints how long seeding took.
+
+    ``url``: use that database as it is (seeded by an earlier run with ``keep``) instead
+    of seeding one. ``keep``: leave the PostgreSQL database behind and print its URL, so
+    that a later run can reuse ten million messages instead of seeding them again.
+    """
     from sms_core.demo.seed import seed_history
     from sms_core.store.db import make_engine, upgrade
 
-    with database(backend, prefix) as url:
+    if url is not None:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            yield url, engine
+        finally:
+            engine.dispose()
+        return
+    if keep and backend == "postgresql":
+        url, _drop = postgres_database(prefix)
+        print(f"\n{backend}: kept database {url}")
+        context = nullcontext(url)
+    else:
+        context = database(backend, prefix)
+    with context as url:
         engine = make_engine(url)
         try:
             upgrade(engine)
             started = time.perf_counter()
-            seed_history(engine, messages)
+            seed_history(engine, messages, campaigns=campaigns, months=months)
             seeded = time.perf_counter() - started
-            print(f"\n{backend}: seeded {messages:,} messages in {seeded:.1f} s")
+            print(
+                f"\n{backend}: seeded {messages:,} messages in {campaigns:,} campaigns over "
+                f"{months} months in {seeded:.1f} s",
+                flush=True,
+            )
             yield url, engine
         finally:
             engine.dispose()

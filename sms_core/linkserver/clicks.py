@@ -3,8 +3,9 @@
 A code is looked up by its primary key; an unknown or expired one is ``None`` (the app
 answers 404). Each redirected GET writes exactly one ``click`` row — time, campaign,
 recipient row, the user agent truncated — committed before the redirect is answered, so
-a click the visitor saw is never lost; clicks arriving together share one commit (see
-:class:`ClickRecorder`). The client's IP address is not stored anywhere.
+a click the visitor saw is never lost (a crash cannot lose a click that was redirected);
+requests arriving together share one lookup and one commit (see :class:`ClickRecorder`).
+The client's IP address is not stored anywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Engine
 
 from sms_core.clock import now_utc
@@ -92,6 +93,9 @@ _LOOKUP = select(
     ShortLink.target, ShortLink.campaign_id, ShortLink.recipient_row, ShortLink.expires_at
 )
 _CLICKS = Click.__table__
+_BATCH_LOOKUP = select(ShortLink.code, *_LOOKUP.selected_columns).where(
+    ShortLink.code.in_(bindparam("codes", expanding=True))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,58 +124,168 @@ def lookup(engine: Engine, code: str, *, now: datetime | None = None) -> Link | 
     return _live(row, code, now or now_utc())
 
 
+class _Entry:
+    """One request waiting in a batch: a code to follow (or a ready click row)."""
+
+    __slots__ = ("agent", "code", "done", "error", "link", "now", "row")
+
+    def __init__(self, code: str | None, agent: str | None, now: datetime | None, row=None):
+        self.code, self.agent, self.now, self.row = code, agent, now, row
+        self.link: Link | None = None
+        self.done = False
+        self.error: BaseException | None = None
+
+
+# Batches written at once. SQLite has one writer, so one; PostgreSQL overlaps a few, so
+# that the requests arriving while a batch waits for the server need not wait for it.
+_WRITERS = {"sqlite": 1, "postgresql": 8}
+
+
 class ClickRecorder:
-    """Writes clicks with group commit: one transaction for the clicks that arrive together.
+    """Follows links and writes clicks with group commit: one transaction for the requests
+    that arrive together.
 
     Each request waits until its own click is committed before it is redirected, so a
-    click the visitor saw is never lost; but while one batch commits, the clicks arriving
-    meanwhile gather and go in the next single commit. A commit costs a disk flush
+    click the visitor saw is never lost; but while a batch commits, the requests arriving
+    meanwhile gather and go in a next single transaction. A commit costs a disk flush
     (about 5 ms on SQLite here) whatever it holds: one per click would cap a burst at
     ~200 clicks/s and, with SQLite's single writer, leave threads sleeping in its busy
     handler; one per batch serves a burst at the rate of the HTTP server.
+
+    On PostgreSQL the batch also looks its codes up (:meth:`follow`) instead of each
+    request taking a pooled connection for its own lookup: measured with
+    benchmarks/redirects.py (issue 14), that lookup (a pool checkout, its ping, a
+    transaction, a round trip) cost more than the click's insert; and with one batch at
+    a time the server process spent a third of its time waiting for the database, so up
+    to eight batches overlap there (4 and 8 measured: 0.56–0.98× and 0.75–1.18× the static
+    route, so 8). On SQLite a lookup reads beside the writer (WAL) and
+    only the insert is batched (:meth:`record`).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cond = threading.Condition()
-        self._pending: list[dict] = []
-        self._open = 1  # the batch the next click joins
-        self._done = 0  # the last batch committed (or failed)
-        self._flushing = False
-        self._failed: dict[int, BaseException] = {}
+        self._pending: list[_Entry] = []
+        self._writing = 0  # batches being written now
+        self._writers = _WRITERS.get(engine.dialect.name, 1)
+        self._conns: list = []  # PostgreSQL: idle connections batches are written on
+
+    def follow(self, code: str, user_agent: str | None, now: datetime) -> Link | None:
+        """The live link of ``code`` with its click committed, or None (nothing recorded);
+        raises if the batch's transaction failed."""
+        entry = _Entry(code, (user_agent or "")[:USER_AGENT_LENGTH] or None, now)
+        self._submit(entry)
+        return entry.link
 
     def record(self, row: dict) -> None:
-        """Commit one click row (with whichever others arrive together); raises on failure."""
+        """Commit one ready click row (with whichever others arrive together)."""
+        self._submit(_Entry(None, None, None, row))
+
+    def _submit(self, entry: _Entry) -> None:
         with self._cond:
-            self._pending.append(row)
-            mine = self._open
-            while self._done < mine and self._flushing:
-                self._cond.wait()
-            if self._done >= mine:
-                error = self._failed.get(mine)
-                if error is not None:
-                    raise error
-                return
-            # No batch is being written: this thread writes the open one, its own included.
-            self._flushing = True
-            rows, self._pending = self._pending, []
-            batch, self._open = self._open, self._open + 1
-        error = None
-        try:
-            with self.engine.begin() as conn:
+            self._pending.append(entry)
+            while not entry.done:
+                if not (self._pending and self._writing < self._writers):
+                    self._cond.wait()
+                    continue
+                # A writer is free: this thread writes what is pending (its own entry
+                # included, unless another writer took it already).
+                entries, self._pending = self._pending, []
+                self._writing += 1
+                self._cond.release()
+                error = None
+                try:
+                    self._write(entries)
+                except BaseException as exc:  # every waiter of the batch must hear of it
+                    error = exc
+                finally:
+                    self._cond.acquire()
+                for done in entries:
+                    done.done, done.error = True, error
+                self._writing -= 1
+                self._cond.notify_all()
+        if entry.error is not None:
+            raise entry.error
+
+    def _write(self, entries: list[_Entry]) -> None:
+        """Look the batch's codes up and insert its clicks, in one transaction."""
+        if self.engine.dialect.name == "postgresql" and all(e.row is None for e in entries):
+            self._write_postgresql(entries)
+            return
+        codes = {e.code for e in entries if e.code is not None}
+        with self.engine.begin() as conn:
+            found = (
+                {row.code: row for row in conn.execute(_BATCH_LOOKUP, {"codes": list(codes)})}
+                if codes
+                else {}
+            )
+            rows = []
+            for entry in entries:
+                if entry.row is not None:
+                    rows.append(entry.row)
+                    continue
+                link = _live(found.get(entry.code), entry.code, entry.now)
+                if link is None:
+                    continue
+                rows.append(
+                    {
+                        "code": link.code,
+                        "campaign_id": link.campaign_id,
+                        "recipient_row": link.recipient_row,
+                        "at": entry.now,
+                        "user_agent": entry.agent,
+                    }
+                )
+                entry.link = link
+            if rows:
                 conn.execute(insert(_CLICKS), rows)
-        except BaseException as exc:  # every waiter of the batch must hear of it
-            error = exc
+
+    def _write_postgresql(self, entries: list[_Entry]) -> None:
+        """The batch as ONE statement on a connection kept for it: the lookup, the insert
+        and the commit in a single round trip (a statement in autocommit mode is its own
+        transaction, atomic). Per batch this saves the pool checkout and its ping, BEGIN
+        and COMMIT and a separate lookup: four round trips to a server that shares the
+        same two cores (benchmarks/redirects.py, issue 14)."""
+        values = ", ".join(["(%s::int, %s, %s::timestamptz, %s)"] * len(entries))
+        params: list = []
+        for i, entry in enumerate(entries):
+            params += [i, entry.code, entry.now, entry.agent]
+        sql = (
+            f"WITH v (i, code, at, agent) AS (VALUES {values}), "
+            "found AS (SELECT v.i, v.at, v.agent, s.code, s.target, s.campaign_id, "
+            "s.recipient_row FROM v JOIN short_link s ON s.code = v.code "
+            "WHERE s.expires_at IS NULL OR s.expires_at > v.at), "
+            "written AS (INSERT INTO click (code, campaign_id, recipient_row, at, user_agent) "
+            "SELECT code, campaign_id, recipient_row, at, agent FROM found) "
+            "SELECT i, code, target, campaign_id, recipient_row FROM found"
+        )
+        conn = self._take_connection()
+        try:
+            with conn.connection.dbapi_connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                found = cursor.fetchall()
+        except BaseException:
+            self._drop(conn)
+            raise
         with self._cond:
-            self._done = batch
-            if error is not None:
-                self._failed[batch] = error
-            for old in [b for b in self._failed if b < batch - 64]:
-                del self._failed[old]
-            self._flushing = False
-            self._cond.notify_all()
-        if error is not None:
-            raise error
+            self._conns.append(conn)
+        for i, code, target, campaign_id, recipient_row in found:
+            entries[i].link = Link(code, target, campaign_id, recipient_row)
+
+    def _take_connection(self):
+        with self._cond:
+            if self._conns:
+                return self._conns.pop()
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    @staticmethod
+    def _drop(conn) -> None:
+        # After an error the connection may be broken: a new one replaces it.
+        try:
+            conn.invalidate()
+            conn.close()
+        except Exception:  # it is being thrown away anyway
+            pass
 
 
 _RECORDERS: WeakKeyDictionary[Engine, ClickRecorder] = WeakKeyDictionary()
@@ -215,7 +329,13 @@ def follow(
     Every request is recorded; ``human`` says whether it counts as a person clicking
     (:func:`is_human`): click rate and first click count only those.
     """
+    if not CODE_RE.match(code):
+        return None
     now = now or now_utc()
+    if engine.dialect.name == "postgresql":
+        return recorder(engine).follow(code, user_agent, now)
+    # SQLite: the lookup reads beside the single writer (WAL) instead of queueing for
+    # the write lock inside the batch; measured faster there (benchmarks/redirects.py).
     link = lookup(engine, code, now=now)
     # An opt-out link (issue 12) is not click-through: its page is shown, not counted.
     if link is not None and link.target != OPTOUT_TARGET:

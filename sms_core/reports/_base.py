@@ -16,7 +16,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import InputError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, current_month
-from sms_core.store.models import Campaign, Message
+from sms_core.store.models import Campaign, Message, MessageCount
 
 Bind = Engine | Connection | Session
 JST_NAME = "Asia/Tokyo"
@@ -166,5 +166,29 @@ def message_filters(
     if name is not None:
         clauses.append(
             Message.campaign_id.in_(select(Campaign.id).where(Campaign.template_name == name))
+        )
+    return clauses
+
+
+def count_filters(
+    *,
+    campaign_id: int | None = None,
+    kind: str | None = None,
+    template: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """:func:`message_filters` for the trigger-kept counts (MessageCount), which the
+    reports read instead of the message table: the same filters, the same meaning."""
+    clauses: list[ColumnElement[bool]] = []
+    if campaign_id is not None:
+        clauses.append(MessageCount.campaign_id == campaign_id)
+    code = kind_code(kind)
+    if code is not None:
+        clauses.append(MessageCount.kind == code)
+    name = template_name(template)
+    if name is not None:
+        clauses.append(
+            MessageCount.campaign_id.in_(
+                select(Campaign.id).where(Campaign.template_name == name)
+            )
         )
     return clauses

@@ -6,29 +6,37 @@ state or reason, whatever the number of messages; pandas only reshapes those row
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from sms_core.errors import InputError
 from sms_core.reports._base import (
     Bind,
-    day_start,
+    count_filters,
     fetch,
     frame,
     instant,
-    jst_day,
     last_days,
     last_months,
     message_filters,
     month_start,
     typed,
 )
+from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, contract_covers
-from sms_core.store.models import CONTRACT_ID, MESSAGE_STATES, Contract, Message, QuotaMonth
+from sms_core.store.models import (
+    CONTRACT_ID,
+    MESSAGE_STATES,
+    Contract,
+    Message,
+    MessageCount,
+    QuotaMonth,
+)
 from sms_core.store.paging import page
 
 # The states a part of a successful send is in: the provider accepted it and no failure
@@ -120,43 +128,108 @@ def monthly_success(
     of the last part's ``accepted_at``. ``delivered`` counts those whose every part was
     confirmed by a delivery receipt, and ``awaiting_receipt`` = successful - delivered.
 
-    Each month is counted as the range [its first instant, the next month's) of the raw
-    ``accepted_at``, with Japan-time month starts (a month begins at 15:00 UTC on the
-    previous day): the (state, accepted_at, part_index, part_count) index answers each
-    range of one-part messages alone, without converting a time zone per message.
+    Read from the trigger-kept counts (``message_count``, migration 0010), not from the
+    messages: a count row of an accepted message has the Japan-time day of ``accepted_at``,
+    so a month is the range [its first day, the next month's) of that day. The counts give
+    every recipient's last part; the few multi-part messages that a failed (or, for
+    ``delivered``, an undelivered) earlier part spoils are then read from the messages,
+    starting from those parts (rare), and taken off.
     """
     month_list = last_months(months, now)
-    filters = message_filters(campaign_id=campaign_id, kind=kind, template=template)
-    single, multi = success_cases()
-    # A one-part message is fully delivered when it is delivered: read from the index alone.
-    cases = ((single, Message.state == "delivered"), (multi, fully_delivered()))
-    branches = [
+    first, end = month_list[0], add_months(month_list[-1], 1)
+    filters = count_filters(campaign_id=campaign_id, kind=kind, template=template)
+    last_part = MessageCount.part_index == MessageCount.part_count
+    month_of: dict[date, date] = {}
+    stmt = (
         select(
-            literal(i).label("i"),
-            func.count().label("successful"),
-            func.coalesce(func.sum(case((delivered, 1), else_=0)), 0).label("delivered"),
-        ).where(
-            case_clause,
-            Message.accepted_at >= month_start(month),
-            Message.accepted_at < month_start(add_months(month, 1)),
+            MessageCount.day,
+            _sum_if(MessageCount.state.in_(SUCCESSFUL_STATES)),
+            _sum_if(MessageCount.state == "delivered"),
+        )
+        .where(
+            last_part,
+            MessageCount.accepted,
+            MessageCount.day >= first,
+            MessageCount.day < end,
             *filters,
         )
-        for i, month in enumerate(month_list)
-        for case_clause, delivered in cases
-    ]
-    # One statement per branch: as a UNION ALL PostgreSQL planned the anti-joins badly
-    # (seconds at 100,000 messages); apart, each is an index range of a few ms.
-    rows = [row for branch in branches for row in fetch(bind, branch)[1]]
-    found: dict[int, tuple[int, int]] = {}
-    for i, n, d in rows:
-        n0, d0 = found.get(int(i), (0, 0))
-        found[int(i)] = (n0 + int(n), d0 + int(d))
+        .group_by(MessageCount.day)
+    )
+    found: dict[date, list[int]] = {m: [0, 0] for m in month_list}
+    for day, ok, delivered in fetch(bind, stmt)[1]:
+        month = month_of.setdefault(day, date(day.year, day.month, 1))
+        found[month][0] += int(ok)
+        found[month][1] += int(delivered)
+    for month, failed, last_delivered in _spoiled(bind, first, end, campaign_id, kind, template):
+        if month in found:
+            found[month][0] -= int(failed)  # a failed part: no success at all
+            found[month][1] -= int(last_delivered)  # counted delivered by its last part only
     df = pd.DataFrame(
-        [(month, *found.get(i, (0, 0))) for i, month in enumerate(month_list)],
+        [(month, ok, delivered) for month, (ok, delivered) in found.items()],
         columns=["month", "successful", "delivered"],
     )
     df["awaiting_receipt"] = df["successful"] - df["delivered"]
     return typed(df, ints=["successful", "delivered", "awaiting_receipt"])
+
+
+def spoiled_messages(*where: ColumnElement[bool]) -> Select[Any]:
+    """The multi-part messages (their last part, matching ``where``) whose last part was
+    accepted but another part is not delivered, as rows of ``campaign_id``,
+    ``accepted_at`` (the last part's), ``failed`` (1: a part failed, so it is no success
+    at all, R20) and ``last_delivered`` (1: the counts took it for fully delivered).
+    Driven by the other parts, which are few: accepted but unconfirmed, or failed."""
+    other = aliased(Message)
+    return (
+        select(
+            Message.campaign_id,
+            Message.accepted_at,
+            func.max(case((other.state == "failed", 1), else_=0)).label("failed"),
+            func.max(case((Message.state == "delivered", 1), else_=0)).label("last_delivered"),
+        )
+        .join(
+            other,
+            and_(
+                other.campaign_id == Message.campaign_id,
+                other.recipient_row == Message.recipient_row,
+                other.part_index < other.part_count,
+            ),
+        )
+        .where(
+            other.state.in_(("accepted", "failed")),
+            other.part_count > 1,
+            Message.part_index == Message.part_count,
+            Message.state.in_(SUCCESSFUL_STATES),
+            *where,
+        )
+        .group_by(Message.id, Message.campaign_id, Message.accepted_at)
+    )
+
+
+def _spoiled(
+    bind: Bind,
+    first: date,
+    end: date,
+    campaign_id: int | None,
+    kind: str | None,
+    template: str | None,
+) -> list[tuple[date, bool, bool]]:
+    """:func:`spoiled_messages` whose last part was accepted in [first, end) (Japan-time
+    months): (the month, whether a part failed, whether the last part is delivered)."""
+    stmt = spoiled_messages(
+        Message.accepted_at >= month_start(first),
+        Message.accepted_at < month_start(end),
+        *message_filters(campaign_id=campaign_id, kind=kind, template=template),
+    )
+    spoiled = []
+    for _, accepted_at, failed, last_delivered in fetch(bind, stmt)[1]:
+        when = accepted_at.astimezone(JST)
+        spoiled.append((date(when.year, when.month, 1), bool(failed), bool(last_delivered)))
+    return spoiled
+
+
+def _sum_if(condition, column=MessageCount.messages):
+    """SUM of ``column`` over the count rows matching ``condition`` (0, never NULL)."""
+    return func.coalesce(func.sum(case((condition, column), else_=0)), 0)
 
 
 def daily_sends(
@@ -179,20 +252,17 @@ def daily_sends(
     cancelled; those never handed over stay 0), and ``total``.
     """
     day_list = last_days(days, now)
-    # The indexed expression (ix_message_sent_at): for a handed-over message it is
-    # exactly coalesce(accepted_at, failed_at), since one of them is set.
-    when = func.coalesce(Message.accepted_at, Message.failed_at, Message.created_at)
-    day = jst_day(bind, when).label("day")
+    # The count rows carry that very day (message_count, migration 0010).
     stmt = (
-        select(day, Message.state, func.count().label("n"))
+        select(MessageCount.day, MessageCount.state, func.sum(MessageCount.messages))
         .where(
-            when >= day_start(day_list[0]),
-            when < day_start(day_list[-1] + timedelta(days=1)),
-            Message.state.in_(HANDED_OVER_STATES),
-            or_(Message.accepted_at.is_not(None), Message.failed_at.is_not(None)),
-            *message_filters(campaign_id=campaign_id, kind=kind, template=template),
+            MessageCount.day >= day_list[0],
+            MessageCount.day <= day_list[-1],
+            # Handed over: accepted (then perhaps delivered or failed), or refused.
+            MessageCount.state.in_(HANDED_OVER_STATES),
+            *count_filters(campaign_id=campaign_id, kind=kind, template=template),
         )
-        .group_by(day, Message.state)
+        .group_by(MessageCount.day, MessageCount.state)
     )
     _, rows = fetch(bind, stmt)
     counts = {(d, s): int(n) for d, s, n in rows}
@@ -233,18 +303,31 @@ def funnel(
     """
     if clicks and campaign_id is None:
         raise InputError("the clicked stage is per campaign: give campaign_id")
-    clauses = message_filters(campaign_id=campaign_id, kind=kind, template=template)
     start, end = instant(since, "since"), instant(until, "until")
-    if start is not None:
-        clauses.append(Message.created_at >= start)
-    if end is not None:
-        clauses.append(Message.created_at < end)
-    # By state: without a time filter the (state, accepted_at) index alone answers it.
-    stmt = (
-        select(Message.state, func.count(), func.count(Message.accepted_at))
-        .where(*clauses)
-        .group_by(Message.state)
-    )
+    if start is None and end is None:
+        # All time: the trigger-kept counts answer it without reading a message.
+        stmt = (
+            select(
+                MessageCount.state,
+                func.sum(MessageCount.messages),
+                _sum_if(MessageCount.accepted),
+            )
+            .where(*count_filters(campaign_id=campaign_id, kind=kind, template=template))
+            .group_by(MessageCount.state)
+        )
+    else:
+        # A window of queue times is not a dimension of the counts: the messages' own
+        # (state, …) indexes answer it.
+        clauses = message_filters(campaign_id=campaign_id, kind=kind, template=template)
+        if start is not None:
+            clauses.append(Message.created_at >= start)
+        if end is not None:
+            clauses.append(Message.created_at < end)
+        stmt = (
+            select(Message.state, func.count(), func.count(Message.accepted_at))
+            .where(*clauses)
+            .group_by(Message.state)
+        )
     _, rows = fetch(bind, stmt)
     by_state = {state: int(n) for state, n, _ in rows}
     values = {

@@ -8,9 +8,9 @@ import pandas as pd
 from sqlalchemy import and_, case, func, select
 
 from sms_core.reports._base import Bind, fetch, typed
-from sms_core.reports.activity import fully_delivered, success_cases
+from sms_core.reports.activity import spoiled_messages
 from sms_core.reports.campaigns import _campaign_filters
-from sms_core.store.models import Campaign, Message
+from sms_core.store.models import Campaign, MessageCount
 
 TEMPLATE_COLUMNS = (
     "template_name",
@@ -24,6 +24,7 @@ TEMPLATE_COLUMNS = (
     "success_rate",
 )
 _COUNTS = TEMPLATE_COLUMNS[1:-1]
+SUCCESSFUL = ("accepted", "delivered")
 
 
 def template_summary(
@@ -51,28 +52,45 @@ def template_summary(
         .group_by(Campaign.template_name),
     )
 
-    def count_if(condition, value=1):
+    def sum_if(condition, value=MessageCount.messages):
         return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
-    single, multi = success_cases()
+    # Over the trigger-kept counts (message_count, migration 0010): a few rows per
+    # campaign, not every message ever sent.
+    last = MessageCount.part_index == MessageCount.part_count
     _, per_message = fetch(
         bind,
         select(
             Campaign.template_name,
-            func.count(Message.id),
-            # R20's definition in its two disjoint cases, so a one-part message (most of
-            # them) never runs the multi-part sub-query.
-            count_if(single) + count_if(multi),
-            count_if(and_(single, Message.state == "delivered"))
-            + count_if(and_(multi, fully_delivered())),
-            count_if(Message.state == "failed"),
-            count_if(Message.accepted_at.is_not(None), Message.units),
+            func.sum(MessageCount.messages),
+            # R20 counts recipients' messages: their last parts, less the spoiled few below.
+            sum_if(and_(last, MessageCount.accepted, MessageCount.state.in_(SUCCESSFUL))),
+            sum_if(and_(last, MessageCount.accepted, MessageCount.state == "delivered")),
+            sum_if(MessageCount.state == "failed"),
+            sum_if(MessageCount.accepted, MessageCount.units),
         )
-        .join(Message, Message.campaign_id == Campaign.id)
+        .join(MessageCount, MessageCount.campaign_id == Campaign.id)
         .where(*clauses)
         .group_by(Campaign.template_name),
     )
-    sums = {name: tuple(rest) for name, *rest in per_message}
+    sums = {name: list(rest) for name, *rest in per_message}
+    # Multi-part messages a failed or unconfirmed part spoils (R20): few, read apart.
+    spoiled = spoiled_messages().subquery()
+    _, per_template = fetch(
+        bind,
+        select(
+            Campaign.template_name,
+            func.sum(spoiled.c.failed),
+            func.sum(spoiled.c.last_delivered),
+        )
+        .join(Campaign, Campaign.id == spoiled.c.campaign_id)
+        .where(*clauses)
+        .group_by(Campaign.template_name),
+    )
+    for name, failed, last_delivered in per_template:
+        if name in sums:
+            sums[name][1] -= int(failed or 0)  # successful
+            sums[name][2] -= int(last_delivered or 0)  # delivered
     records = [
         (name, n, recipients or 0, *sums.get(name, (0, 0, 0, 0, 0)))
         for name, n, recipients in per_campaign

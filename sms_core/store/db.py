@@ -88,6 +88,10 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Statement journals (one per statement of a trigger that may conflict: the
+            # message_count upserts of migration 0010) and sorts in memory, not temp
+            # files: it halved the triggers' cost per inserted message (issue 14).
+            cursor.execute("PRAGMA temp_store = MEMORY")
         finally:
             cursor.close()
 
@@ -114,8 +118,8 @@ def read_only(engine: Engine) -> Engine:
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default :func:`database_url`), configured for this product.
 
-    SQLite: WAL journal, 30 s busy timeout, foreign keys on, ``BEGIN IMMEDIATE`` for
-    every transaction; the folder of the file is created if missing.
+    SQLite: WAL journal, 30 s busy timeout, foreign keys on, temporary storage in memory,
+    ``BEGIN IMMEDIATE`` for every transaction; the folder of the file is created if missing.
     PostgreSQL (psycopg 3): connections are pinged before use.
     """
     url = _normalise_url(url) if url else database_url()

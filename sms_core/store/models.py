@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -53,6 +54,7 @@ __all__ = [
     "Contract",
     "Draft",
     "Message",
+    "MessageCount",
     "Notification",
     "QuotaMonth",
     "RateLimit",
@@ -310,6 +312,32 @@ Index(
     func.coalesce(Message.accepted_at, Message.failed_at, Message.created_at),
     Message.state,
 )
+
+
+class MessageCount(Base):
+    """How many messages (SMS parts) share a campaign, Japan-time day, state, kind, part and
+    acceptance, and their units: what the reports count instead of scanning ``message``.
+
+    Never written by Python: database triggers on ``message`` (migration 0010) keep it in
+    the same transaction as every insert, update and delete of a message. ``day`` is the
+    Japan-time day of ``coalesce(accepted_at, failed_at, created_at)`` (the day a message
+    was sent, as reports.daily_sends counts it); ``kind`` is '' when the message has none;
+    ``accepted`` is whether ``accepted_at`` is set. A recipient's text is counted once by
+    its last part (``part_index = part_count``).
+    """
+
+    __tablename__ = "message_count"
+    __table_args__ = (Index(None, "day", "state"),)
+
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    part_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part_count: Mapped[int] = mapped_column(Integer, primary_key=True)
+    accepted: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    messages: Mapped[int] = mapped_column(BigInteger)
+    units: Mapped[int] = mapped_column(BigInteger)
 
 
 class Suppression(Base):

@@ -168,10 +168,10 @@ def test_number_forms_cover_what_texts_and_urls_hold():
 def test_twilio_copies_are_deleted_once_final(monkeypatch):
     """DELETE on the Message at the imitation Twilio: gone from what it stores."""
     import dispatch_helpers
-    from tests.integration.fakes.twilio_server import TwilioServer
 
     from sms_core.providers.base import Outbound
     from sms_core.providers.factory import get_provider
+    from tests.integration.fakes.twilio_server import TwilioServer
 
     server = TwilioServer(
         account_sid=dispatch_helpers.TWILIO_SID,
