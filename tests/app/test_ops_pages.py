@@ -7,26 +7,27 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from sms_core.rules.preview import preview
-from sms_core.rules.roster import load_roster
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message
 from sms_core.store.users import add_user
 
 
-def roster(*phones: str):
+def roster(*phones: str) -> bytes:
     lines = "".join(f"C{i},候補者{i},新卒,{p}\n" for i, p in enumerate(phones, start=1))
-    return load_roster(("応募者ID,氏名,区分,携帯電話番号\n" + lines).encode())
+    return ("応募者ID,氏名,区分,携帯電話番号\n" + lines).encode()
 
 
 def scheduled(svc, *phones: str, key: str = "k", later: bool = True):
-    return svc.confirm(
-        preview(roster(*phones), "{{氏名}}様 説明会のご案内です。"),
+    """A campaign to ``phones``, drafted and confirmed through the one send use case."""
+    draft = svc.draft_send(
+        roster(*phones),
+        "r.csv",
+        body="{{氏名}}様 説明会のご案内です。",
         name="説明会",
         key=key,
-        actor="test",
         send_at=svc.now() + timedelta(days=1) if later else None,
     )
+    return svc.confirm_send(draft, actor="test")
 
 
 def finish(svc, campaign_id: int, states: dict[int, str]) -> None:
