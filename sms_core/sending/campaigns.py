@@ -295,15 +295,7 @@ def open_campaign(
     if ended is not None:
         raise ended
     month = quota.jst_month(when)
-    try:
-        quota.reserve(session, month, units)
-    except QuotaError as exc:
-        raise QuotaError(
-            f"this {what} needs {units:,} units but {exc.remaining:,} remain for "
-            f"{quota.format_month(month)}: {exc.shortfall:,} short. Nothing was sent.",
-            needed=units,
-            remaining=exc.remaining,
-        ) from None
+    reserve_units(session, month, units, what=f"this {what}")
     campaign = Campaign(
         name=name,
         body=body,
@@ -325,6 +317,24 @@ def open_campaign(
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def reserve_units(
+    session: Session, month: date, units: int, *, what: str, nothing: str = "sent"
+) -> None:
+    """Reserve ``units`` in ``month`` with the one conditional statement (R18, R19), or
+    raise QuotaError naming the shortfall: "{what} needs N units but M remain for
+    2026-12: K short. Nothing was {nothing}." Creating and editing a campaign both
+    reserve through here."""
+    try:
+        quota.reserve(session, month, units)
+    except QuotaError as exc:
+        raise QuotaError(
+            f"{what} needs {units:,} units but {exc.remaining:,} remain for "
+            f"{quota.format_month(month)}: {exc.shortfall:,} short. Nothing was {nothing}.",
+            needed=units,
+            remaining=exc.remaining,
+        ) from None
 
 
 def insert_parts(session: Session, campaign: Campaign, parts: Sequence[dict]) -> None:
