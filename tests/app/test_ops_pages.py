@@ -31,7 +31,7 @@ def scheduled(svc, *phones: str, key: str = "k", later: bool = True):
 
 
 def finish(svc, campaign_id: int, states: dict[int, str]) -> None:
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         for row, state in states.items():
             s.execute(
                 update(Message)
@@ -82,7 +82,7 @@ def test_history_resends_to_the_failed_recipients(with_contract, run_app):
     assert not at.exception
     button(at, "再送する").click().run()
     assert not at.exception
-    with transaction(with_contract.engine) as s:
+    with transaction(with_contract.database_engine()) as s:
         resend = s.scalars(select(Campaign).where(Campaign.resend_of == info.id)).one()
         phones = s.scalars(select(Message.phone).where(Message.campaign_id == resend.id)).all()
     assert phones == ["08011113333"]
@@ -113,7 +113,7 @@ def test_overview_and_settings_show_yen(with_contract, run_app):
 
 
 def test_an_operator_saves_their_number_and_test_sends_to_it(with_contract, run_app):
-    with transaction(with_contract.engine) as s:
+    with transaction(with_contract.database_engine()) as s:
         add_user(s, "test-operator", "operator", actor="test")
     at = run_app("settings", role="operator")
     assert not at.exception
@@ -122,7 +122,7 @@ def test_an_operator_saves_their_number_and_test_sends_to_it(with_contract, run_
     assert not at.exception
     button(at, "テスト送信する").click().run()
     assert not at.exception, at.exception
-    with transaction(with_contract.engine) as s:
+    with transaction(with_contract.database_engine()) as s:
         phones = s.scalars(select(Message.phone)).all()
     assert phones == ["09022223333"]
 
