@@ -7,7 +7,6 @@ the same functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -18,13 +17,12 @@ from sms_core.clock import now_utc
 from sms_core.demo import showcase
 from sms_core.errors import AccessError, InputError
 from sms_core.roles import SYSTEM, Principal
-from sms_core.rules.preview import Preview, PreviewCache
+from sms_core.rules.preview import PreviewCache
 from sms_core.rules.schedule import QuietHours
 from sms_core.sending import quota
 from sms_core.sending.campaigns import (
     CampaignInfo,
     cancel_campaign,
-    confirm_campaign,
     link_retention_days,
 )
 from sms_core.sending.contract import (
@@ -313,11 +311,6 @@ class SmsService(OpsTools):
         erase_at_providers(done)
         return done
 
-    def preview(self, cache: PreviewCache, data, name: str, body: str, **options) -> Preview:
-        """Preview an uploaded roster (operators and admins: it holds personal data)."""
-        self.principal.require("preview")
-        return cache.preview(data, name, body, **options)
-
     # team-wide settings (issue 6)
     def settings(self) -> dict[str, app_settings.EffectiveSetting]:
         """Provider, quiet hours and short URL base in use, each with where it comes from."""
@@ -477,40 +470,7 @@ class SmsService(OpsTools):
         with transaction(self._engine) as s:
             delete_draft(s, draft_id)
 
-    # campaigns (R13–R15)
-    def confirm(
-        self,
-        preview: Preview,
-        *,
-        name: str,
-        key: str,
-        actor: str,
-        send_at: datetime | None = None,
-        rows: Sequence[int] | None = None,
-        quiet_policy: str = "refuse",
-        urgent_reason: str | None = None,
-        template_name: str | None = None,
-        deadline: datetime | None = None,
-    ) -> CampaignInfo:
-        """Confirm a send; the same ``key`` (one confirm dialog) never creates two.
-
-        ``deadline`` (送信期限, issue 12): what is not handed over by then expires."""
-        who = self._who("send", actor)
-        return confirm_campaign(
-            self._engine,
-            preview,
-            name=name,
-            idempotency_key=key,
-            actor=who,
-            provider=self.provider_name,
-            send_at=send_at,
-            rows=rows,
-            quiet_policy=quiet_policy,
-            urgent_reason=urgent_reason,
-            template_name=template_name,
-            deadline=deadline,
-        )
-
+    # campaigns (R13–R15): created only through the one send use case below
     @staticmethod
     def suggests_optout(body: str) -> bool:
         """Whether New send should suggest the opt-out link tag ``{{optout}}`` (issue 12)."""

@@ -10,7 +10,7 @@ and reserves nothing more. The worker (:mod:`sms_core.sending.dispatch`) does th
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -227,29 +227,147 @@ def confirm_campaign(
     )
     check_deadline(deadline, when)
     plan = plan or plan_send(preview, rows=rows)
+    return create_once(
+        engine,
+        idempotency_key,
+        lambda session: _write(
+            session,
+            plan,
+            preview.body,
+            url_base=preview.url_base,
+            name=name.strip(),
+            key=idempotency_key,
+            actor=actor,
+            provider=provider,
+            when=when,
+            urgent_reason=urgent_reason,
+            template_name=(template_name or "").strip() or None,
+            deadline=deadline,
+        ),
+    )
+
+
+def create_once(
+    engine: Engine, key: str, write: Callable[[Session], CampaignInfo]
+) -> CampaignInfo:
+    """The one transaction that creates a campaign, whichever path asked (issue 11).
+
+    ``write`` runs in one transaction and must start with :func:`open_campaign`. The
+    campaign already confirmed under ``key`` is returned instead (a rerun, a refresh, a
+    double click); a confirmation that races this one and wins is returned too
+    (PostgreSQL; SQLite serialises). Nothing is written unless all of it is.
+    """
     try:
         with transaction(engine) as session:
-            return _write(
-                session,
-                plan,
-                preview.body,
-                url_base=preview.url_base,
-                name=name.strip(),
-                key=idempotency_key,
-                actor=actor,
-                provider=provider,
-                when=when,
-                urgent_reason=urgent_reason,
-                template_name=(template_name or "").strip() or None,
-                deadline=deadline,
-            )
+            found = _existing(session, key)
+            if found is not None:
+                return found
+            return write(session)
     except IntegrityError:
-        # The same confirmation raced this one and won (PostgreSQL; SQLite serialises).
         with transaction(engine) as session:
-            found = _existing(session, idempotency_key)
+            found = _existing(session, key)
         if found is None:
             raise
         return found
+
+
+def open_campaign(
+    session: Session,
+    *,
+    key: str,
+    name: str,
+    body: str,
+    units: int,
+    recipients: int,
+    when: datetime,
+    actor: str,
+    provider: str,
+    what: str = "send",
+    template_name: str | None = None,
+    urgent_reason: str | None = None,
+    deadline: datetime | None = None,
+    resend_of: int | None = None,
+) -> Campaign:
+    """Check the contract (R16), reserve ``units`` in the month ``when`` falls in with the
+    one conditional statement (R18, R19) and add the campaign row, in ``session``.
+
+    Every campaign a person creates is opened here (see :mod:`sms_core.sending.send_case`).
+    StateError without a contract or after it ended; QuotaError with the shortfall
+    (``what`` names the kind of send in its message: "send", "resend").
+    """
+    contract = get_contract(session)
+    if contract is None:
+        raise StateError("there is no SMS contract; set one up in Settings first")
+    ended = contract_ended_error(contract, now_utc())
+    if ended is not None:
+        raise ended
+    month = quota.jst_month(when)
+    reserve_units(session, month, units, what=f"this {what}")
+    campaign = Campaign(
+        name=name,
+        body=body,
+        state="scheduled",
+        scheduled_at=when,
+        quota_month=month,
+        units_reserved=units,
+        recipients=recipients,
+        sender_mode=contract.sender_mode,
+        sender_number=contract.sender_number,
+        provider=provider,
+        template_name=template_name,
+        idempotency_key=key,
+        quiet_hours_override_reason=urgent_reason,
+        deadline_at=deadline,
+        resend_of=resend_of,
+        created_by=actor,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def reserve_units(
+    session: Session, month: date, units: int, *, what: str, nothing: str = "sent"
+) -> None:
+    """Reserve ``units`` in ``month`` with the one conditional statement (R18, R19), or
+    raise QuotaError naming the shortfall: "{what} needs N units but M remain for
+    2026-12: K short. Nothing was {nothing}." Creating and editing a campaign both
+    reserve through here."""
+    try:
+        quota.reserve(session, month, units)
+    except QuotaError as exc:
+        raise QuotaError(
+            f"{what} needs {units:,} units but {exc.remaining:,} remain for "
+            f"{quota.format_month(month)}: {exc.shortfall:,} short. Nothing was {nothing}.",
+            needed=units,
+            remaining=exc.remaining,
+        ) from None
+
+
+def insert_parts(session: Session, campaign: Campaign, parts: Sequence[dict]) -> None:
+    """Write a new campaign's message parts, queued for its start time.
+
+    Each part gives its recipient and text (``recipient_row``, ``part_index``,
+    ``part_count``, ``candidate_id``, ``name``, ``kind``, ``phone``, ``body``, ``units``,
+    ``client_ref``); the state and hand-over columns are the same for every path.
+    """
+    created = now_utc()
+    session.execute(
+        insert(Message),
+        [
+            {
+                **part,
+                "campaign_id": campaign.id,
+                "state": "queued",
+                "provider": campaign.provider,
+                "attempts": 0,
+                "next_attempt_at": campaign.scheduled_at,
+                "created_at": created,
+                "updated_at": created,
+            }
+            for part in parts
+        ],
+    )
 
 
 def _write(
@@ -267,51 +385,26 @@ def _write(
     template_name: str | None,
     deadline: datetime | None = None,
 ) -> CampaignInfo:
-    found = _existing(session, key)
-    if found is not None:
-        return found
-    contract = get_contract(session)
-    if contract is None:
-        raise StateError("there is no SMS contract; set one up in Settings first")
-    ended = contract_ended_error(contract, now_utc())
-    if ended is not None:
-        raise ended
-    month = quota.jst_month(when)
-    try:
-        quota.reserve(session, month, plan.units)
-    except QuotaError as exc:
-        raise QuotaError(
-            f"this send needs {plan.units:,} units but {exc.remaining:,} remain for "
-            f"{quota.format_month(month)}: {exc.shortfall:,} short. Nothing was sent.",
-            needed=plan.units,
-            remaining=exc.remaining,
-        ) from None
-    campaign = Campaign(
+    campaign = open_campaign(
+        session,
+        key=key,
         name=name,
         body=body,
-        state="scheduled",
-        scheduled_at=when,
-        quota_month=month,
-        units_reserved=plan.units,
+        units=plan.units,
         recipients=plan.recipients,
-        sender_mode=contract.sender_mode,
-        sender_number=contract.sender_number,
+        when=when,
+        actor=actor,
         provider=provider,
         template_name=template_name,
-        idempotency_key=key,
-        quiet_hours_override_reason=urgent_reason,
-        deadline_at=deadline,
-        created_by=actor,
+        urgent_reason=urgent_reason,
+        deadline=deadline,
     )
-    session.add(campaign)
-    session.flush()
     plan = _fresh_codes(session, plan, url_base)
-    created = now_utc()
-    session.execute(
-        insert(Message),
+    insert_parts(
+        session,
+        campaign,
         [
             {
-                "campaign_id": campaign.id,
                 "recipient_row": p.recipient_row,
                 "part_index": p.part_index,
                 "part_count": p.part_count,
@@ -321,13 +414,7 @@ def _write(
                 "phone": p.phone,
                 "body": p.body,
                 "units": p.units,
-                "state": "queued",
                 "client_ref": p.client_ref,
-                "provider": provider,
-                "attempts": 0,
-                "next_attempt_at": when,
-                "created_at": created,
-                "updated_at": created,
             }
             for p in plan.parts
         ],

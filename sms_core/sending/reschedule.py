@@ -25,13 +25,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
-from sms_core.errors import InputError, QuotaError, StateError, TemplateError
+from sms_core.errors import InputError, StateError, TemplateError
 from sms_core.rules import text
 from sms_core.rules.plan import new_reference
 from sms_core.rules.schedule import japan_time
 from sms_core.rules.tags import TAG_RE
 from sms_core.sending import quota
-from sms_core.sending.campaigns import CampaignInfo, resolve_send_time
+from sms_core.sending.campaigns import CampaignInfo, reserve_units, resolve_send_time
 from sms_core.store.app_settings import quiet_hours_in_use
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message, ShortLink, audit
@@ -124,16 +124,7 @@ def reschedule_campaign(
         rows = _rerender(session, campaign, body) if body_changed else None
         units = sum(r["units"] for r in rows) if rows is not None else campaign.units_reserved
         quota.release(session, campaign.quota_month, campaign.units_reserved)
-        try:
-            quota.reserve(session, new_month, units)
-        except QuotaError as exc:
-            raise QuotaError(
-                f"the edited send needs {units:,} units but {exc.remaining:,} remain for "
-                f"{quota.format_month(new_month)}: {exc.shortfall:,} short. Nothing was "
-                "changed.",
-                needed=units,
-                remaining=exc.remaining,
-            ) from None
+        reserve_units(session, new_month, units, what="the edited send", nothing="changed")
         if rows is not None:
             session.execute(delete(Message).where(Message.campaign_id == campaign.id))
             for row in rows:

@@ -25,20 +25,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, exists, func, insert, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from sms_core.clock import now_utc
-from sms_core.errors import InputError, QuotaError, StateError
+from sms_core.errors import InputError, StateError
 from sms_core.rules.plan import new_reference
-from sms_core.sending import quota
-from sms_core.sending.campaigns import CampaignInfo, _existing, resolve_send_time
-from sms_core.sending.contract import get_contract
+from sms_core.sending.campaigns import (
+    CampaignInfo,
+    _existing,
+    create_once,
+    insert_parts,
+    open_campaign,
+    resolve_send_time,
+)
 from sms_core.store.app_settings import provider_in_use, quiet_hours_in_use
 from sms_core.store.db import read_only, transaction
-from sms_core.store.models import Campaign, Message, Suppression, audit
+from sms_core.store.models import Campaign, Message, audit
+from sms_core.store.suppression import suppressed_among
 
 RESENDABLE = ("finished", "cancelled")
 UNREACHED_STATES = ("failed", "cancelled")
@@ -93,20 +98,22 @@ def _reached_by_resend(campaign_id: int, phone_column):
 def _selection(session: Session, campaign_id: int) -> tuple[list[int], dict[str, int]]:
     """The unreached recipient rows to resend, and the counts of those left out."""
     r = _per_recipient(campaign_id)
-    optout = exists().where(Suppression.phone == r.c.phone)
     resent = _reached_by_resend(campaign_id, r.c.phone)
     rows = session.execute(
         select(
             r.c.row,
+            r.c.phone,
             r.c.open > 0,
             r.c.redacted > 0,
-            optout,
             resent,
         ).where(r.c.failed > 0)
     ).all()
+    # The opt-out list holds keyed hashes (issue 13): the numbers are matched by hash.
+    opted = suppressed_among(session, (phone for _, phone, _, redacted, _ in rows if not redacted))
     chosen: list[int] = []
     left_out = {"still_open": 0, "redacted": 0, "opted_out": 0, "already_resent": 0}
-    for row, is_open, is_redacted, is_optout, is_resent in rows:
+    for row, phone, is_open, is_redacted, is_resent in rows:
+        is_optout = not is_redacted and phone in opted
         if is_open:
             left_out["still_open"] += 1
         elif is_redacted:
@@ -165,9 +172,11 @@ def resend_campaign(
     """Confirm a resend of campaign ``campaign_id`` to its unreached recipients.
 
     Idempotent on ``key``. StateError when the campaign is still going (pause or cancel it
-    first, or wait until it finishes); InputError when nobody is left to resend to or for
-    a bad time; QuotaError with the shortfall when the units do not fit (nothing is
-    written then).
+    first, or wait until it finishes) or the contract is missing or ended (R16);
+    InputError when nobody is left to resend to or for a bad time; QuotaError with the
+    shortfall when the units do not fit (nothing is written then). The campaign is created
+    by the same transaction function as a confirmed send (issue 11): see
+    :mod:`sms_core.sending.send_case`.
     """
     if not key:
         raise InputError("a resend needs its idempotency key")
@@ -183,15 +192,11 @@ def resend_campaign(
         urgent_reason=urgent_reason,
     )
     provider = provider_in_use(engine)
-    try:
-        with transaction(engine) as session:
-            return _write(session, campaign_id, key, actor, provider, when, urgent_reason)
-    except IntegrityError:
-        with transaction(engine) as session:
-            found = _existing(session, key)
-        if found is None:
-            raise
-        return found
+    return create_once(
+        engine,
+        key,
+        lambda session: _write(session, campaign_id, key, actor, provider, when, urgent_reason),
+    )
 
 
 def _write(
@@ -203,9 +208,6 @@ def _write(
     when: datetime,
     urgent_reason: str | None,
 ) -> CampaignInfo:
-    found = _existing(session, key)
-    if found is not None:
-        return found
     original = _campaign(session, campaign_id, lock=True)
     if original.state not in RESENDABLE:
         raise StateError(
@@ -222,45 +224,27 @@ def _write(
         )
     parts = _parts(session, campaign_id, rows)
     units = sum(p.units for p in parts)
-    contract = get_contract(session)
-    if contract is None:
-        raise StateError("there is no SMS contract; set one up in Settings first")
-    month = quota.jst_month(when)
-    try:
-        quota.reserve(session, month, units)
-    except QuotaError as exc:
-        raise QuotaError(
-            f"this resend needs {units:,} units but {exc.remaining:,} remain for "
-            f"{quota.format_month(month)}: {exc.shortfall:,} short. Nothing was sent.",
-            needed=units,
-            remaining=exc.remaining,
-        ) from None
-    campaign = Campaign(
+    campaign = open_campaign(
+        session,
+        key=key,
         name=f"{RESEND_PREFIX}: {original.name}"[:200],
         body=original.body,
-        state="scheduled",
-        scheduled_at=when,
-        quota_month=month,
-        units_reserved=units,
+        units=units,
         recipients=len(rows),
-        sender_mode=contract.sender_mode,
-        sender_number=contract.sender_number,
+        when=when,
+        actor=actor,
         provider=provider,
+        what="resend",
         template_name=original.template_name,
-        idempotency_key=key,
-        quiet_hours_override_reason=urgent_reason,
+        urgent_reason=urgent_reason,
         resend_of=original.id,
-        created_by=actor,
     )
-    session.add(campaign)
-    session.flush()
     reference = new_reference()
-    created = now_utc()
-    session.execute(
-        insert(Message),
+    insert_parts(
+        session,
+        campaign,
         [
             {
-                "campaign_id": campaign.id,
                 "recipient_row": p.recipient_row,
                 "part_index": p.part_index,
                 "part_count": p.part_count,
@@ -270,13 +254,7 @@ def _write(
                 "phone": p.phone,
                 "body": p.body,
                 "units": p.units,
-                "state": "queued",
                 "client_ref": f"{reference}-{p.recipient_row}-{p.part_index}",
-                "provider": provider,
-                "attempts": 0,
-                "next_attempt_at": when,
-                "created_at": created,
-                "updated_at": created,
             }
             for p in parts
         ],

@@ -5,6 +5,29 @@ Every way of sending goes through here: the New send page, the CLI ``send`` (and
 decide into one frozen :class:`SendDraft`; the confirm step turns that draft into a
 campaign in one transaction (:func:`sms_core.sending.campaigns.confirm_campaign`).
 
+**Every campaign a person creates is created by one transaction function.**
+:func:`sms_core.sending.campaigns.create_once` runs it: the idempotency key is checked
+(and a racing confirmation that won is returned), then
+:func:`~sms_core.sending.campaigns.open_campaign` checks the contract (none, or ended:
+R16), reserves the units of the Japan-time month the send goes out in with the one
+conditional statement or refuses with the shortfall (R18, R19), and adds the campaign row;
+:func:`~sms_core.sending.campaigns.insert_parts` queues its message parts. Nothing is
+written unless all of it is. The paths that reach it, and why there are two:
+
+- :func:`confirm_send` (this module): ``SmsService.confirm_send`` (New send, CLI
+  ``send``), ``SmsService.test_send`` and ``test_send_own`` (a draft of one row, without
+  quiet hours). It is the only caller of ``confirm_campaign``.
+- :func:`sms_core.sending.resend.resend_campaign` (``SmsService.resend``, CLI
+  ``resend``, issue 16): it sends each unreached recipient's stored text part for part
+  (R8, R9); rosters are never stored, so there is no roster to draft from. It selects its
+  recipients and calls the same ``create_once`` / ``open_campaign`` / ``insert_parts``.
+
+Editing a scheduled send (:mod:`sms_core.sending.reschedule`) creates no campaign; it
+re-reserves its units through the same ``reserve_units``. Demo data
+(:mod:`sms_core.demo`) writes finished history, never confirmed by a person.
+``tests/unit/test_one_send_path.py`` fails when another way of creating a campaign
+appears.
+
 The use case loads the opt-outs, the short-URL base, the quiet hours, the provider and the
 contract itself; a caller passes only what a person chose. The quota figures are those of
 the Japan-time month the send will go out in, after any quiet-hours deferral (R17, R18).

@@ -12,7 +12,6 @@ import pytest
 from sms_core import clock
 from sms_core.demo.seed import seed_history
 from sms_core.demo.showcase import _CAMPAIGNS, seed_demo
-from sms_core.rules.preview import preview
 
 # 12:00 on 10 December 2026 in Japan.
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
@@ -66,13 +65,17 @@ def test_r20_the_12_month_chart_shows_the_seeded_successes_per_month(database, r
 def test_sends_today_leaves_out_scheduled_and_cancelled_messages(with_contract, run_app, data_dir):
     """本日の送信数 counts messages handed to the provider today (Japan time): a send
     scheduled for tomorrow and a cancelled one were created today but are no sends."""
-    p = preview(data_dir / "roster_sample_cp932.csv", "明日の説明会のご案内です。")
+    svc, roster = with_contract, data_dir / "roster_sample_cp932.csv"
+    body = "明日の説明会のご案内です。"
     with clock.frozen(NOW):
-        later = with_contract.confirm(
-            p, name="明日", key="a", actor="test", send_at=NOW + timedelta(days=1)
+        tomorrow, later_on = NOW + timedelta(days=1), NOW + timedelta(days=2)
+        later = svc.confirm_send(
+            svc.draft_send(roster, body=body, name="明日", key="a", send_at=tomorrow),
+            actor="test",
         )
-        cancelled = with_contract.confirm(
-            p, name="取消", key="b", actor="test", send_at=NOW + timedelta(days=2)
+        cancelled = svc.confirm_send(
+            svc.draft_send(roster, body=body, name="取消", key="b", send_at=later_on),
+            actor="test",
         )
         with_contract.cancel(cancelled.id, actor="test")
         assert later.messages > 0
@@ -84,15 +87,15 @@ def test_sends_today_leaves_out_scheduled_and_cancelled_messages(with_contract, 
 
 def test_history_lists_campaigns_and_cancels_a_scheduled_one(database, run_app, data_dir):
     seed_demo(database.database_engine())
-    p = preview(data_dir / "roster_sample_cp932.csv", "明日の説明会のご案内です。")
-    info = database.confirm(
-        p,
+    draft = database.draft_send(
+        data_dir / "roster_sample_cp932.csv",
+        body="明日の説明会のご案内です。",
         name="予約テスト",
         key="k",
-        actor="test",
         send_at=database.now() + timedelta(days=1),
         quiet_policy="defer",
     )
+    info = database.confirm_send(draft, actor="test")
     assert info.state == "scheduled"
     at = run_app("history")
     assert not at.exception
@@ -144,8 +147,14 @@ def test_history_shows_a_campaigns_clicks(database, run_app, data_dir):
     from sms_core.store.models import ShortLink
 
     seed_demo(database.database_engine())
-    p = preview(data_dir / "roster_sample_cp932.csv", "詳細: {{url:https://example.jp/e}}")
-    info = database.confirm(p, name="リンク付き", key="links", actor="test", quiet_policy="defer")
+    draft = database.draft_send(
+        data_dir / "roster_sample_cp932.csv",
+        body="詳細: {{url:https://example.jp/e}}",
+        name="リンク付き",
+        key="links",
+        quiet_policy="defer",
+    )
+    info = database.confirm_send(draft, actor="test")
     with database.database_engine().connect() as conn:
         code = (
             conn.execute(

@@ -95,17 +95,15 @@ def test_each_role_sees_exactly_its_pages(with_contract, run_app, role):
 def test_an_analyst_reads_history_masked_and_cannot_cancel(with_contract, run_app, data_dir):
     from datetime import timedelta
 
-    from sms_core.rules.preview import preview
-
-    p = preview(data_dir / "roster_sample_cp932.csv", "明日のご案内です。")
-    with_contract.confirm(
-        p,
+    draft = with_contract.draft_send(
+        data_dir / "roster_sample_cp932.csv",
+        body="明日のご案内です。",
         name="予約",
         key="k",
-        actor="t",
         send_at=with_contract.now() + timedelta(days=1),
         quiet_policy="defer",
     )
+    with_contract.confirm_send(draft, actor="t")
     at = run_app("history", role="analyst")
     assert not at.exception
     assert not any("取り消す" in b.label for b in at.button)

@@ -7,30 +7,31 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from sms_core.rules.preview import preview
-from sms_core.rules.roster import load_roster
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message
 from sms_core.store.users import add_user
 
 
-def roster(*phones: str):
+def roster(*phones: str) -> bytes:
     lines = "".join(f"C{i},候補者{i},新卒,{p}\n" for i, p in enumerate(phones, start=1))
-    return load_roster(("応募者ID,氏名,区分,携帯電話番号\n" + lines).encode())
+    return ("応募者ID,氏名,区分,携帯電話番号\n" + lines).encode()
 
 
 def scheduled(svc, *phones: str, key: str = "k", later: bool = True):
-    return svc.confirm(
-        preview(roster(*phones), "{{氏名}}様 説明会のご案内です。"),
+    """A campaign to ``phones``, drafted and confirmed through the one send use case."""
+    draft = svc.draft_send(
+        roster(*phones),
+        "r.csv",
+        body="{{氏名}}様 説明会のご案内です。",
         name="説明会",
         key=key,
-        actor="test",
         send_at=svc.now() + timedelta(days=1) if later else None,
     )
+    return svc.confirm_send(draft, actor="test")
 
 
 def finish(svc, campaign_id: int, states: dict[int, str]) -> None:
-    with transaction(svc.engine) as s:
+    with transaction(svc.database_engine()) as s:
         for row, state in states.items():
             s.execute(
                 update(Message)
@@ -81,7 +82,7 @@ def test_history_resends_to_the_failed_recipients(with_contract, run_app):
     assert not at.exception
     button(at, "再送する").click().run()
     assert not at.exception
-    with transaction(with_contract.engine) as s:
+    with transaction(with_contract.database_engine()) as s:
         resend = s.scalars(select(Campaign).where(Campaign.resend_of == info.id)).one()
         phones = s.scalars(select(Message.phone).where(Message.campaign_id == resend.id)).all()
     assert phones == ["08011113333"]
@@ -112,7 +113,7 @@ def test_overview_and_settings_show_yen(with_contract, run_app):
 
 
 def test_an_operator_saves_their_number_and_test_sends_to_it(with_contract, run_app):
-    with transaction(with_contract.engine) as s:
+    with transaction(with_contract.database_engine()) as s:
         add_user(s, "test-operator", "operator", actor="test")
     at = run_app("settings", role="operator")
     assert not at.exception
@@ -121,7 +122,7 @@ def test_an_operator_saves_their_number_and_test_sends_to_it(with_contract, run_
     assert not at.exception
     button(at, "テスト送信する").click().run()
     assert not at.exception, at.exception
-    with transaction(with_contract.engine) as s:
+    with transaction(with_contract.database_engine()) as s:
         phones = s.scalars(select(Message.phone)).all()
     assert phones == ["09022223333"]
 

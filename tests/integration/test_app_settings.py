@@ -10,10 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, InputError, QuotaError
 from sms_core.providers.sandbox import SandboxProvider
-from sms_core.rules.preview import preview
 from sms_core.rules.schedule import JST
 from sms_core.sending.dispatch import DispatchConfig
 from sms_core.sending.quota import current_month
@@ -107,14 +105,16 @@ def test_sends_use_the_stored_quiet_hours_and_short_url_base(svc):
     svc.set_setting("quiet_hours", "00:00-23:59", actor="admin")  # quiet nearly all day
     svc.set_setting("short_url_base", "https://s.example.jp/", actor="admin")
     body = "詳細 {{url:https://recruit.example.co.jp/events}}"
-    p = preview(ROSTER, body, short_url_base=svc.short_url_base())
-    assert p.url_base == "https://s.example.jp/"
-    tomorrow = now_utc().astimezone(JST) + timedelta(days=1)
+    tomorrow = svc.now().astimezone(JST) + timedelta(days=1)
     at_noon = tomorrow.replace(hour=12, minute=0, second=0, microsecond=0)
+    # The use case loads the short URL base and the quiet hours itself.
+    draft = svc.draft_send(ROSTER, "r.csv", body=body, name="昼", key="k1", send_at=at_noon)
+    assert draft.preview.url_base == "https://s.example.jp/"
+    assert draft.blocked == "quiet_refused"
     with pytest.raises(InputError, match="quiet hours"):
-        svc.confirm(p, name="昼", key="k1", actor="op", send_at=at_noon)
+        svc.confirm_send(draft, actor="op")
     svc.reset_setting("quiet_hours", actor="admin")
-    info = svc.confirm(p, name="昼", key="k1", actor="op", send_at=at_noon)
+    info = svc.confirm_send(draft, actor="op")  # confirming reads the quiet hours again
     with transaction(svc.database_engine()) as s:
         bodies = s.scalars(select(Message.body).where(Message.campaign_id == info.id)).all()
     assert len(bodies) == 2 and all("https://s.example.jp/" in b for b in bodies)
@@ -161,8 +161,10 @@ def test_a_running_worker_follows_a_provider_switch(svc, monkeypatch, tmp_path, 
         monkeypatch.setenv("SMS_KARADEN_TENANT_ID", karaden.tenant_id)
         monkeypatch.setenv("SMS_KARADEN_SERVICE_ID", "1")
         monkeypatch.setenv("SMS_KARADEN_BASE_URL", karaden.base_url)
-        p = preview(ROSTER, "面接のご案内です")
-        first = svc.confirm(p, name="before", key="a", actor="op")
+        body = "面接のご案内です"
+        first = svc.confirm_send(
+            svc.draft_send(ROSTER, "r.csv", body=body, name="before", key="a"), actor="op"
+        )
         workers = ProviderWorkers(
             svc.database_engine(), DispatchConfig(idle_sleep=0.01), refresh_interval=0
         )
@@ -171,7 +173,9 @@ def test_a_running_worker_follows_a_provider_switch(svc, monkeypatch, tmp_path, 
             assert set(workers.workers) == {"sandbox"}
             svc.set_setting("provider", "karaden", actor="admin")
             assert svc.provider_name == "karaden"
-            second = svc.confirm(p, name="after", key="b", actor="op")
+            second = svc.confirm_send(
+                svc.draft_send(ROSTER, "r.csv", body=body, name="after", key="b"), actor="op"
+            )
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and {
                 svc.progress(first.id).state,

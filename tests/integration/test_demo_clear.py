@@ -16,7 +16,6 @@ from sms_core import clock
 from sms_core.demo.showcase import seed_demo
 from sms_core.errors import AccessError
 from sms_core.roles import Principal
-from sms_core.rules.preview import preview
 from sms_core.sending import quota
 from sms_core.service import SmsService
 from sms_core.store.db import transaction
@@ -49,7 +48,10 @@ def test_clearing_removes_the_demo_and_keeps_a_teams_own_data(engine, monkeypatc
         # The team's own: a template, a send this month.
         svc.save_template("自社の案内", "{{氏名}}様 ご案内です。", actor="ops")
         svc.set_contract(800, month, 3, "shared", None, actor="ops")  # set after the demo
-        own = svc.confirm(preview(ROSTER, "面接のご案内"), name="自社", key="own-1", actor="ops")
+        own = svc.confirm_send(
+            svc.draft_send(ROSTER, "r.csv", body="面接のご案内", name="自社", key="own-1"),
+            actor="ops",
+        )
         before_campaigns, before_messages, _ = counts(engine)
 
         with pytest.raises(AccessError):

@@ -6,6 +6,8 @@ R8 (parts resent as stored), R15 (states), R18/R19 (quota reserved or refused).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -146,6 +148,18 @@ def test_resend_is_refused_with_the_shortfall_and_writes_nothing_r18(engine):
     with pytest.raises(QuotaError, match="1 short") as refused:
         svc.resend(info.id, key="r1")
     assert refused.value.shortfall == 1
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Campaign)) == 1
+
+
+def test_a_resend_after_the_contract_ended_is_refused_like_any_send_r16(engine):
+    """Issue 11: a resend is created by the same transaction function as a confirmed send,
+    so a contract whose last month is over counts as none for it too (R16)."""
+    info = _failed_campaign(engine)  # a 3-month contract from 2026-12: over in 2027-03
+    svc = as_role(engine, "operator")
+    after_the_end = datetime(2027, 3, 1, 1, 0, tzinfo=UTC)  # 2027/03/01 10:00 Japan time
+    with clock.frozen(after_the_end), pytest.raises(StateError, match="ended with 2027-02"):
+        svc.resend(info.id, key="r1")
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Campaign)) == 1
 

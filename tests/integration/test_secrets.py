@@ -18,7 +18,6 @@ from sqlalchemy import MetaData, select
 from streamlit.testing.v1 import AppTest
 
 from sms_core.roles import Principal
-from sms_core.rules.preview import preview
 from sms_core.sending.dispatch import DispatchConfig
 from sms_core.sending.quota import current_month
 from sms_core.sending.workers import ProviderWorkers
@@ -74,7 +73,8 @@ def test_a_planted_secret_is_nowhere_to_be_found(database_url, monkeypatch, tmp_
         svc.set_contract(100, current_month(), 3, "shared", None, actor="setup")
         svc.set_setting("provider", "twilio", actor="setup")  # builds it: token read
         svc.set_setting("provider", "karaden", actor="setup")
-        info = svc.confirm(preview(ROSTER, "面接のご案内"), name="s", key="k", actor="setup")
+        draft = svc.draft_send(ROSTER, "r.csv", body="面接のご案内", name="s", key="k")
+        info = svc.confirm_send(draft, actor="setup")
         workers = ProviderWorkers(svc.database_engine(), DispatchConfig(idle_sleep=0.01))
         try:
             deadline = time.monotonic() + 30
