@@ -98,7 +98,7 @@ class Assessment:
         A repeat is judged among the recipients a send is narrowed to, so a row marked
         ``duplicate`` here may still be chosen when its earlier row is narrowed away.
         """
-        return (self.reason == OK) | (self.reason == DUPLICATE)
+        return cast(np.ndarray, (self.reason == OK) | (self.reason == DUPLICATE))
 
     @cached_property
     def e164(self) -> pa.Array:
