@@ -247,7 +247,9 @@ class Selection:
     segments: int
     messages: int
     duplicates: int = 0  # chosen rows left out as repeats of an earlier chosen row (R3)
-    repeats: np.ndarray | None = None  # those rows (0-based)
+    # Those rows (0-based); select() always sets them, so the default is only for a caller
+    # building a Selection by hand.
+    repeats: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
 
 def first_of_each_number(national: pa.Array, rows: np.ndarray) -> np.ndarray:
