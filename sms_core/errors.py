@@ -134,8 +134,10 @@ class ProviderError(SmsError):
 
     key = "provider"
 
-    def __init__(self, message: str, *, code: str | None = None, **params: object):
-        super().__init__(message, **params)
+    def __init__(
+        self, message: str, *, code: str | None = None, key: str | None = None, **params: object
+    ):
+        super().__init__(message, key=key, **params)
         self.code = code
 
 
@@ -151,9 +153,10 @@ class ProviderTransient(ProviderError):
         *,
         code: str | None = None,
         retry_after: float | None = None,
+        key: str | None = None,
         **params: object,
     ):
-        super().__init__(message, code=code, **params)
+        super().__init__(message, code=code, key=key, **params)
         self.retry_after = retry_after
 
 

@@ -713,6 +713,7 @@ def error_text(exc: BaseException, lang: str = DEFAULT_LANGUAGE) -> str:
     """An error as its user reads it, in ``lang``: English is the error's own message; other
     languages come from :mod:`sms_core.error_texts` by its stable code, never with an
     internal id (a roster error says which row and column first)."""
+    entry: dict[str, str] | None  # the message's languages, None when it has none
     if not isinstance(exc, SmsError):
         entry = GENERIC["unexpected"]
         return entry.get(lang) or ("An unexpected error occurred; tell an administrator.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -40,7 +41,7 @@ from sms_core.sending.send_case import (
     draft_send,
     draft_test_send,
 )
-from sms_core.service_ops import OpsTools
+from sms_core.service_ops import MessageFilters, OpsTools
 from sms_core.store import app_settings, audit_trail, users, web_sessions
 from sms_core.store.audit_trail import AuditView
 from sms_core.store.db import make_engine, read_only, transaction, upgrade
@@ -287,14 +288,13 @@ class SmsService(OpsTools):
             audit(s, who, "export.audit", only=action)
         return data
 
-    def export_messages(self, campaign_id: int, **filters: str | None) -> bytes:
+    def export_messages(self, campaign_id: int, **filters: Unpack[MessageFilters]) -> bytes:
         """A campaign's messages with their clicks as CSV (numbers masked but the last 4
         digits); each export is audited."""
         from sms_core import reports
         from sms_core.rules.export import frame_csv_bytes
 
         who = self._who("read")
-        # The ignore: mypy cannot tell that ``filters`` never names offset or mask.
         frame = reports.campaign_messages(
             self._reader, campaign_id, limit=None, clicks=True, **filters
         )
@@ -703,7 +703,12 @@ class SmsService(OpsTools):
         return reports.campaign_message_count(self._reader, campaign_id, **filters)
 
     def campaign_messages(
-        self, campaign_id: int, *, limit: int = 100, offset: int = 0, **filters: str | None
+        self,
+        campaign_id: int,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        **filters: Unpack[MessageFilters],
     ):
         """A page of a campaign's messages, numbers always masked but the last 4 digits."""
         from sms_core import reports

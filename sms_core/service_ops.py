@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from sqlalchemy.engine import Engine
 
@@ -16,6 +17,19 @@ from sms_core.sending.campaigns import CampaignInfo
 from sms_core.store import app_settings, users
 from sms_core.store.db import transaction
 from sms_core.store.models import audit
+
+if TYPE_CHECKING:
+    from sms_core.sending.quota import QuotaStatus
+
+
+class MessageFilters(TypedDict, total=False):
+    """The filters a campaign's message list and exports take (see
+    :func:`sms_core.reports.campaigns.campaign_messages`)."""
+
+    state: str | None
+    kind: str | None
+    error_code: str | None
+    error_message: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +82,21 @@ class OpsTools:
 
     _engine: Engine
     _reader: Engine
-    principal: Principal
+
+    if TYPE_CHECKING:  # the service's own members these tools use (SmsService has them)
+
+        @property
+        def principal(self) -> Principal: ...
+
+        def _who(self, permission: str, actor: str | None = None) -> str: ...
+
+        def quota(self, month: date | None = None) -> QuotaStatus: ...
+
+        def settings(self) -> dict[str, app_settings.EffectiveSetting]: ...
+
+        def set_setting(
+            self, key: str, value: str, *, actor: str
+        ) -> app_settings.EffectiveSetting: ...
 
     # candidate lookup
     def lookup_candidate(self, *, candidate_id: str | None = None, phone: str | None = None):
@@ -224,7 +252,7 @@ class OpsTools:
         return confirm_send(self._engine, draft, actor=self.principal.name, quiet=NO_QUIET_HOURS)
 
     # Excel downloads
-    def export_messages_xlsx(self, campaign_id: int, **filters: str | None) -> bytes:
+    def export_messages_xlsx(self, campaign_id: int, **filters: Unpack[MessageFilters]) -> bytes:
         """A campaign's messages with clicks as .xlsx, Japanese headers (audited)."""
         from sms_core import reports
         from sms_core.i18n import column_headers

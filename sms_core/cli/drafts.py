@@ -9,6 +9,7 @@ template of the same name unless ``--overwrite`` is given.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from sms_core.cli.common import actor, print_json, read_body, with_db
 
@@ -28,6 +29,8 @@ def cmd_drafts(args: argparse.Namespace, engine) -> int:
     from sms_core.store import templates
     from sms_core.store.db import transaction
 
+    # What --json prints: the list of drafts for "list", one draft or outcome otherwise.
+    result: Any
     with transaction(engine) as session:
         if args.action == "list":
             result = [_draft_dict(d) for d in templates.list_drafts(session)]

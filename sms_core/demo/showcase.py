@@ -20,7 +20,7 @@ from sms_core.clock import now_utc
 from sms_core.rules.schedule import JST
 from sms_core.sending import quota
 from sms_core.sending.contract import get_contract, set_contract
-from sms_core.store.db import transaction
+from sms_core.store.db import rowcount, transaction
 from sms_core.store.models import (
     AuditEvent,
     Campaign,
@@ -121,7 +121,7 @@ def clear_demo(session: Session, *, actor: str) -> DemoCleared:
         session.execute(delete(Contract))
         contract = True
     cleared = DemoCleared(
-        int(removed.rowcount or 0), int(messages.rowcount or 0), templates, contract
+        int(rowcount(removed) or 0), int(rowcount(messages) or 0), templates, contract
     )
     audit(
         session,

@@ -88,6 +88,7 @@ def candidate_messages(
     if phone is not None and phone.strip():
         where = Message.phone == lookup_phone(phone)
     else:
+        assert candidate_id is not None  # the check above: exactly one of the two is given
         where = Message.candidate_id == candidate_id.strip()
     clicks = (
         select(

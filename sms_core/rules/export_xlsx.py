@@ -12,22 +12,30 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from sms_core.rules.schedule import JST
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# What a cell is given: openpyxl's own list of the values it writes.
+CellValue = str | float | datetime | None
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Excel refuses control characters other than tab, line feed and carriage return.
 _ILLEGAL = {c: None for c in range(32) if c not in (9, 10, 13)}
 
 
-def safe_cell(value: object) -> object:
+def safe_cell(value: object) -> CellValue:
     """A value as it goes into a cell: formulas neutralised, times as Japan-time text."""
     if value is None:
         return None
     try:
         import pandas as pd
 
-        if pd.isna(value):
+        # Any: a frame's cell may be any scalar; pandas' stubs type isna per kind of value.
+        if pd.isna(cast(Any, value)):
             return None
     except (TypeError, ValueError):
         pass
@@ -40,12 +48,15 @@ def safe_cell(value: object) -> object:
     if isinstance(value, bool | int | float):
         return value
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+        # .item() gives the scalar's Python number (a datetime for a datetime64).
+        return cast(CellValue, value.item())
     text = str(value).translate(_ILLEGAL)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def frame_xlsx_bytes(frame, headers: Mapping[str, str] | None = None, *, sheet: str = "Sheet1"):
+def frame_xlsx_bytes(
+    frame: pd.DataFrame, headers: Mapping[str, str] | None = None, *, sheet: str = "Sheet1"
+) -> bytes:
     """A pandas DataFrame as .xlsx bytes; ``headers`` renames columns (others keep theirs)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell

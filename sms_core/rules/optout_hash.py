@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +50,7 @@ class HashedOptOuts:
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         # The list holds no numbers to give. Loud, not empty: a caller that turned this
         # into a tuple of numbers would otherwise match nothing and send to opt-outs.
         raise TypeError("hashed opt-outs hold no numbers to iterate; match with `in` or mask()")

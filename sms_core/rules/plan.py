@@ -75,7 +75,7 @@ class SendPlan:
 def plan_send(
     preview: Preview,
     *,
-    rows: Sequence[int] | None = None,
+    rows: Sequence[int] | np.ndarray | None = None,
     reference: str | None = None,
     new_code: Callable[[], str] = new_short_code,
 ) -> SendPlan:

@@ -98,7 +98,7 @@ class Assessment:
         A repeat is judged among the recipients a send is narrowed to, so a row marked
         ``duplicate`` here may still be chosen when its earlier row is narrowed away.
         """
-        return (self.reason == OK) | (self.reason == DUPLICATE)
+        return cast(np.ndarray, (self.reason == OK) | (self.reason == DUPLICATE))
 
     @cached_property
     def e164(self) -> pa.Array:
@@ -247,7 +247,9 @@ class Selection:
     segments: int
     messages: int
     duplicates: int = 0  # chosen rows left out as repeats of an earlier chosen row (R3)
-    repeats: np.ndarray | None = None  # those rows (0-based)
+    # Those rows (0-based); select() always sets them, so the default is only for a caller
+    # building a Selection by hand.
+    repeats: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
 
 def first_of_each_number(national: pa.Array, rows: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -616,7 +616,7 @@ def _xlsx_headers(data: bytes) -> list[str]:
     return _sheet_headers(rows[0] if rows else None)
 
 
-def _sheet_headers(first: list | None) -> list[str]:
+def _sheet_headers(first: Sequence[object] | None) -> list[str]:
     """The checked headers of a sheet's first row (trailing empty cells dropped)."""
     if not first:
         raise RosterError("the sheet is empty", row=1)

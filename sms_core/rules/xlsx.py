@@ -19,6 +19,7 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -32,6 +33,8 @@ __all__ = ["MAX_CELLS", "Sheet", "cell_text", "column_letters", "column_text", "
 # Beyond it calamine's rectangle (32 bytes a cell) and Python's values (~60 bytes a
 # cell) would pass a laptop's memory.
 MAX_CELLS = 20_000_000
+# A cell's value as calamine gives it (python_calamine's own list).
+Cell = int | float | str | bool | time | date | datetime | timedelta
 # The sheets' XML, uncompressed: a 1,048,576-row roster is a few hundred MB of it. More
 # is a zip bomb (a few KB that expand to gigabytes), refused before anything is inflated.
 MAX_XML_BYTES = 2 * 1024 * 1024 * 1024
@@ -146,7 +149,7 @@ class Sheet:
     the first of them stands: ``first_row`` is its spreadsheet row number (1-based),
     ``first_col`` its column number."""
 
-    rows: list[list]
+    rows: list[list[Cell]]
     first_row: int
     first_col: int
 
@@ -204,7 +207,7 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def column_text(values: list | tuple) -> pa.Array:
+def column_text(values: Sequence[object]) -> pa.Array:
     """A column's cells as one text array: vectorised when every cell is text (the common
     case: ATS exports are text), cell by cell only when a column holds numbers or dates."""
     try:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -192,7 +193,7 @@ def confirm_campaign(
     actor: str,
     provider: str,
     send_at: datetime | None = None,
-    rows: Sequence[int] | None = None,
+    rows: Sequence[int] | np.ndarray | None = None,
     quiet: QuietHours | None = None,
     quiet_policy: str = "refuse",
     urgent_reason: str | None = None,

@@ -563,11 +563,11 @@ class Worker:
         """
         slots: list[float | None] = [None] * len(claimed)
         if self._shared_rate:
-            taken = ratelimit.take(self.engine, self.provider.name, len(claimed))
-            if taken is not None:
+            granted = ratelimit.take(self.engine, self.provider.name, len(claimed))
+            if granted is not None:
                 # Epoch slots to this process's monotonic clock, which the waits use.
                 offset = time.monotonic() - now_utc().timestamp()
-                slots = [taken.at(k) + offset for k in range(len(claimed))]
+                slots = [granted.at(k) + offset for k in range(len(claimed))]
         outcomes = list(self._pool.map(self._send, claimed, slots))
         taken = [(m, o) for m, o in zip(claimed, outcomes, strict=True) if isinstance(o, Receipt)]
         with transaction(self.engine) as s:

@@ -45,7 +45,7 @@ from sms_core.i18n import t
 from sms_core.providers.settings import SECRETS_FILE, Secret
 from sms_core.sending import quota
 from sms_core.store.app_settings import SETTINGS, effective
-from sms_core.store.db import read_only, transaction
+from sms_core.store.db import read_only, rowcount, transaction
 from sms_core.store.models import Campaign, Message, Notification
 
 log = logging.getLogger(__name__)
@@ -300,11 +300,13 @@ class Notifier:
                 .limit(20)
             ).all()
             for row_id, event, subject, text in rows:
-                moved = s.execute(
-                    update(Notification)
-                    .where(Notification.id == row_id, Notification.state == "failed")
-                    .values(state="sending", attempts=Notification.attempts + 1)
-                ).rowcount
+                moved = rowcount(
+                    s.execute(
+                        update(Notification)
+                        .where(Notification.id == row_id, Notification.state == "failed")
+                        .values(state="sending", attempts=Notification.attempts + 1)
+                    )
+                )
                 if moved:
                     title, _, body = text.partition("\n")
                     claimed.append((row_id, Event(event, subject, title, body)))

@@ -121,7 +121,7 @@ def reschedule_campaign(
         new_when = when or campaign.scheduled_at or now_utc()
         new_month = quota.jst_month(new_when)
         body_changed = body is not None and body != campaign.body
-        rows = _rerender(session, campaign, body) if body_changed else None
+        rows = _rerender(session, campaign, body) if body is not None and body_changed else None
         units = sum(r["units"] for r in rows) if rows is not None else campaign.units_reserved
         quota.release(session, campaign.quota_month, campaign.units_reserved)
         reserve_units(session, new_month, units, what="the edited send", nothing="changed")
@@ -130,6 +130,7 @@ def reschedule_campaign(
             for row in rows:
                 row["next_attempt_at"] = new_when
             session.execute(insert(Message), rows)
+            assert body is not None  # rows are re-rendered only for a new body
             campaign.body = body
         else:
             session.execute(

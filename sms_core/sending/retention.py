@@ -157,11 +157,13 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
     for campaign_id, row in sorted({(c, r) for c, r, _, _ in sent}):
         links += _erase_links(session, campaign_id, row, forms, now)
         clicks += (
-            session.execute(
-                update(Click)
-                .where(Click.campaign_id == campaign_id, Click.recipient_row == row)
-                .values(recipient_row=_UNLINKED)
-            ).rowcount
+            rowcount(
+                session.execute(
+                    update(Click)
+                    .where(Click.campaign_id == campaign_id, Click.recipient_row == row)
+                    .values(recipient_row=_UNLINKED)
+                )
+            )
             or 0
         )
     outbox = _erase_sandbox_outbox(forms, [p for _, _, name, p in sent if name == "sandbox" and p])
@@ -169,7 +171,7 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
     copies = tuple(
         sorted({(name, pid) for _, _, name, pid in sent if name in _DELETABLE and pid})
     )
-    erasure = Erasure(phone[-4:], result.rowcount or 0, kept, links, clicks, outbox, copies)
+    erasure = Erasure(phone[-4:], rowcount(result) or 0, kept, links, clicks, outbox, copies)
     audit(
         session,
         actor,

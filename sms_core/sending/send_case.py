@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -174,7 +175,8 @@ class SendDraft:
         frame = self.preview.frame()
         chosen = np.zeros(len(frame), dtype=bool)
         chosen[self.rows] = True
-        frame.insert(frame.columns.get_loc("eligible"), "chosen", chosen)
+        # The column names are unique, so get_loc gives a position, never a slice or mask.
+        frame.insert(cast(int, frame.columns.get_loc("eligible")), "chosen", chosen)
         reason = np.array(frame["reason"].astype(object).to_numpy(), dtype=object)
         if self.preview.receivable_costs is not None:
             # A chosen repeat (R3) costs what it will be sent as, not 0.
@@ -361,7 +363,7 @@ def draft_send(
         blocked = "no_contract"
     elif ended:
         blocked = "contract_ended"
-    elif blocked is None and planned.outcome == "refused":
+    elif blocked is None and planned is not None and planned.outcome == "refused":
         blocked = "quiet_refused"
     elif blocked is None and status.cap == 0:
         blocked = "outside_contract"

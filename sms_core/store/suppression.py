@@ -34,6 +34,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, InputError
 from sms_core.rules.optout_hash import HashedOptOuts, optout_hash
 from sms_core.rules.phones import classify
+from sms_core.store.db import rowcount
 from sms_core.store.models import AuditEvent, Suppression, audit
 
 __all__ = [
@@ -168,9 +169,9 @@ def remove_optout(session: Session, number: str, *, actor: str = "system") -> bo
     else:
         phone = normalise_number(number)
         hashed, tail = number_hash(phone), phone[-4:]
-    deleted = session.execute(
-        delete(Suppression).where(Suppression.phone_hash == hashed)
-    ).rowcount
+    deleted = rowcount(
+        session.execute(delete(Suppression).where(Suppression.phone_hash == hashed))
+    )
     if deleted:
         audit(session, actor, "optout.remove", phone_tail=tail)
     return bool(deleted)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -183,7 +184,8 @@ def check_password(account: Account | None, password: str) -> tuple[bool, str | 
     for an unknown, disabled or password-less account), so every answer costs the same.
     """
     real = account is not None and account.usable
-    stored = account.password_hash if real else _DUMMY_HASH
+    # A usable account has a password hash (see account_of).
+    stored = cast(str, account.password_hash) if account is not None and real else _DUMMY_HASH
     try:
         _hasher.verify(stored, password or "-")
     except (VerifyMismatchError, VerificationError, InvalidHashError):

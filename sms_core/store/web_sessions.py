@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
 from sms_core.errors import ConfigError
+from sms_core.store.db import rowcount
 from sms_core.store.models import User, WebSession
 
 COOKIE_NAME = "sms_session"
@@ -160,7 +161,7 @@ def end(session: Session, *, session_id: int | None = None, token: str | None = 
         .where(condition, WebSession.revoked_at.is_(None))
         .values(revoked_at=now_utc(), handoff_digest=None)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return rowcount(result) or 0
 
 
 def end_all(session: Session, user_name: str) -> int:
@@ -170,7 +171,7 @@ def end_all(session: Session, user_name: str) -> int:
         .where(WebSession.user_name == user_name, WebSession.revoked_at.is_(None))
         .values(revoked_at=now_utc(), handoff_digest=None)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return rowcount(result) or 0
 
 
 def prune(session: Session, older_than: datetime) -> int:
@@ -180,4 +181,4 @@ def prune(session: Session, older_than: datetime) -> int:
             (WebSession.expires_at < older_than) | (WebSession.revoked_at < older_than)
         )
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

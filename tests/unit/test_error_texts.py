@@ -41,6 +41,16 @@ def test_a_code_given_where_it_is_raised_wins_and_keeps_its_params():
     assert InputError("x").key == "input"
 
 
+def test_a_provider_error_passes_a_code_given_where_raised_and_its_params_on():
+    """Provider errors add their own keywords (code, retry_after) and still hand ``key``
+    and the params to SmsError, as every other error does."""
+    err = ProviderTransient("busy", code="429", retry_after=2.0, key="provider.busy", status=429)
+    assert (err.key, err.code, err.retry_after) == ("provider.busy", "429", 2.0)
+    assert err.params == {"status": 429}
+    assert ProviderPermanent("no", key="provider.refused").key == "provider.refused"
+    assert ProviderPermanent("no", code="21211").key == ProviderPermanent.key
+
+
 def test_english_is_the_errors_own_text_and_japanese_comes_from_the_catalogue():
     err = QuotaError("this send needs 30 units but 10 remain", needed=30, remaining=10)
     assert error_text(err, "en") == str(err)
