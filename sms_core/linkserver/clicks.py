@@ -224,6 +224,8 @@ class ClickRecorder:
                 if entry.row is not None:
                     rows.append(entry.row)
                     continue
+                # An entry without a ready row is a code to follow, stamped when it came.
+                assert entry.code is not None and entry.now is not None
                 link = _live(found.get(entry.code), entry.code, entry.now)
                 if link is None:
                     continue

@@ -172,7 +172,9 @@ def monthly_success(
     return typed(df, ints=["successful", "delivered", "awaiting_receipt"])
 
 
-def spoiled_messages(*where: ColumnElement[bool]) -> Select[Any]:
+def spoiled_messages(
+    *where: ColumnElement[bool],
+) -> Select[int, datetime | None, Any, Any]:
     """The multi-part messages (their last part, matching ``where``) whose last part was
     accepted but another part is not delivered, as rows of ``campaign_id``,
     ``accepted_at`` (the last part's), ``failed`` (1: a part failed, so it is no success

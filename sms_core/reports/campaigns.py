@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from sms_core.errors import InputError
@@ -70,7 +71,9 @@ def _campaign_filters(
     return clauses
 
 
-def _sum_if(condition: ColumnElement[bool], value=MessageCount.messages) -> ColumnElement[int]:
+def _sum_if(
+    condition: ColumnElement[bool] | InstrumentedAttribute[bool], value=MessageCount.messages
+) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
