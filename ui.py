@@ -162,3 +162,36 @@ def oidc_configured() -> bool:
         return "auth" in st.secrets
     except Exception:  # no secrets.toml at all: Streamlit raises on first access
         return False
+
+
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def translate_streamlit_texts() -> None:
+    """Replace Streamlit's own English where Streamlit allows it (issue 15).
+
+    Streamlit 1.67 has no locale option, so its file uploader ("Drag and drop file
+    here", "Limit 256MB per file • CSV, TXT, XLSX", "Browse files"/"Upload") and the
+    text inputs' "Press Enter/Ctrl+Enter to apply" are hidden with CSS and drawn again from
+    the catalogue with ``::after``. Called once per run by dashboard.py, before any page.
+    """
+    drop = _css_text(t("send.st.dropzone"))
+    button = _css_text(t("send.st.upload_button"))
+    apply = _css_text(t("send.st.input_instructions"))
+    st.html(
+        "<style>"
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div > span,'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div > small{display:none}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div::after'
+        f"{{content:{drop};font-size:0.9rem}}"
+        '[data-testid="stFileUploaderDropzone"] button{font-size:0}'
+        '[data-testid="stFileUploaderDropzone"] button > *{display:none}'
+        '[data-testid="stFileUploaderDropzone"] button::after'
+        f"{{content:{button};font-size:0.875rem}}"
+        '[data-testid="InputInstructions"]{font-size:0 !important}'
+        '[data-testid="InputInstructions"] > *{display:none}'
+        f'[data-testid="InputInstructions"]::after{{content:{apply};font-size:0.75rem}}'
+        "</style>"
+    )

@@ -1,7 +1,9 @@
 """Personal data kept no longer than needed (issue 4, APPI).
 
-- Rosters are never stored: an upload lives in the uploading session's memory while it is
-  previewed; a confirmed send keeps, per message, only what sending and its history need
+- Rosters are not kept: an upload lives in the uploading session's memory while it is
+  previewed, and in its user's New send autosave (so a reload finds the work) for at most
+  24 hours; the autosave is deleted on confirming or starting a new send, and by an
+  erasure. A confirmed send keeps, per message, only what sending and its history need
   (number, name, the rendered text, candidate id).
 - Those are masked once a message is older than ``SMS_PHONE_RETENTION_MONTHS`` (default 13
   months): the number keeps its last 4 digits, name, text and candidate id are cleared.
@@ -27,6 +29,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, StateError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, jst_month
+from sms_core.store import composer_autosave
 from sms_core.store.models import Message, Suppression, audit
 from sms_core.store.suppression import normalise_number
 
@@ -95,6 +98,7 @@ class Erasure:
     phone_tail: str
     messages: int
     kept_on_optout_list: bool
+    autosaves: int = 0  # New send autosaves deleted: any roster held may hold the number
 
 
 def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
@@ -120,7 +124,9 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
         update(Message).where(Message.phone == phone).values(**_masked_values(now))
     )
     kept = session.scalar(select(Suppression.phone).where(Suppression.phone == phone)) is not None
-    erasure = Erasure(phone[-4:], result.rowcount or 0, kept)
+    # An autosaved roster is not parsed to look for the number: every one is deleted.
+    autosaves = composer_autosave.forget_rosters(session)
+    erasure = Erasure(phone[-4:], result.rowcount or 0, kept, autosaves)
     audit(
         session,
         actor,
@@ -128,5 +134,6 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
         phone_tail=erasure.phone_tail,
         messages=erasure.messages,
         kept_on_optout_list=kept,
+        autosaves=autosaves,
     )
     return erasure

@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 DATABASE, ENVIRONMENT, DEFAULT = "database", "environment", "default"
+DEFAULT_UNIT_PRICE_YEN = "8"
 
 
 def _provider(value: str) -> str:
@@ -52,6 +53,16 @@ def _provider(value: str) -> str:
     # cannot start it.
     get_provider(name).close()
     return name
+
+
+def _yen(value: str) -> str:
+    try:
+        price = float(value)
+    except ValueError:
+        raise InputError(f"the unit price is a number of yen, not '{value}'") from None
+    if not 0 <= price <= 1000:
+        raise InputError(f"the unit price must be between 0 and 1000 yen, not {value}")
+    return f"{price:g}"
 
 
 def _quiet(value: str) -> str:
@@ -70,6 +81,8 @@ SETTINGS: dict[str, _Spec] = {
     "provider": _Spec("SMS_PROVIDER", "sandbox", _provider),
     "quiet_hours": _Spec("SMS_QUIET_HOURS", DEFAULT_QUIET_HOURS, _quiet),
     "short_url_base": _Spec("SMS_SHORT_URL_BASE", DEFAULT_SHORT_URL_BASE, short_url_base),
+    # Yen per contract unit (通数), for the cost estimate shown before a send is confirmed.
+    "unit_price_yen": _Spec("SMS_UNIT_PRICE_YEN", DEFAULT_UNIT_PRICE_YEN, _yen),
 }
 
 

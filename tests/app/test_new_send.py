@@ -53,13 +53,22 @@ def button(at, label: str):
     return next(b for b in at.button if b.label == label)
 
 
+def composer(run_app):
+    """New send with the sample roster's file uploaded as one's own roster (the sample
+    toggle itself is off by default and never sendable)."""
+    at = run_app("new_send")
+    at.file_uploader[0].set_value((SAMPLE.name, SAMPLE.read_bytes(), "text/csv")).run()
+    assert not at.exception
+    return at
+
+
 def campaigns(svc) -> list[Campaign]:
     with transaction(svc.engine) as s:
         return list(s.query(Campaign).all())
 
 
 def test_sample_roster_shows_the_right_counts(with_contract, run_app):
-    at = run_app("new_send")
+    at = composer(run_app)
     assert not at.exception
     expected = preview(SAMPLE, at.text_area[0].value).summary
     shown = metrics(at)
@@ -71,7 +80,7 @@ def test_sample_roster_shows_the_right_counts(with_contract, run_app):
 
 def test_r7_r9_composing_shows_units_and_segments_where_they_differ(with_contract, run_app):
     """R7/R9: 136 characters are 2 units (71–140) but 3 carrier segments (135–201)."""
-    at = run_app("new_send")
+    at = composer(run_app)
     recipients = number(metrics(at)["送信先"])
     at.text_area[0].set_value("あ" * 136).run()
     shown = metrics(at)
@@ -83,7 +92,7 @@ def test_r7_r9_composing_shows_units_and_segments_where_they_differ(with_contrac
 
 
 def test_narrowing_by_a_column_changes_recipients_and_cost(with_contract, run_app):
-    at = run_app("new_send")
+    at = composer(run_app)
     everyone = number(metrics(at)["送信先"])
     at.multiselect[0].set_value(["LINE登録"]).run()
     at.multiselect[1].set_value(["未"]).run()
@@ -105,7 +114,7 @@ def test_r3_a_repeat_of_a_narrowed_away_row_is_a_recipient(with_contract, run_ap
 def test_confirm_creates_one_campaign_even_when_clicked_twice(with_contract, run_app):
     """The confirm button reached twice (a double click, or a rerun lost after the commit)
     creates one campaign and reserves its units once."""
-    at = run_app("new_send")
+    at = composer(run_app)
     units = number(metrics(at)["合計通数"])
     button(at, "内容を確認して送信").click().run()
     button(at, "送信する").click().run()
@@ -131,7 +140,7 @@ def test_confirm_creates_one_campaign_even_when_clicked_twice(with_contract, run
 
 def test_r18_over_quota_shows_the_month_and_shortfall_and_cannot_confirm(database, run_app):
     database.set_contract(10, NOV, 3, "shared", None, actor="test")
-    at = run_app("new_send")
+    at = composer(run_app)
     units = number(metrics(at)["合計通数"])
     assert units > 10
     assert number(metrics(at)[LEFT_NOV]) == 10 - units
@@ -154,7 +163,7 @@ def test_r18_deferred_past_midnight_shows_and_reserves_next_month(
     with transaction(with_contract.engine) as s:
         quota.reserve(s, NOV, 1000)  # November is spent
     with clock.frozen(datetime(2026, 11, 30, 23, 59, tzinfo=JST)):
-        at = run_app("new_send")
+        at = composer(run_app)
         assert button(at, "内容を確認して送信").disabled  # refused: inside quiet hours
         next(r for r in at.radio if r.label == "送信停止時間帯にかかる場合").set_value(
             "defer"
@@ -176,7 +185,7 @@ def test_r18_deferred_past_midnight_shows_and_reserves_next_month(
 def test_r18_scheduling_into_next_month_shows_next_month(with_contract, run_app):
     with transaction(with_contract.engine) as s:
         quota.reserve(s, NOV, 1000)
-    at = run_app("new_send")
+    at = composer(run_app)
     assert button(at, "内容を確認して送信").disabled  # nothing left this month
     next(r for r in at.radio if r.label == "送信日時").set_value("later").run()
     assert at.date_input[0].value == DEC  # tomorrow, Japan time, by the product clock
@@ -189,16 +198,16 @@ def test_r14_the_dialog_shows_the_sender_the_provider_will_use(database, run_app
     monkeypatch.setenv("SMS_PROVIDER", "twilio")
     monkeypatch.setenv("SMS_TWILIO_FROM", "+15005550006")
     database.set_contract(1000, NOV, 3, "shared", None, actor="test")
-    at = run_app("new_send")
+    at = composer(run_app)
     button(at, "内容を確認して送信").click().run()
     assert any("送信元番号: **+15005550006**" in m.value for m in at.markdown)
     database.set_contract(1000, NOV, 3, "dedicated", "090-9876-5432", actor="test")
     at.run()
-    assert any("送信元番号: **09098765432**" in m.value for m in at.markdown)
+    assert any("送信元番号: **090-9876-5432**" in m.value for m in at.markdown)
 
 
 def test_unknown_tag_shows_the_available_tags(with_contract, run_app):
-    at = run_app("new_send")
+    at = composer(run_app)
     at.text_area[0].set_value("{{名前}}様").run()
     assert not at.exception
     assert at.error and "{{氏名}}" in at.error[0].value
@@ -207,7 +216,7 @@ def test_unknown_tag_shows_the_available_tags(with_contract, run_app):
 def test_a_send_loaded_from_a_template_records_the_template(with_contract, run_app):
     """Issue 5: loading a template names it on the page, and the campaign keeps it."""
     with_contract.save_template("説明会のご案内", "{{氏名}}様 説明会のご案内です。", actor="t")
-    at = run_app("new_send")
+    at = composer(run_app)
     pick = next(s for s in at.selectbox if s.label == "読み込む本文")
     pick.set_value("[T] 説明会のご案内").run()
     button(at, "読み込む").click().run()
