@@ -101,9 +101,12 @@ def start_new_send() -> None:
 
 if "send_choices" not in state:
     _restore_from_server()
-# Widgets not drawn on the last run (another page was open) lost their state: put it back.
-for key, value in state["send_choices"].items():
-    if key not in state:
+state.setdefault("upload_gen", 0)
+# The file uploader is drawn on every run of this page and never set by it, so its state
+# is gone exactly when the last run drew another page (or none): the widgets' state is then
+# stale or lost, and the kept values are put back.
+if f"upload:{state['upload_gen']}" not in state:
+    for key, value in state["send_choices"].items():
         state[key] = value
 state["send_choices"] = {
     **state["send_choices"],
@@ -111,7 +114,6 @@ state["send_choices"] = {
 }
 cache = state.setdefault("send_cache", svc.draft_cache())
 state.setdefault("send_nonce", secrets.token_hex(8))
-state.setdefault("upload_gen", 0)
 state.setdefault("body", t("preview.body_default"))
 state.setdefault("send_sample", False)  # the sample is for trying the preview only
 # Once this form's send is confirmed its units are already reserved: not counted twice.
