@@ -13,6 +13,8 @@ import streamlit as st
 from sms_core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ui import (
     follow_session_redirect,
+    keep_composer,
+    note_language,
     oidc_configured,
     service,
     sign_out,
@@ -28,6 +30,7 @@ st.set_page_config(page_title="SMS", page_icon="✉️", layout="wide")
 if "lang" not in st.session_state:
     st.session_state["lang"] = DEFAULT_LANGUAGE
 st.sidebar.selectbox("言語 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+note_language()  # New send re-applies its kept values after a change of language
 translate_streamlit_texts()  # Streamlit's own English (file uploader, "Press Enter …")
 
 principal = user()
@@ -47,6 +50,7 @@ st.sidebar.caption(t("login.as", name=principal.name, role=t(f"role.{principal.r
 if service().demo_present():
     st.sidebar.warning(t("demo.banner"))
 st.sidebar.button(t("login.logout"), on_click=_logout)
+keep_composer()  # New send's work, changed together with a click that leaves the page
 
 
 def page(path: str, key: str, icon: str, **kw) -> st.Page:

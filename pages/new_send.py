@@ -22,41 +22,28 @@ from pathlib import Path
 import streamlit as st
 
 from sms_core.errors import SmsError
-from ui import actor, require, service, show_error, t
+from ui import (
+    actor,
+    composer_alive,
+    composer_keys,
+    keep_composer,
+    language_changed,
+    require,
+    service,
+    show_error,
+    t,
+)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "roster_sample_cp932.csv"
 SAMPLE_ID = "sample"
 # st.dataframe sends every row to the browser; past this the table is cut (the CSV is whole).
 SHOWN_ROWS = 5_000
-# The composer's widgets whose values are kept (and autosaved); per-roster ones by prefix.
-KEPT = (
-    "body",
-    "template_name",
-    "send_sample",
-    "send_mode",
-    "send_date",
-    "send_time",
-    "send_policy",
-    "send_urgent",
-    "send_reason",
-)
-KEPT_PREFIXES = ("map:", "narrow_cols:", "narrow:", "send_name:")
 # Session keys of one composition, forgotten by "start a new send".
 WORK = ("send_roster", "roster_columns", "headers_for", "upload_seen", "upload_failed")
 
 require("preview")
 svc = service()
 state = st.session_state
-
-
-def _kept_keys() -> list[str]:
-    return [k for k in state if isinstance(k, str) and (k in KEPT or k.startswith(KEPT_PREFIXES))]
-
-
-def _to_json(key: str, value: object) -> object:
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    return value
 
 
 def _from_json(key: str, value: object) -> object:
@@ -89,7 +76,7 @@ def _restore_from_server() -> None:
 
 def start_new_send() -> None:
     """Forget this composition: a clean composer, a new form key, no autosave."""
-    for key in [*_kept_keys(), *WORK, "campaign_id", "confirming", "send_restored"]:
+    for key in [*composer_keys(), *WORK, "campaign_id", "confirming", "send_restored"]:
         state.pop(key, None)
     state["send_choices"] = {}
     state["send_saved"] = "{}"
@@ -102,32 +89,22 @@ def start_new_send() -> None:
 if "send_choices" not in state:
     _restore_from_server()
 state.setdefault("upload_gen", 0)
-# The file uploader is drawn on every run of this page and never set by it, so its state
-# is gone exactly when the last run drew another page (or none): the widgets' state is then
-# stale or lost, and the kept values are put back.
-if f"upload:{state['upload_gen']}" not in state:
+# Widgets not drawn on the last run (another page was open) lost their state, or fell back
+# to a stale one; after a change of language their values are raw: the kept values are
+# put back.
+if not composer_alive() or language_changed():
     for key, value in state["send_choices"].items():
         state[key] = value
-state["send_choices"] = {
-    **state["send_choices"],
-    **{key: state[key] for key in _kept_keys()},
-}
+keep_composer(force=True)
 cache = state.setdefault("send_cache", svc.draft_cache())
 state.setdefault("send_nonce", secrets.token_hex(8))
 state.setdefault("body", t("preview.body_default"))
 state.setdefault("send_sample", False)  # the sample is for trying the preview only
 # Once this form's send is confirmed its units are already reserved: not counted twice.
 sent = state.get("campaign_id") is not None
-if not sent:
-    snapshot = json.dumps(
-        {k: _to_json(k, v) for k, v in state["send_choices"].items()}, sort_keys=True
-    )
-    if snapshot != state.get("send_saved"):
-        svc.autosave_composer(json.loads(snapshot))
-        state["send_saved"] = snapshot
 
 st.title(t("send.title"))
-st.info(t("send.send_only"), icon="📵")
+st.info(t("send.send_only"), icon=":material/speaker_notes_off:")
 if sent:
     st.success(t("send.sent_banner", id=state["campaign_id"]))
 if restored := state.pop("send_restored", None):
