@@ -422,7 +422,7 @@ def confirm() -> None:
         _show_message("send.confirm.longest", longest)
     elif first is not None:
         st.caption(t("send.confirm.same"))
-    per_min, per_max = draft.units_per_recipient()
+    per_min, high = draft.units_per_recipient()
     filters_text = " / ".join(f"{h}: {', '.join(v)}" for h, v in draft.filters)
     st.markdown(
         t(
@@ -431,8 +431,7 @@ def confirm() -> None:
             file=draft.roster_name,
             filters=filters_text or t("send.confirm.no_filters"),
             recipients=draft.recipients,
-            per_min=per_min,
-            per_max=per_max,
+            per=per_min if per_min == high else t("send.confirm.range", low=per_min, high=high),
             units=draft.units,
             segments=draft.segments,
             yen=draft.cost_yen,

@@ -429,7 +429,7 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "send.confirm.facts": {
         "ja": "- 送信名: **{name}**\n- 名簿ファイル: **{file}**\n- 絞り込み: **{filters}**\n"
         "- 送信先: **{recipients:,}名**\n"
-        "- 通数: 1名あたり **{per_min}〜{per_max}通**、合計 **{units:,}通**"
+        "- 通数: 1名あたり **{per}通**、合計 **{units:,}通**"
         "（キャリア分割 {segments:,}）\n"
         "- 請求・契約の対象: **通数**（{units:,}通）。キャリア分割数は請求の対象外です。\n"
         "- 概算費用: **{yen:,}円**（1通 {price}円 × {units:,}通、税別）\n"
@@ -438,7 +438,7 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "- 送信元番号: **{sender}**\n- 送信日時: **{when}**",
         "en": "- Name: **{name}**\n- Roster file: **{file}**\n- Narrowed by: **{filters}**\n"
         "- Recipients: **{recipients:,}**\n"
-        "- Units: **{per_min}–{per_max}** per recipient, **{units:,} units** in total "
+        "- Units: **{per}** per recipient, **{units:,} units** in total "
         "({segments:,} carrier segments)\n"
         "- Billed: **units** ({units:,}); carrier segments are not billed.\n"
         "- Estimated cost: **¥{yen:,}** (¥{price} × {units:,} units, before tax)\n"
@@ -446,6 +446,7 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "(monthly cap {cap:,})\n"
         "- Sender: **{sender}**\n- When: **{when}**",
     },
+    "send.confirm.range": {"ja": "{low}〜{high}", "en": "{low}–{high}"},
     "send.confirm.no_filters": {"ja": "なし（全員）", "en": "none (everyone)"},
     "send.confirm.send_only": {
         "ja": "送信専用・返信不可のSMSとして送信されます。",

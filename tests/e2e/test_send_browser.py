@@ -177,6 +177,17 @@ def settle(page) -> None:
     )
 
 
+def tall_screenshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so the window is made tall
+    enough for it (a full-page screenshot alone stops at the window)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 3200})
+    settle(page)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.set_viewport_size(size)
+    settle(page)
+
+
 def after_content(page, selector: str) -> str:
     """The ``::after`` text CSS draws on the first element matching ``selector``."""
     return page.evaluate(
@@ -251,7 +262,7 @@ def test_the_composer_keeps_work_and_the_dialog_shows_everything(
     page.get_by_text("使用中の名簿: interview_roster.csv").wait_for(timeout=30_000)
     assert page.get_by_label("送信名（履歴に表示）").input_value() == "一次面接E2E"
     wait_metric(page, "送信先", "3")
-    page.screenshot(path=str(ARTIFACTS / "new_send_ja.png"), full_page=True)
+    tall_screenshot(page, "new_send_ja.png")
 
     month = page.evaluate(
         """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
@@ -287,7 +298,7 @@ def test_the_composer_keeps_work_and_the_dialog_shows_everything(
     wait_body(page, COMPOSER_BODY)
     page.locator('[data-testid="stFileUploaderDropzone"] button').wait_for(timeout=30_000)
     assert "Browse files" in after_content(page, '[data-testid="stFileUploaderDropzone"] button')
-    page.screenshot(path=str(ARTIFACTS / "new_send_en.png"), full_page=True)
+    tall_screenshot(page, "new_send_en.png")
     page.get_by_role("button", name="Review and send").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Estimated cost", exact=False).wait_for(timeout=30_000)
