@@ -355,6 +355,9 @@ def test_after_a_send_a_new_one_is_one_click(with_contract, run_app):
     assert with_contract.for_user(Principal("test-admin", "admin")).composer_autosave() is None
     button(at, "新しい送信を作成").click().run()
     assert not at.exception
+    kept = with_contract.for_user(Principal("test-admin", "admin")).composer_autosave()
+    assert kept is None or kept.roster is None  # the old roster is not offered again
+    assert campaigns(with_contract)[0].name == "一次面接"
     assert any("名簿ファイルをアップロードしてください" in i.value for i in at.info)
     at.file_uploader[0].set_value((SAMPLE.name, SAMPLE.read_bytes(), "text/csv")).run()
     assert at.text_area[0].value != "{{氏名}}様 明日の面接のご案内です。"  # a clean body
