@@ -228,7 +228,11 @@ def test_the_composer_keeps_work_and_the_dialog_shows_everything(
     page.locator('input[type="file"]').first.set_input_files(str(roster))
     wait_metric(page, "送信先", "3")
     page.locator("textarea").first.fill(COMPOSER_BODY)
+    instructions = '[data-testid="InputInstructions"]'
+    page.locator(instructions).first.wait_for(timeout=30_000)
+    assert "Ctrl+Enterで確定" in after_content(page, instructions)
     page.keyboard.press("Control+Enter")
+    settle(page)
     page.locator('[data-testid="stMultiSelect"]', has_text="宛先を絞り込む項目").click()
     page.get_by_role("option", name="LINE登録").click()
     page.keyboard.press("Escape")
