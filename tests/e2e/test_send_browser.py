@@ -32,6 +32,22 @@ def wait_metric(page, label: str, value: str) -> None:
     )
 
 
+def choose(page, box, option: str) -> None:
+    """Open the select or multiselect ``box`` and pick ``option``; retried, since a rerun
+    that lands meanwhile redraws the box and closes its list (the machine may be busy)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(8):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(500)
+    raise AssertionError(f"could not choose {option!r}")
+
+
 NEW_PASSWORD = "e2e-chosen-password-42"
 TEMPLATE = "E2E面接案内"
 
@@ -119,8 +135,8 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     page.get_by_role("link", name="テンプレート・下書き").click()
     page.get_by_role("heading", name="テンプレート・下書き").wait_for(timeout=30_000)
     # The template saved on New send is offered for editing, and loads with its body.
-    page.locator('[data-testid="stSelectbox"]', has_text="編集するテンプレート").click()
-    page.get_by_role("option", name=TEMPLATE).click()
+    editing = page.locator('[data-testid="stSelectbox"]', has_text="編集するテンプレート")
+    choose(page, editing, TEMPLATE)
     page.wait_for_function(
         "body => [...document.querySelectorAll('textarea')].some(t => t.value === body)",
         arg=body,
@@ -209,6 +225,8 @@ def test_the_composer_keeps_work_and_the_dialog_shows_everything(
     """Issue 15: compose, leave the page, come back, reload: the work is still there; the
     confirmation shows the sample and longest messages, units, yen, month, filters, name,
     file and sender; cancel sends nothing; English too; one click starts a new send."""
+    from playwright.sync_api import expect  # the browser fixture made sure it is there
+
     url, _ = dashboard_url
     name, one_time = account("composer-operator", "operator")
     sign_in_first_time(page, url, name, one_time)
@@ -233,8 +251,9 @@ def test_the_composer_keeps_work_and_the_dialog_shows_everything(
     assert "Ctrl+Enterで確定" in after_content(page, instructions)
     page.keyboard.press("Control+Enter")
     settle(page)
-    page.locator('[data-testid="stMultiSelect"]', has_text="宛先を絞り込む項目").click()
-    page.get_by_role("option", name="LINE登録").click()
+    settle(page)
+    narrow = page.locator('[data-testid="stMultiSelect"]', has_text="宛先を絞り込む項目")
+    choose(page, narrow, "LINE登録")
     page.keyboard.press("Escape")
     values_box = page.get_by_role("combobox", name="LINE登録", exact=True)
     values = page.locator('[data-testid="stMultiSelect"]').filter(has=values_box)
@@ -255,7 +274,7 @@ def test_the_composer_keeps_work_and_the_dialog_shows_everything(
     page.get_by_role("heading", name="新規送信").wait_for(timeout=30_000)
     wait_body(page, COMPOSER_BODY)
     page.get_by_text("使用中の名簿: interview_roster.csv").wait_for(timeout=30_000)
-    assert page.get_by_label("送信名（履歴に表示）").input_value() == "一次面接E2E"
+    expect(page.get_by_label("送信名（履歴に表示）")).to_have_value("一次面接E2E", timeout=30_000)
     settle(page)
 
     # Reload: signed in, same page, and the work comes back from the autosave.
@@ -264,7 +283,7 @@ def test_the_composer_keeps_work_and_the_dialog_shows_everything(
     page.get_by_text("前回の作業を復元しました", exact=False).wait_for(timeout=30_000)
     wait_body(page, COMPOSER_BODY)
     page.get_by_text("使用中の名簿: interview_roster.csv").wait_for(timeout=30_000)
-    assert page.get_by_label("送信名（履歴に表示）").input_value() == "一次面接E2E"
+    expect(page.get_by_label("送信名（履歴に表示）")).to_have_value("一次面接E2E", timeout=30_000)
     wait_metric(page, "送信先", "3")
     tall_screenshot(page, "new_send_ja.png")
 
@@ -296,8 +315,9 @@ def test_the_composer_keeps_work_and_the_dialog_shows_everything(
     assert page.get_by_text(re.compile(r"送信 #\d+")).count() == 0  # nothing was sent
 
     # English: the page, its dialog and Streamlit's texts.
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-    page.get_by_role("option", name="English").click()
+    settle(page)
+    language = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    choose(page, language, "English")
     page.get_by_role("heading", name="New send").wait_for(timeout=30_000)
     wait_body(page, COMPOSER_BODY)
     page.locator('[data-testid="stFileUploaderDropzone"] button').wait_for(timeout=30_000)
