@@ -11,7 +11,17 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from ui import follow_session_redirect, oidc_configured, service, sign_out, t, user
+from ui import (
+    follow_session_redirect,
+    keep_composer,
+    note_language,
+    oidc_configured,
+    service,
+    sign_out,
+    t,
+    translate_streamlit_texts,
+    user,
+)
 
 # An emoji icon becomes a data: URL in the page; a :material: one is fetched from an external
 # font host, which a closed network refuses.
@@ -20,6 +30,8 @@ st.set_page_config(page_title="SMS", page_icon="✉️", layout="wide")
 if "lang" not in st.session_state:
     st.session_state["lang"] = DEFAULT_LANGUAGE
 st.sidebar.selectbox("言語 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+note_language()  # New send re-applies its kept values after a change of language
+translate_streamlit_texts()  # Streamlit's own English (file uploader, "Press Enter …")
 
 principal = user()
 follow_session_redirect()  # after a sign-in or sign-out: the session cookie's routes
@@ -38,6 +50,7 @@ st.sidebar.caption(t("login.as", name=principal.name, role=t(f"role.{principal.r
 if service().demo_present():
     st.sidebar.warning(t("demo.banner"))
 st.sidebar.button(t("login.logout"), on_click=_logout)
+keep_composer()  # New send's work, changed together with a click that leaves the page
 
 
 def page(path: str, key: str, icon: str, **kw) -> st.Page:

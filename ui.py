@@ -8,7 +8,9 @@ service a page gets acts as that user, so sms_core checks the role on every chan
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import date, time
 
 import streamlit as st
 
@@ -170,3 +172,110 @@ def oidc_configured() -> bool:
         return "auth" in st.secrets
     except Exception:  # no secrets.toml at all: Streamlit raises on first access
         return False
+
+
+def _css_text(text: str) -> str:
+    """``text`` as a CSS string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def translate_streamlit_texts() -> None:
+    """Replace Streamlit's own English where Streamlit allows it (issue 15).
+
+    Streamlit 1.67 has no locale option, so its file uploader ("Drag and drop file
+    here", "Limit 256MB per file • CSV, TXT, XLSX", "Browse files"/"Upload") and the
+    text inputs' "Press Enter/Ctrl+Enter to apply" are hidden with CSS and drawn again from
+    the catalogue with ``::after``. Called once per run by dashboard.py, before any page.
+    """
+    drop = _css_text(t("send.st.dropzone"))
+    button = _css_text(t("send.st.upload_button"))
+    apply = _css_text(t("send.st.input_instructions"))
+    st.html(
+        "<style>"
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div > span,'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div > small{display:none}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div::after'
+        f"{{content:{drop};font-size:0.9rem}}"
+        '[data-testid="stFileUploaderDropzone"] button{font-size:0}'
+        '[data-testid="stFileUploaderDropzone"] button > *{display:none}'
+        '[data-testid="stFileUploaderDropzone"] button::after'
+        f"{{content:{button};font-size:0.875rem}}"
+        '[data-testid="InputInstructions"]{font-size:0 !important}'
+        '[data-testid="InputInstructions"] > *{display:none}'
+        f'[data-testid="InputInstructions"]::after{{content:{apply};font-size:0.75rem}}'
+        "</style>"
+    )
+
+
+# New send's kept work (issue 15): its widgets' keys, fixed and per roster (by prefix).
+COMPOSER_KEYS = (
+    "body",
+    "template_name",
+    "send_sample",
+    "send_mode",
+    "send_date",
+    "send_time",
+    "send_policy",
+    "send_urgent",
+    "send_reason",
+)
+COMPOSER_PREFIXES = ("map:", "narrow_cols:", "narrow:", "send_name:")
+
+
+def composer_keys() -> list[str]:
+    """The keys of New send's kept widgets present in this session now."""
+    return [
+        k
+        for k in st.session_state
+        if isinstance(k, str) and (k in COMPOSER_KEYS or k.startswith(COMPOSER_PREFIXES))
+    ]
+
+
+def note_language() -> None:
+    """Remember whether this run follows a change of the sidebar language (dashboard.py).
+
+    Widget labels are in the UI language, and a widget whose label changed is a new widget
+    to Streamlit: in that one run, a value read before its widget is drawn is the browser's
+    raw one (a radio's index, not its option). New send then puts its kept values back."""
+    state = st.session_state
+    state["lang_changed"] = "lang_seen" in state and state["lang_seen"] != lang()
+    state["lang_seen"] = lang()
+
+
+def language_changed() -> bool:
+    """Whether this run follows a change of the UI language (see :func:`note_language`)."""
+    return bool(st.session_state.get("lang_changed", False))
+
+
+def composer_alive() -> bool:
+    """Whether New send's widgets are live: its file uploader (drawn on every run of the
+    page, never set by it) keeps its state only while the last run drew that page."""
+    state = st.session_state
+    return f"upload:{state.get('upload_gen', 0)}" in state
+
+
+def keep_composer(*, force: bool = False) -> None:
+    """Copy New send's widget values into ``send_choices`` and autosave them for the user.
+
+    dashboard.py calls it on every run, before any page: a value changed together with a
+    click on another page's link arrives in that very run, and only then (the widgets'
+    state is dropped at its end). Only while the composer is live (or ``force``: the page
+    itself, once it has put the kept values back), so a stale value never overwrites one.
+    A confirmed send is not autosaved again.
+    """
+    state = st.session_state
+    if "send_choices" not in state or not (force or (composer_alive() and not language_changed())):
+        return
+    state["send_choices"] = {**state["send_choices"], **{k: state[k] for k in composer_keys()}}
+    if state.get("campaign_id") is not None:
+        return
+    plain = {
+        k: v.isoformat() if isinstance(v, (date, time)) else v
+        for k, v in state["send_choices"].items()
+    }
+    snapshot = json.dumps(plain, sort_keys=True)
+    if snapshot != state.get("send_saved"):
+        principal = user()
+        if principal is not None and principal.can("preview"):
+            service().autosave_composer(json.loads(snapshot))
+        state["send_saved"] = snapshot

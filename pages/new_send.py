@@ -4,50 +4,156 @@ Everything the page shows about the send comes from ONE draft (``SmsService.draf
 counts, cost, the quota of the month the send goes out in, quiet hours, link expiry and
 the sender number. The page decides nothing itself; confirming hands that draft back
 (``SmsService.confirm_send``), which checks everything again in one transaction.
+
+The composer keeps its work (issue 15): the roster's bytes and every choice live in
+``st.session_state`` outside the widgets (whose state Streamlit drops when the page is
+left), and are autosaved on the server per user, so a reload finds them too. An upload
+that cannot be read keeps the last good roster and everything else.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import streamlit as st
 
 from sms_core.errors import SmsError
-from ui import actor, require, service, t
+from ui import (
+    actor,
+    composer_alive,
+    composer_keys,
+    keep_composer,
+    language_changed,
+    require,
+    service,
+    show_error,
+    t,
+)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "roster_sample_cp932.csv"
+SAMPLE_ID = "sample"
 # st.dataframe sends every row to the browser; past this the table is cut (the CSV is whole).
 SHOWN_ROWS = 5_000
+# Session keys of one composition, forgotten by "start a new send".
+WORK = ("send_roster", "roster_columns", "headers_for", "upload_seen", "upload_failed")
 
 require("preview")
 svc = service()
 state = st.session_state
+
+
+def _from_json(key: str, value: object) -> object:
+    if key == "send_date" and isinstance(value, str):
+        return date.fromisoformat(value)
+    if key == "send_time" and isinstance(value, str):
+        return time.fromisoformat(value)
+    return value
+
+
+def _roster_id(data: bytes) -> str:
+    return "roster:" + hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def _restore_from_server() -> None:
+    """Once per browser session (a reload starts a new one): the user's autosave."""
+    saved = svc.composer_autosave()
+    choices = {k: _from_json(k, v) for k, v in (saved.choices if saved else {}).items()}
+    state["send_choices"] = choices
+    state["send_saved"] = json.dumps(saved.choices if saved else {}, sort_keys=True)
+    if saved is not None and saved.roster is not None and saved.roster_name:
+        state["send_roster"] = {
+            "name": saved.roster_name,
+            "data": saved.roster,
+            "id": _roster_id(saved.roster),
+        }
+    if saved is not None and saved.updated_at is not None:
+        state["send_restored"] = svc.japan_time(saved.updated_at)
+
+
+def start_new_send() -> None:
+    """Forget this composition: a clean composer, a new form key, no autosave."""
+    for key in [*composer_keys(), *WORK, "campaign_id", "confirming", "send_restored"]:
+        state.pop(key, None)
+    state["send_choices"] = {}
+    state["send_saved"] = "{}"
+    state["upload_gen"] = state.get("upload_gen", 0) + 1  # a fresh, empty file uploader
+    state["send_nonce"] = secrets.token_hex(8)
+    state["send_cache"] = svc.draft_cache()
+    svc.clear_composer_autosave()
+
+
+if "send_choices" not in state:
+    _restore_from_server()
+state.setdefault("upload_gen", 0)
+# Widgets not drawn on the last run (another page was open) lost their state, or fell back
+# to a stale one; after a change of language their values are raw: the kept values are
+# put back.
+if not composer_alive() or language_changed():
+    for key, value in state["send_choices"].items():
+        state[key] = value
+keep_composer(force=True)
 cache = state.setdefault("send_cache", svc.draft_cache())
 state.setdefault("send_nonce", secrets.token_hex(8))
 state.setdefault("body", t("preview.body_default"))
+state.setdefault("send_sample", False)  # the sample is for trying the preview only
+# Once this form's send is confirmed its units are already reserved: not counted twice.
+sent = state.get("campaign_id") is not None
 
 st.title(t("send.title"))
+st.info(t("send.send_only"), icon=":material/speaker_notes_off:")
+if sent:
+    st.success(t("send.sent_banner", id=state["campaign_id"]))
+if restored := state.pop("send_restored", None):
+    st.info(t("send.restored", time=restored))
 
-# 1. Roster
-upload = st.file_uploader(t("preview.upload"), type=["csv", "txt", "xlsx"])
-use_sample = st.toggle(t("preview.sample"), value=upload is None and SAMPLE.exists())
-if upload is not None:
-    # Read only when the upload is new: the cache knows an upload by its id.
-    data, name, source_id = upload.getvalue, upload.name, upload.file_id
-elif use_sample and SAMPLE.exists():
-    data, name, source_id = SAMPLE.read_bytes, SAMPLE.name, f"sample:{SAMPLE}"
+# 1. Roster: the last good one is kept in the session (the uploader forgets its file when
+# the page is left) and on the server.
+upload = st.file_uploader(
+    t("preview.upload"), type=["csv", "txt", "xlsx"], key=f"upload:{state['upload_gen']}"
+)
+st.caption(t("send.upload_caption"))
+if upload is not None and upload.file_id != state.get("upload_seen"):
+    state["upload_seen"] = upload.file_id
+    state.pop("upload_failed", None)
+    data = upload.getvalue()
+    try:
+        columns_info = svc.roster_columns(data, upload.name)
+    except SmsError as exc:
+        state["upload_failed"] = (upload.file_id, exc)
+    else:
+        roster_id = _roster_id(data)
+        state["send_roster"] = {"name": upload.name, "data": data, "id": roster_id}
+        state["roster_columns"], state["headers_for"] = columns_info, roster_id
+        state["send_sample"] = False  # a roster of one's own replaces the sample
+        svc.autosave_roster(upload.name, data)
+failed = state.get("upload_failed")
+if upload is not None and failed and failed[0] == upload.file_id:
+    show_error(failed[1])
+    if state.get("send_roster"):
+        st.info(t("send.upload_kept", name=state["send_roster"]["name"]))
+use_sample = st.toggle(t("preview.sample"), key="send_sample")
+kept_roster = state.get("send_roster")
+if use_sample and SAMPLE.exists():
+    st.caption(t("send.sample_note"))
+    data, name, source_id = SAMPLE.read_bytes(), SAMPLE.name, SAMPLE_ID
+elif kept_roster is not None:
+    data, name, source_id = kept_roster["data"], kept_roster["name"], kept_roster["id"]
+    st.caption(t("send.roster_in_use", name=name))
 else:
     st.info(t("send.upload_first"))
     st.stop()
+st.caption(t("send.autosave_note"))
 
 # Column mapping: the roster's own headers for each field; open when one is not recognised.
 if state.get("headers_for") != source_id:
     try:
-        state["roster_columns"] = svc.roster_columns(data(), name)
+        state["roster_columns"] = svc.roster_columns(data, name)
     except SmsError as exc:
-        st.error(str(exc))
+        show_error(exc)
         st.stop()
     state["headers_for"] = source_id
 columns_info = state["roster_columns"]
@@ -61,12 +167,14 @@ with st.expander(t("send.mapping"), expanded=bool(unrecognised)):
         st.warning(t("send.mapping_missing", fields=", ".join(unrecognised)))
     columns = st.columns(4)
     for i, (field, (japanese, english)) in enumerate(columns_info.fields.items()):
+        map_key = f"map:{source_id}:{field}"
+        if state.get(map_key) not in headers:
+            state[map_key] = guessed.get(field)
         chosen_header = columns[i % 4].selectbox(
             f"{japanese} ({english})",
             headers,
-            index=headers.index(guessed[field]) if field in guessed else None,
             placeholder=t("send.mapping_none"),
-            key=f"map:{source_id}:{field}",
+            key=map_key,
         )
         if chosen_header is not None:
             mapping[field] = chosen_header
@@ -108,13 +216,22 @@ filters = {
     for header in state.get(f"narrow_cols:{source_id}", [])
     if header in headers and f"narrow:{source_id}:{header}" in state
 }
-tomorrow = svc.japan_today() + timedelta(days=1)
+today = svc.japan_today()
+tomorrow = today + timedelta(days=1)
+if not isinstance(state.get("send_date"), date) or state["send_date"] < today:
+    state["send_date"] = tomorrow  # a date kept from an earlier day cannot be chosen now
+state.setdefault("send_time", time(10, 0))
+state.setdefault("send_mode", "now")
+state.setdefault("send_policy", "refuse")
+state.setdefault("send_urgent", False)
 send_at = (
-    svc.japan_instant(state.get("send_date", tomorrow), state.get("send_time", time(10, 0)))
-    if state.get("send_mode", "now") == "later"
+    svc.japan_instant(state["send_date"], state["send_time"])
+    if state["send_mode"] == "later"
     else None
 )
-urgent = state.get("send_urgent", False)
+urgent = state["send_urgent"]
+name_key = f"send_name:{source_id}"
+state.setdefault(name_key, Path(name).stem)
 deadline_default = send_at or svc.japan_instant(svc.japan_today(), time(18, 0))
 deadline = (
     svc.japan_instant(
@@ -133,15 +250,16 @@ try:
         filters=filters,
         send_at=send_at,
         deadline=deadline,
-        quiet_policy=state.get("send_policy", "refuse"),
+        quiet_policy=state["send_policy"],
         urgent_reason=state.get("send_reason", "") if urgent else None,
-        name=state.get(f"send_name:{source_id}") or Path(name).stem,
+        name=state.get(name_key) or Path(name).stem,
         nonce=state["send_nonce"],
         cache=cache,
         source_id=source_id,
+        sample=source_id == SAMPLE_ID,
     )
 except SmsError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 tag_col, save_col = st.columns(2)
@@ -165,21 +283,26 @@ with save_col:
             svc.save_template(title, body, actor=actor())
             st.toast(t("send.saved"))
         except SmsError as exc:
-            st.error(str(exc))
+            show_error(exc)
     if right.button(t("send.save_draft"), disabled=not title):
         svc.save_draft(title, body)
         st.toast(t("send.saved"))
 
 # 3. Narrow the recipients by any roster column (LINE 未登録, 未予約, 卒業年度 …)
 narrowable = draft.narrowable()
+narrow_key = f"narrow_cols:{source_id}"
+state[narrow_key] = [h for h in state.get(narrow_key, []) if h in narrowable]
 for header in st.multiselect(
-    t("send.narrow"), list(narrowable), placeholder=t("ui.choose"), key=f"narrow_cols:{source_id}"
+    t("send.narrow"), list(narrowable), placeholder=t("ui.choose"), key=narrow_key
 ):
     values = narrowable.get(header, [])
-    st.multiselect(header, values, default=values, key=f"narrow:{source_id}:{header}")
+    value_key = f"narrow:{source_id}:{header}"
+    if value_key not in state:
+        state[value_key] = values
+    else:
+        state[value_key] = [v for v in state[value_key] if v in values]
+    st.multiselect(header, values, key=value_key)
 
-# Once this form's send is confirmed its units are already reserved: not counted twice.
-sent = state.get("campaign_id") is not None
 cols = st.columns(5)
 cols[0].metric(t("preview.rows"), f"{draft.roster_rows:,}")
 cols[1].metric(t("send.recipients"), f"{draft.recipients:,}")
@@ -240,7 +363,7 @@ with st.expander(t("preview.excluded"), expanded=False):
 
 # 5. When, and confirm
 st.subheader(t("send.when"))
-st.text_input(t("send.name"), value=Path(name).stem, key=f"send_name:{source_id}")
+st.text_input(t("send.name"), key=name_key)
 mode = st.radio(
     t("send.when"),
     ["now", "later"],
@@ -250,8 +373,8 @@ mode = st.radio(
     key="send_mode",
 )
 if mode == "later":
-    st.date_input(t("send.date"), value=tomorrow, min_value=svc.japan_today(), key="send_date")
-    st.time_input(t("send.time"), value=time(10, 0), step=timedelta(minutes=15), key="send_time")
+    st.date_input(t("send.date"), min_value=today, key="send_date")
+    st.time_input(t("send.time"), step=timedelta(minutes=15), key="send_time")
 st.radio(
     t("send.quiet"),
     ["refuse", "defer"],
@@ -284,6 +407,8 @@ def blocked_message() -> str | None:
     reason = draft.blocked
     if reason is None:
         return None
+    if reason == "sample":
+        return t("send.blocked.sample")
     if reason == "time":
         return draft.problem
     if reason == "quiet_refused":
@@ -312,28 +437,55 @@ def _close_dialog() -> None:
     state["confirming"] = False
 
 
+def _show_message(label_key: str, sample) -> None:
+    counts = {"chars": sample.chars, "units": sample.units, "segments": sample.segments}
+    st.caption(t(label_key, row=sample.row, **counts))
+    st.container(border=True).text(sample.text)
+
+
 # Open while state["confirming"] is set, so the dialog survives its own reruns.
-@st.dialog(t("send.confirm_title"), on_dismiss=_close_dialog)
+@st.dialog(t("send.confirm_title"), on_dismiss=_close_dialog, width="large")
 def confirm() -> None:
     goes_out = draft.send_at is not None or draft.quiet_outcome == "deferred"
+    st.markdown(t("send.confirm.intro"))
+    first, longest = draft.sample_message(), draft.longest_message()
+    if first is not None:
+        _show_message("send.confirm.sample", first)
+    if longest is not None and first is not None and longest.chars != first.chars:
+        _show_message("send.confirm.longest", longest)
+    elif first is not None:
+        st.caption(t("send.confirm.same"))
+    per_min, high = draft.units_per_recipient()
+    filters_text = " / ".join(f"{h}: {', '.join(v)}" for h, v in draft.filters)
     st.markdown(
         t(
-            "send.confirm_body",
+            "send.confirm.facts",
+            name=draft.name,
+            file=draft.roster_name,
+            filters=filters_text or t("send.confirm.no_filters"),
             recipients=draft.recipients,
+            per=per_min if per_min == high else t("send.confirm.range", low=per_min, high=high),
             units=draft.units,
             segments=draft.segments,
+            yen=draft.cost_yen,
+            price=f"{draft.unit_price_yen:g}",
             month=draft.month_label,
             after=draft.remaining_after,
-            sender=draft.sender,
+            cap=draft.cap,
+            sender=draft.sender_display,
             when=svc.japan_time(draft.starts_at) if goes_out else t("send.when.now"),
         )
     )
-    st.markdown(t("yen.confirm", yen=f"{svc.cost_yen(draft.units):,}"))  # issue 16
-    if st.button(t("send.go"), type="primary"):
+    st.caption(t("send.confirm.send_only"))
+    go, cancel = st.columns(2)
+    if cancel.button(t("send.cancel"), width="stretch"):
+        _close_dialog()
+        st.rerun()
+    if go.button(t("send.go"), type="primary", width="stretch"):
         try:
             info = svc.confirm_send(draft, actor=actor())
         except SmsError as exc:
-            st.error(str(exc))
+            show_error(exc)
             return
         state["campaign_id"] = info.id
         _close_dialog()
@@ -360,10 +512,9 @@ def progress() -> None:
     st.subheader(t("send.progress", id=campaign_id, state=t(f"campaign.{p.state}")))
     st.progress(p.done / p.total if p.total else 1.0)
     st.caption("  ".join(f"{t(f'message.{k}')}: {v:,}" for k, v in sorted(p.counts.items())))
-    if st.button(t("send.new")):
-        state.pop("campaign_id", None)
-        state["send_nonce"] = secrets.token_hex(8)
-        st.rerun(scope="app")
 
 
 progress()
+if sent:
+    # One click: a clean composer (roster, body, choices and the autosave forgotten).
+    st.button(t("send.new"), type="primary", on_click=start_new_send, key="send_new")

@@ -34,4 +34,13 @@ WHERE: dict[str, dict[str, str]] = {
 }
 
 # One entry per stable code raised somewhere in sms_core (grep ``key="``).
-ERRORS: dict[str, dict[str, str]] = {}
+ERRORS: dict[str, dict[str, str]] = {
+    "template.unknown_tag": {
+        "ja": "差し込みタグ「{{{{{tag}}}}}」は名簿にありません。使えるタグ: {available}"
+    },
+    "template.empty": {"ja": "本文が空です。空のSMSは送信できません。"},
+    "send.sample": {
+        "ja": "サンプル名簿はプレビューを試すためのもので、送信できません。"
+        "自分の名簿ファイルをアップロードしてください。"
+    },
+}

@@ -349,11 +349,6 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Narrow recipients by (LINE registration, event booking, graduation year …)",
     },
     "send.recipients": {"ja": "送信先", "en": "Recipients"},
-    "send.already_sent": {
-        "ja": "この内容は送信を確定しました。"
-        "続けて送るときは下の「新しい送信を作成」を押してください。",
-        "en": "This send is confirmed. To send again, press “Start a new send” below.",
-    },
     "send.remaining_after": {"ja": "送信後の残り（今月）", "en": "Left after (this month)"},
     "send.when": {"ja": "送信日時", "en": "When"},
     "send.when.now": {"ja": "今すぐ送信", "en": "Send now"},
@@ -409,6 +404,100 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "send.go": {"ja": "送信する", "en": "Send"},
     "send.progress": {"ja": "送信 #{id}: {state}", "en": "Send #{id}: {state}"},
     "send.new": {"ja": "新しい送信を作成", "en": "Start a new send"},
+    "send.already_sent": {
+        "ja": "この内容は送信を確定しました。"
+        "続けて送るときは「新しい送信を作成」を押してください。",
+        "en": "This send is confirmed. To send again, press “Start a new send”.",
+    },
+    "send.sent_banner": {
+        "ja": "送信 #{id} を確定しました。次の送信は「新しい送信を作成」から始められます。",
+        "en": "Send #{id} is confirmed. Start the next one with “Start a new send”.",
+    },
+    "send.send_only": {
+        "ja": "このSMSは送信専用です（送信専用・返信不可）。受信者が返信しても届きません。"
+        "返信が必要な場合は、電話番号やURLを本文に記載してください。",
+        "en": "SMS sent here is send-only: recipients cannot reply. If you need an "
+        "answer, put a phone number or a URL in the message.",
+    },
+    "send.roster_in_use": {"ja": "使用中の名簿: {name}", "en": "Roster in use: {name}"},
+    "send.upload_kept": {
+        "ja": "このファイルは使えません。前の名簿「{name}」と入力内容はそのまま残っています。",
+        "en": "This file cannot be used. The previous roster “{name}” and your work are kept.",
+    },
+    "send.restored": {
+        "ja": "前回の作業を復元しました（{time} 自動保存）。",
+        "en": "Your unfinished send was restored (autosaved {time}).",
+    },
+    "send.autosave_note": {
+        "ja": "作成中の内容は自動保存されます（名簿は最長24時間、送信の確定で削除）。",
+        "en": "Your work is autosaved (the roster for at most 24 hours; deleted once sent).",
+    },
+    "send.sample_note": {
+        "ja": "サンプル名簿はプレビューを試すためのもので、送信はできません。",
+        "en": "The sample roster is for trying the preview only; it cannot be sent.",
+    },
+    "send.blocked.sample": {
+        "ja": "サンプル名簿には送信できません。自分の名簿ファイルをアップロードしてください。",
+        "en": "The sample roster cannot be sent to. Upload your own roster file.",
+    },
+    "send.upload_caption": {
+        "ja": "CSV・TXT・XLSX形式（1ファイル256MBまで）。ここにドラッグ＆ドロップするか、"
+        "「ファイルを選択」を押してください。",
+        "en": "CSV, TXT or XLSX (up to 256 MB). Drag and drop the file here, or press "
+        "“Browse files”.",
+    },
+    "send.st.upload_button": {"ja": "ファイルを選択", "en": "Browse files"},
+    "send.st.dropzone": {
+        "ja": "ここにファイルをドラッグ＆ドロップ",
+        "en": "Drag and drop the file here",
+    },
+    "send.st.input_instructions": {"ja": "Ctrl+Enterで確定", "en": "Press Ctrl+Enter to apply"},
+    "send.cancel": {"ja": "キャンセル", "en": "Cancel"},
+    "send.confirm.intro": {
+        "ja": "次の内容で送信します。内容を確認してください。",
+        "en": "This is what will be sent. Check it before sending.",
+    },
+    "send.confirm.sample": {
+        "ja": "送信例（{row}行目の宛先：{chars:,}文字・{units}通・キャリア分割 {segments}）",
+        "en": "Sample message (row {row}: {chars:,} characters, {units} units, "
+        "{segments} carrier segments)",
+    },
+    "send.confirm.longest": {
+        "ja": "最長のメッセージ（{row}行目の宛先："
+        "{chars:,}文字・{units}通・キャリア分割 {segments}）",
+        "en": "Longest message (row {row}: {chars:,} characters, {units} units, "
+        "{segments} carrier segments)",
+    },
+    "send.confirm.same": {
+        "ja": "全員が同じ長さのメッセージです。",
+        "en": "Every recipient gets a message of the same length.",
+    },
+    "send.confirm.facts": {
+        "ja": "- 送信名: **{name}**\n- 名簿ファイル: **{file}**\n- 絞り込み: **{filters}**\n"
+        "- 送信先: **{recipients:,}名**\n"
+        "- 通数: 1名あたり **{per}通**、合計 **{units:,}通**"
+        "（キャリア分割 {segments:,}）\n"
+        "- 請求・契約の対象: **通数**（{units:,}通）。キャリア分割数は請求の対象外です。\n"
+        "- 概算費用: **{yen:,}円**（1通 {price}円 × {units:,}通、税別）\n"
+        "- 対象月: **{month}**\n- 送信後の残り（{month}）: **{after:,}通** "
+        "（月の上限 {cap:,}通）\n"
+        "- 送信元番号: **{sender}**\n- 送信日時: **{when}**",
+        "en": "- Name: **{name}**\n- Roster file: **{file}**\n- Narrowed by: **{filters}**\n"
+        "- Recipients: **{recipients:,}**\n"
+        "- Units: **{per}** per recipient, **{units:,} units** in total "
+        "({segments:,} carrier segments)\n"
+        "- Billed: **units** ({units:,}); carrier segments are not billed.\n"
+        "- Estimated cost: **¥{yen:,}** (¥{price} × {units:,} units, before tax)\n"
+        "- Month: **{month}**\n- Left after ({month}): **{after:,} units** "
+        "(monthly cap {cap:,})\n"
+        "- Sender: **{sender}**\n- When: **{when}**",
+    },
+    "send.confirm.range": {"ja": "{low}〜{high}", "en": "{low}–{high}"},
+    "send.confirm.no_filters": {"ja": "なし（全員）", "en": "none (everyone)"},
+    "send.confirm.send_only": {
+        "ja": "送信専用・返信不可のSMSとして送信されます。",
+        "en": "Sent as send-only SMS: recipients cannot reply.",
+    },
     "campaign.draft": {"ja": "下書き", "en": "Draft"},
     "campaign.scheduled": {"ja": "予約済み", "en": "Scheduled"},
     "campaign.sending": {"ja": "送信中", "en": "Sending"},

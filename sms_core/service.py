@@ -42,7 +42,7 @@ from sms_core.sending.send_case import (
     draft_test_send,
 )
 from sms_core.service_ops import MessageFilters, OpsTools
-from sms_core.store import app_settings, audit_trail, users, web_sessions
+from sms_core.store import app_settings, audit_trail, composer_autosave, users, web_sessions
 from sms_core.store.audit_trail import AuditView
 from sms_core.store.db import make_engine, read_only, transaction, upgrade
 from sms_core.store.models import MESSAGE_STATES, Campaign, Message, audit
@@ -517,9 +517,38 @@ class SmsService(OpsTools):
         return draft_send(self._engine, roster=roster, roster_name=roster_name, **choices)
 
     def confirm_send(self, draft: SendDraft, *, actor: str) -> CampaignInfo:
-        """Confirm ``draft`` as one campaign in one transaction; its key never makes two."""
+        """Confirm ``draft`` as one campaign in one transaction; its key never makes two.
+
+        The user's New send autosave (its roster is personal data) is deleted once the
+        campaign exists: the work it kept has become the campaign."""
         who = self._who("send", actor)
-        return confirm_send(self._engine, draft, actor=who)
+        info = confirm_send(self._engine, draft, actor=who)
+        self.clear_composer_autosave()
+        return info
+
+    # ---- New send's autosave (issue 15): the composer survives a reload ---------------
+    def composer_autosave(self) -> composer_autosave.Autosave | None:
+        """The signed-in user's unfinished New send, unless none or expired (24 hours)."""
+        self.principal.require("preview")
+        with transaction(self._engine) as s:
+            return composer_autosave.load(s, self.principal.name)
+
+    def autosave_composer(self, choices: dict) -> None:
+        """Keep the composer's choices (JSON values) for the signed-in user."""
+        self.principal.require("preview")
+        with transaction(self._engine) as s:
+            composer_autosave.save_choices(s, self.principal.name, choices)
+
+    def autosave_roster(self, name: str | None, data: bytes | None) -> None:
+        """Keep the roster the signed-in user composes with (None: none), for 24 hours."""
+        self.principal.require("preview")
+        with transaction(self._engine) as s:
+            composer_autosave.save_roster(s, self.principal.name, name, data)
+
+    def clear_composer_autosave(self) -> None:
+        """Forget the signed-in user's autosaved New send (a new send is started)."""
+        with transaction(self._engine) as s:
+            composer_autosave.clear(s, self.principal.name)
 
     def test_send(self, number: str, body: str, *, key: str, actor: str) -> CampaignInfo:
         """Send ``body`` to one mobile number now, as a campaign of one (no quiet hours)."""

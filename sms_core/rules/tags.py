@@ -98,7 +98,12 @@ def _resolve(tag: str, roster: Roster) -> Piece:
     header = roster.resolve_tag(tag)
     if header is None:
         available = ", ".join(f"{{{{{name}}}}}" for name in roster.tag_names())
-        raise TemplateError(f"unknown merge tag '{{{{{tag}}}}}'; available: {available}")
+        raise TemplateError(
+            f"unknown merge tag '{{{{{tag}}}}}'; available: {available}",
+            key="template.unknown_tag",
+            tag=tag,
+            available=available,
+        )
     kind = URL_COLUMN if column_holds_urls(roster, header) else COLUMN
     return Piece(kind, header, tag)
 

@@ -1,7 +1,9 @@
 """Personal data kept no longer than needed (issue 4, APPI).
 
-- Rosters are never stored: an upload lives in the uploading session's memory while it is
-  previewed; a confirmed send keeps, per message, only what sending and its history need
+- Rosters are not kept: an upload lives in the uploading session's memory while it is
+  previewed, and in its user's New send autosave (so a reload finds the work) for at most
+  24 hours; the autosave is deleted on confirming or starting a new send, and by an
+  erasure. A confirmed send keeps, per message, only what sending and its history need
   (number, name, the rendered text, candidate id).
 - Those are masked once a message is older than ``SMS_PHONE_RETENTION_MONTHS`` (default 13
   months): the number keeps its last 4 digits, name, text and candidate id are cleared.
@@ -29,6 +31,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, ProviderError, StateError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, jst_month
+from sms_core.store import composer_autosave
 from sms_core.store.db import rowcount
 from sms_core.store.models import Click, Message, ShortLink, User, audit
 from sms_core.store.suppression import is_optout, normalise_number
@@ -107,6 +110,7 @@ class Erasure:
     outbox_parts: int = 0
     # (provider, provider_id) of final messages whose provider keeps a deletable copy.
     provider_copies: tuple[tuple[str, str], ...] = ()
+    autosaves: int = 0  # New send autosaves deleted: any roster held may hold the number
 
 
 def number_forms(national: str) -> tuple[str, ...]:
@@ -171,7 +175,11 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
     copies = tuple(
         sorted({(name, pid) for _, _, name, pid in sent if name in _DELETABLE and pid})
     )
-    erasure = Erasure(phone[-4:], rowcount(result) or 0, kept, links, clicks, outbox, copies)
+    # An autosaved roster is not parsed to look for the number: every one is deleted.
+    autosaves = composer_autosave.forget_rosters(session)
+    erasure = Erasure(
+        phone[-4:], rowcount(result) or 0, kept, links, clicks, outbox, copies, autosaves
+    )
     audit(
         session,
         actor,
@@ -181,6 +189,7 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
         kept_on_optout_list=kept,
         links=links,
         clicks=clicks,
+        autosaves=autosaves,
     )
     return erasure
 

@@ -73,6 +73,7 @@ from sms_core.store.templates import get_template
 
 # Why a draft cannot be confirmed; the page shows each as words (i18n ``send.blocked.*``).
 BLOCKS = (
+    "sample",
     "no_contract",
     "contract_ended",
     "outside_contract",
@@ -89,6 +90,27 @@ TEST_NAME = "テスト"
 NO_QUIET_HOURS = QuietHours.parse("00:00-00:00")
 
 Roster = bytes | str | Path | Callable[[], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSample:
+    """One recipient's message as they receive it: its roster row (the header is row 1),
+    text, characters, contract units and carrier segments."""
+
+    row: int
+    text: str
+    chars: int
+    units: int
+    segments: int
+
+
+def format_number(number: str) -> str:
+    """A Japanese number grouped as people write it: ``05055271265`` → ``050-5527-1265``,
+    ``09098765432`` → ``090-9876-5432``; anything else (``+1…``, a name) as it is."""
+    digits = number.replace("-", "").strip()
+    if len(digits) == 11 and digits.isdigit() and digits[0] == "0":
+        return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    return number
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,6 +156,57 @@ class SendDraft:
     blocked: str | None  # one of BLOCKS, None when it can be confirmed
     problem: str | None = None  # the message of a ``time`` block
     deadline: datetime | None = None  # 送信期限: not handed over by then, it expires
+    sample: bool = False  # drafted from the bundled sample roster: never sendable
+    unit_price_yen: float = 0.0  # the team's unit price per contract unit (通数)
+
+    @property
+    def cost_yen(self) -> int:
+        """The estimated cost in yen: the contract units (通数, what is billed) times the
+        unit price; carrier segments are not what the contract bills."""
+        return round(self.units * self.unit_price_yen)
+
+    @property
+    def sender_display(self) -> str | None:
+        """The sender number as people write it (``050-5527-1265``)."""
+        return format_number(self.sender) if self.sender else None
+
+    def units_per_recipient(self) -> tuple[int, int]:
+        """The fewest and the most contract units one recipient's message costs."""
+        if not len(self.rows):
+            return (0, 0)
+        costs = self.preview.receivable_costs
+        units = (costs[0] if costs is not None else self.preview.units)[self.rows]
+        return int(units.min()), int(units.max())
+
+    def sample_message(self) -> MessageSample | None:
+        """The message the first recipient gets, as rendered (None without recipients)."""
+        return self._message_at(0)
+
+    def longest_message(self) -> MessageSample | None:
+        """The longest message any recipient gets (the one that costs the most units)."""
+        if not len(self.rows):
+            return None
+        chars = np.asarray(self.preview.chars)[self.rows]
+        return self._message_at(int(np.argmax(chars)))
+
+    def _message_at(self, position: int) -> MessageSample | None:
+        if position >= len(self.rows):
+            return None
+        row = int(self.rows[position])
+        preview = self.preview
+        costs = preview.receivable_costs
+        units, segments = (
+            (int(costs[0][row]), int(costs[1][row]))
+            if costs is not None
+            else (int(preview.units[row]), int(preview.segments[row]))
+        )
+        return MessageSample(
+            row=row + 2,
+            text=str(preview.message[row].as_py() or ""),
+            chars=int(preview.chars[row]),
+            units=units,
+            segments=segments,
+        )
 
     @property
     def can_confirm(self) -> bool:
@@ -290,6 +363,7 @@ def draft_send(
     source_id: str | None = None,
     quiet: QuietHours | None = None,
     deadline: datetime | None = None,
+    sample: bool = False,
 ) -> SendDraft:
     """Draft a send: preview, narrowing, cost, quiet hours, quota month, sender and key.
 
@@ -298,7 +372,9 @@ def draft_send(
     column to the values to keep. ``cache`` (one per form) keeps the roster's assessment so
     a changed body is only re-costed; ``source_id`` names an upload so it is read once.
     ``key`` replaces the derived idempotency key (the CLI's ``--key``). ``deadline``
-    (送信期限, issue 12): messages not handed over by then expire. Raises for bad
+    (送信期限, issue 12): messages not handed over by then expire. ``sample`` marks
+    a draft of the bundled sample roster (the page's "try the sample"): it is shown but
+    blocked (``sample``), and confirming it is refused. Raises for bad
     input (roster, body, mapping, a past or naive time); every reason not to send is in
     ``blocked`` instead, so the draft can still be shown.
     """
@@ -359,7 +435,9 @@ def draft_send(
     )
     selection = result.select(dict(filter_items))
     after = status.remaining - selection.units
-    if terms is None:
+    if sample:
+        blocked = "sample"
+    elif terms is None:
         blocked = "no_contract"
     elif ended:
         blocked = "contract_ended"
@@ -425,7 +503,19 @@ def draft_send(
         blocked=blocked,
         problem=problem,
         deadline=deadline,
+        sample=sample,
+        unit_price_yen=_unit_price(settings),
     )
+
+
+def _unit_price(settings) -> float:
+    # From the environment the value is not checked when set: an unusable one costs 0,
+    # so no estimate is shown rather than a wrong one.
+    try:
+        price = float(settings["unit_price_yen"].value)
+    except (KeyError, ValueError):
+        return 0.0
+    return price if price >= 0 else 0.0
 
 
 def confirm_send(
@@ -435,8 +525,14 @@ def confirm_send(
 
     Everything is checked again at this moment (the contract, quiet hours, the month's
     quota with one conditional reservation): QuotaError with the shortfall, StateError
-    without a contract or after it ended, InputError for a bad time or no recipient.
+    without a contract or after it ended, InputError for a bad time or no recipient, or
+    for a draft of the sample roster (never sent, whatever the caller).
     """
+    if draft.sample:
+        raise InputError(
+            "the sample roster is for trying the preview only: upload your own roster to send",
+            key="send.sample",
+        )
     return confirm_campaign(
         engine,
         draft.preview,

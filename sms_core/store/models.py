@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -559,3 +560,23 @@ class Notification(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ComposerAutosave(Base):
+    """A user's unfinished New send, so a reload or a new browser session finds it (issue 15).
+
+    One row per user. ``roster`` holds the uploaded file's bytes (personal data): the row
+    lives at most 24 hours from its roster's upload (``expires_at``, enforced on read,
+    expired rows deleted on every write), is deleted when its send is confirmed or a new
+    send is started, and an erasure deletes every autosave that holds a roster.
+    ``choices`` is JSON text: body, column mapping, narrowing, schedule, send name.
+    """
+
+    __tablename__ = "composer_autosave"
+
+    user_name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    choices: Mapped[str] = mapped_column(Text, default="{}")
+    roster_name: Mapped[str | None] = mapped_column(String(255))
+    roster: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

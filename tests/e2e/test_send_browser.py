@@ -12,6 +12,7 @@ import pytest
 from sms_core.rules.preview import preview
 
 from .conftest import ARTIFACTS, ROOT
+from .test_session_browser import sign_in_first_time
 
 pytestmark = pytest.mark.browser
 SAMPLE_EN = ROOT / "data" / "roster_sample_en.csv"
@@ -29,6 +30,22 @@ def wait_metric(page, label: str, value: str) -> None:
         arg=[label, value],
         timeout=30_000,
     )
+
+
+def choose(page, box, option: str) -> None:
+    """Open the select or multiselect ``box`` and pick ``option``; retried, since a rerun
+    that lands meanwhile redraws the box and closes its list (the machine may be busy)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(8):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(500)
+    raise AssertionError(f"could not choose {option!r}")
 
 
 NEW_PASSWORD = "e2e-chosen-password-42"
@@ -79,7 +96,8 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
     page.get_by_role("link", name="新規送信").click()
     page.get_by_role("heading", name="新規送信").wait_for(timeout=30_000)
-    page.locator('[data-testid="stMetric"]').first.wait_for(timeout=30_000)
+    # Nothing is drafted before a roster is chosen (the sample is off, and never sendable).
+    page.get_by_text("名簿ファイルをアップロードしてください。").wait_for(timeout=30_000)
 
     page.locator('input[type="file"]').first.set_input_files(str(SAMPLE_EN))
     body = "{{name}}様 明日10時から面接です。"
@@ -117,8 +135,8 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     page.get_by_role("link", name="テンプレート・下書き").click()
     page.get_by_role("heading", name="テンプレート・下書き").wait_for(timeout=30_000)
     # The template saved on New send is offered for editing, and loads with its body.
-    page.locator('[data-testid="stSelectbox"]', has_text="編集するテンプレート").click()
-    page.get_by_role("option", name=TEMPLATE).click()
+    editing = page.locator('[data-testid="stSelectbox"]', has_text="編集するテンプレート")
+    choose(page, editing, TEMPLATE)
     page.wait_for_function(
         "body => [...document.querySelectorAll('textarea')].some(t => t.value === body)",
         arg=body,
@@ -153,3 +171,166 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
     confirms = [r for r in rows if "campaign.confirm" in r.values()]
     assert len(confirms) >= 2 and all("admin" in r.values() for r in confirms[:2])
+
+
+# C3 repeats C1's number (R3). Narrowed to LINE 未登録, the first recipient is C2 鈴木.
+COMPOSER_ROSTER = (
+    "応募者ID,氏名,区分,携帯電話番号,LINE登録\n"
+    "C1,佐藤,新卒,090-1111-2222,済\n"
+    "C2,鈴木,新卒,090-3333-4444,未\n"
+    "C3,高橋,新卒,090-1111-2222,未\n"
+    "C4,長谷川太郎,新卒,080-5555-6666,未\n"
+)
+COMPOSER_BODY = "{{氏名}}様 明日10時から一次面接です。"
+
+
+def settle(page) -> None:
+    """Wait until the app has finished its rerun (Streamlit's running indicator is gone)."""
+    page.wait_for_timeout(1500)
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')""",
+        timeout=30_000,
+    )
+
+
+def tall_screenshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so the window is made tall
+    enough for it (a full-page screenshot alone stops at the window)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 3200})
+    settle(page)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.set_viewport_size(size)
+    settle(page)
+
+
+def after_content(page, selector: str) -> str:
+    """The ``::after`` text CSS draws on the first element matching ``selector``."""
+    return page.evaluate(
+        "sel => getComputedStyle(document.querySelector(sel), '::after').content", selector
+    )
+
+
+def wait_body(page, body: str) -> None:
+    page.wait_for_function(
+        "body => [...document.querySelectorAll('textarea')].some(t => t.value === body)",
+        arg=body,
+        timeout=30_000,
+    )
+
+
+def test_the_composer_keeps_work_and_the_dialog_shows_everything(
+    page, dashboard_url, account, tmp_path
+):
+    """Issue 15: compose, leave the page, come back, reload: the work is still there; the
+    confirmation shows the sample and longest messages, units, yen, month, filters, name,
+    file and sender; cancel sends nothing; English too; one click starts a new send."""
+    from playwright.sync_api import expect  # the browser fixture made sure it is there
+
+    url, _ = dashboard_url
+    name, one_time = account("composer-operator", "operator")
+    sign_in_first_time(page, url, name, one_time)
+    page.get_by_role("heading", name="概要").wait_for(timeout=30_000)
+    page.get_by_role("link", name="新規送信").click()
+    page.get_by_role("heading", name="新規送信").wait_for(timeout=30_000)
+    page.get_by_text("送信専用・返信不可", exact=False).first.wait_for(timeout=30_000)
+    # Streamlit's own English is replaced from the catalogue (CSS ::after).
+    dropzone = '[data-testid="stFileUploaderDropzoneInstructions"] > div'
+    page.locator(dropzone).first.wait_for(timeout=30_000)
+    assert "ドラッグ＆ドロップ" in after_content(page, dropzone)
+    assert "ファイルを選択" in after_content(page, '[data-testid="stFileUploaderDropzone"] button')
+    assert not page.get_by_text("Drag and drop file here").is_visible()
+
+    roster = tmp_path / "interview_roster.csv"
+    roster.write_text(COMPOSER_ROSTER, encoding="utf-8")
+    page.locator('input[type="file"]').first.set_input_files(str(roster))
+    wait_metric(page, "送信先", "3")
+    page.locator("textarea").first.fill(COMPOSER_BODY)
+    instructions = '[data-testid="InputInstructions"]'
+    page.locator(instructions).first.wait_for(timeout=30_000)
+    assert "Ctrl+Enterで確定" in after_content(page, instructions)
+    page.keyboard.press("Control+Enter")
+    settle(page)
+    settle(page)
+    narrow = page.locator('[data-testid="stMultiSelect"]', has_text="宛先を絞り込む項目")
+    choose(page, narrow, "LINE登録")
+    page.keyboard.press("Escape")
+    values_box = page.get_by_role("combobox", name="LINE登録", exact=True)
+    values = page.locator('[data-testid="stMultiSelect"]').filter(has=values_box)
+    values.get_by_text("済", exact=True).wait_for(timeout=30_000)
+    # Values are offered sorted (未, 済): Backspace in the box drops the last, 済.
+    values_box.click()
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Escape")
+    values.get_by_text("済", exact=True).wait_for(state="detached", timeout=30_000)
+    page.get_by_label("送信名（履歴に表示）").fill("一次面接E2E")
+    page.get_by_label("送信名（履歴に表示）").press("Enter")
+    settle(page)
+
+    # Leave the page and come back: the work is there.
+    page.get_by_role("link", name="送信履歴").click()
+    page.get_by_role("heading", name="送信履歴").wait_for(timeout=30_000)
+    page.get_by_role("link", name="新規送信").click()
+    page.get_by_role("heading", name="新規送信").wait_for(timeout=30_000)
+    wait_body(page, COMPOSER_BODY)
+    page.get_by_text("使用中の名簿: interview_roster.csv").wait_for(timeout=30_000)
+    expect(page.get_by_label("送信名（履歴に表示）")).to_have_value("一次面接E2E", timeout=30_000)
+    settle(page)
+
+    # Reload: signed in, same page, and the work comes back from the autosave.
+    page.reload(wait_until="networkidle")
+    page.get_by_role("heading", name="新規送信").wait_for(timeout=30_000)
+    page.get_by_text("前回の作業を復元しました", exact=False).wait_for(timeout=30_000)
+    wait_body(page, COMPOSER_BODY)
+    page.get_by_text("使用中の名簿: interview_roster.csv").wait_for(timeout=30_000)
+    expect(page.get_by_label("送信名（履歴に表示）")).to_have_value("一次面接E2E", timeout=30_000)
+    wait_metric(page, "送信先", "3")
+    tall_screenshot(page, "new_send_ja.png")
+
+    month = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+            .map(l => l.innerText.trim()).find(t => t.startsWith('送信後の残り'))"""
+    )
+    month = re.search(r"\d{4}-\d{2}", month).group(0)
+    page.get_by_role("button", name="内容を確認して送信").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("鈴木様 明日10時から一次面接です。").wait_for(timeout=30_000)
+    text = dialog.inner_text()
+    for expected in (
+        "長谷川太郎様 明日10時から一次面接です。",  # the longest message
+        "送信名: 一次面接E2E",
+        "名簿ファイル: interview_roster.csv",
+        "絞り込み: LINE登録: 未",
+        "送信先: 3名",
+        "請求・契約の対象: 通数",
+        f"対象月: {month}",
+        "送信専用・返信不可",
+    ):
+        assert expected in text, (expected, text)
+    assert re.search(r"概算費用: [\d,]+円", text), text
+    assert re.search(r"送信元番号: \d{3}-\d{4}-\d{4}", text), text
+    page.screenshot(path=str(ARTIFACTS / "new_send_confirm_ja.png"), full_page=True)
+    dialog.get_by_role("button", name="キャンセル").click()
+    dialog.wait_for(state="detached", timeout=30_000)
+    assert page.get_by_text(re.compile(r"送信 #\d+")).count() == 0  # nothing was sent
+
+    # English: the page, its dialog and Streamlit's texts.
+    settle(page)
+    language = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    choose(page, language, "English")
+    page.get_by_role("heading", name="New send").wait_for(timeout=30_000)
+    wait_body(page, COMPOSER_BODY)
+    page.locator('[data-testid="stFileUploaderDropzone"] button').wait_for(timeout=30_000)
+    assert "Browse files" in after_content(page, '[data-testid="stFileUploaderDropzone"] button')
+    tall_screenshot(page, "new_send_en.png")
+    page.get_by_role("button", name="Review and send").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Estimated cost", exact=False).wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "new_send_confirm_en.png"), full_page=True)
+    dialog.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_text(re.compile(r"Send #\d+: ")).first.wait_for(timeout=60_000)
+
+    # One click: a clean composer for the next send.
+    page.get_by_role("button", name="Start a new send").click()
+    page.get_by_text("Upload a roster file to begin.").wait_for(timeout=30_000)
+    assert page.get_by_text("Roster in use", exact=False).count() == 0
