@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.errors import SmsError
-from ui import actor, lang, service, t
+from ui import actor, lang, service, show_error, t
 
 svc = service()
 contract = svc.contract()
@@ -84,7 +84,7 @@ if svc.principal.can("contract"):
                     int(units), start, int(length), mode, number or None, actor=actor()
                 )
             except SmsError as exc:
-                st.error(str(exc))
+                show_error(exc)
             else:
                 st.success(t("contract.saved"))
                 st.rerun()
@@ -100,14 +100,14 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
                 added = svc.add_optout(number, reason or None, actor=actor())
                 st.success(t("optout.added") if added else t("optout.already"))
             except SmsError as exc:
-                st.error(str(exc))
+                show_error(exc)
     upload = st.file_uploader(t("optout.import"), type=["csv", "txt"], key="optout_file")
     if upload is not None and st.button(t("optout.import_button")):
         try:
             result = svc.import_optouts(upload.getvalue(), upload.name, actor=actor())
             st.success(t("optout.imported", added=result.added, already=result.already))
         except SmsError as exc:
-            st.error(str(exc))
+            show_error(exc)
     entries = svc.optouts()
     st.dataframe(
         [
@@ -115,7 +115,7 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
                 t("optout.number"): e.phone,
                 t("optout.reason"): e.reason or "",
                 t("optout.by"): e.added_by,
-                t("optout.at"): e.added_at,
+                t("optout.at"): svc.japan_time(e.added_at),
             }
             for e in entries
         ],
@@ -125,5 +125,9 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
         with st.form("optout_remove"):
             gone = st.selectbox(t("optout.remove"), [e.phone for e in entries])
             if st.form_submit_button(t("optout.remove_button")):
-                svc.remove_optout(gone, actor=actor())
-                st.rerun()
+                try:
+                    svc.remove_optout(gone, actor=actor())
+                except SmsError as exc:
+                    show_error(exc)
+                else:
+                    st.rerun()
