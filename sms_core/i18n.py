@@ -661,9 +661,9 @@ def error_text(exc: BaseException, lang: str = DEFAULT_LANGUAGE) -> str:
     if not isinstance(exc, SmsError):
         entry = GENERIC["unexpected"]
         return entry.get(lang) or ("An unexpected error occurred; tell an administrator.")
-    if lang == "en":
-        return str(exc)
     entry = ERRORS.get(exc.key)
+    if lang == "en":
+        return _format(entry["en"], exc.params) if entry and "en" in entry else str(exc)
     if entry is None or lang not in entry:
         for cls in type(exc).__mro__:
             code = getattr(cls, "key", None)

@@ -418,9 +418,9 @@ def cancel_campaign(engine: Engine, campaign_id: int, *, actor: str) -> Campaign
     with transaction(engine) as session:
         campaign = session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None:
-            raise InputError(f"there is no campaign {campaign_id}")
+            raise InputError(f"there is no campaign {campaign_id}", key="campaign.missing", id=campaign_id)  # noqa: E501
         if campaign.state not in ("scheduled", "sending", "paused", "draft"):
-            raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be cancelled")
+            raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be cancelled", key="campaign.not_cancellable", id=campaign_id)  # noqa: E501
         released = release_queued(session, campaign)
         campaign.state = "cancelled"
         campaign.cancelled_at = now_utc()
@@ -456,7 +456,7 @@ def set_paused(engine: Engine, campaign_id: int, paused: bool, *, actor: str) ->
     with transaction(engine) as session:
         campaign = session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None:
-            raise InputError(f"there is no campaign {campaign_id}")
+            raise InputError(f"there is no campaign {campaign_id}", key="campaign.missing", id=campaign_id)  # noqa: E501
         if paused and campaign.state not in ("scheduled", "sending"):
             raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be paused")
         if not paused and campaign.state != "paused":
