@@ -99,11 +99,13 @@ ERRORS: dict[str, dict[str, str]] = {
         "ja": "送信 #{id} はすでに完了または取り消し済みのため、取り消せません。"
     },
     "test_send.not_mobile": {
-        "ja": "この番号にはテスト送信できません。携帯電話の番号（070・080・090）を入力してください。"
+        "ja": "この番号にはテスト送信できません。"
+        "携帯電話の番号（070・080・090）を入力してください。"
     },
     # Administration's settings
     "provider.not_configured": {
-        "ja": "送信プロバイダ「{provider}」の認証情報がサーバーに設定されていないため、選べません。",
+        "ja": "送信プロバイダ「{provider}」の認証情報がサーバーに設定されていないため、"
+        "選べません。",
         "en": "The provider {provider} has no credentials on the server, so it cannot be chosen.",
     },
     "settings.provider_unknown": {"ja": "送信プロバイダ「{provider}」は使えません。"},
