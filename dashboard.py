@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sms_core.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from ui import follow_session_redirect, oidc_configured, service, sign_out, t, user
+from ui import (
+    follow_session_redirect,
+    language_switch,
+    oidc_configured,
+    service,
+    sign_out,
+    t,
+    user,
+)
 
 # An emoji icon becomes a data: URL in the page; a :material: one is fetched from an external
 # font host, which a closed network refuses.
 st.set_page_config(page_title="SMS", page_icon="✉️", layout="wide")
 
-if "lang" not in st.session_state:
-    st.session_state["lang"] = DEFAULT_LANGUAGE
-st.sidebar.selectbox("言語 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+language_switch()
 
 principal = user()
 follow_session_redirect()  # after a sign-in or sign-out: the session cookie's routes
