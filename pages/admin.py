@@ -44,7 +44,12 @@ def _save(key: str, value: str) -> None:
 provider_col, quiet_col, url_col = st.columns(3)
 with provider_col, st.form("provider"):
     names = svc.provider_names()
-    chosen = st.selectbox(t("config.provider"), names, index=names.index(current["provider"].value))
+    chosen = st.selectbox(
+        t("config.provider"),
+        names,
+        index=names.index(current["provider"].value),
+        format_func=lambda n: t(f"provider.{n}"),
+    )
     st.caption(t("config.provider_help"))
     if st.form_submit_button(t("config.save")):
         _save("provider", chosen)
@@ -76,7 +81,7 @@ if svc.has_active_contract():
     with st.form("test_send"):
         number = st.text_input(t("test.number"), placeholder="090-1234-5678")
         body = st.text_area(t("test.body"), value=t("test.body_default"), height=80)
-        st.caption(t("test.help", provider=current["provider"].value))
+        st.caption(t("test.help", provider=t(f"provider.{current['provider'].value}")))
         if st.form_submit_button(t("test.send"), type="primary"):
             try:
                 info = svc.test_send(number, body, key=state["test_nonce"], actor=actor())

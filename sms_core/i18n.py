@@ -231,6 +231,9 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The start of the short URLs behind URL tags: the link service's public address.",
     },
     "config.save": {"ja": "保存", "en": "Save"},
+    "provider.sandbox": {"ja": "サンドボックス（テスト用）", "en": "Sandbox (for tests)"},
+    "provider.karaden": {"ja": "Karaden", "en": "Karaden"},
+    "provider.twilio": {"ja": "Twilio", "en": "Twilio"},
     "config.saved": {"ja": "保存しました", "en": "Saved"},
     "config.reset": {"ja": "初期値に戻す", "en": "Back to the default"},
     "config.from_db": {

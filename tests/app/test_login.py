@@ -130,7 +130,7 @@ def test_with_auth_configured_sign_in_goes_through_the_identity_provider(with_co
     with --oidc (its role), and an unknown identity is refused and audited."""
     at = oidc_app({"is_logged_in": False})
     assert not at.exception
-    assert [b.label for b in at.button] == ["組織のアカウントでログイン"]
+    assert [b.label for b in at.main.button] == ["組織のアカウントでログイン"]  # sidebar: languages
     assert not at.text_input  # no password form when an identity provider is configured
 
     with_contract.add_user("ito@example.co.jp", "analyst", oidc=True)
