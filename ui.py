@@ -171,6 +171,15 @@ def t(key: str, **values: object) -> str:
     return _t(key, lang(), **values)
 
 
+def table(rows: list[dict]) -> None:
+    """A table of labelled rows, or a plain "none" when there are none (an empty list
+    would draw a headerless frame that says "empty")."""
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.caption(t("overview.none"))
+
+
 def show_error(exc: BaseException) -> None:
     """Show an error of the product in the user's language (its stable code's text)."""
     st.error(error_text(exc, lang()))

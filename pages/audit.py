@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.i18n import audit_action, audit_detail
-from ui import lang, require, service, t
+from ui import lang, require, service, t, table
 
 PAGE_SIZE = 100
 ACTIONS = (
@@ -39,7 +39,7 @@ action = st.selectbox(
 )
 page = st.number_input(t("audit.page"), min_value=1, value=1)
 events = svc.audit_events(PAGE_SIZE, (page - 1) * PAGE_SIZE, action=action)
-st.dataframe(
+table(
     [
         {
             t("audit.at"): svc.japan_time(e.at),
@@ -49,7 +49,6 @@ st.dataframe(
         }
         for e in events
     ],
-    hide_index=True,
 )
 st.download_button(
     t("audit.export"),

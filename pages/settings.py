@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.errors import SmsError
-from ui import actor, lang, service, show_error, t
+from ui import actor, lang, service, show_error, t, table
 
 svc = service()
 contract = svc.contract()
@@ -109,7 +109,7 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
         except SmsError as exc:
             show_error(exc)
     entries = svc.optouts()
-    st.dataframe(
+    table(
         [
             {
                 t("optout.number"): e.phone,
@@ -119,7 +119,6 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
             }
             for e in entries
         ],
-        hide_index=True,
     )
     if entries:
         with st.form("optout_remove"):

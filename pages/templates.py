@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.errors import SmsError, TemplateExistsError
-from ui import actor, require, service, show_error, t
+from ui import actor, require, service, show_error, t, table
 
 require("templates")
 svc = service()
@@ -13,7 +13,7 @@ st.title(t("templates.title"))
 
 templates = svc.templates()
 st.subheader(t("templates.templates"))
-st.dataframe(
+table(
     [
         {
             t("templates.name"): tpl.name,
@@ -23,7 +23,6 @@ st.dataframe(
         }
         for tpl in templates
     ],
-    hide_index=True,
 )
 names = [tpl.name for tpl in templates]
 picked = st.selectbox(
