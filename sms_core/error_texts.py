@@ -60,6 +60,7 @@ ERRORS: dict[str, dict[str, str]] = {
     "template.empty": {"ja": "名前を入力してください。"},
     "template.name_too_long": {"ja": "名前は{limit}文字以内にしてください。"},
     "template.body_empty": {"ja": "本文を入力してください。"},
+    "body.empty": {"ja": "本文が空です。空のSMSは送信できません。"},
     "template.body_too_long": {"ja": "本文は{limit:,}文字以内にしてください。"},
     "template.race": {
         "ja": "テンプレート「{name}」が同時に保存されました。もう一度お試しください。"
