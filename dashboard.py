@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sms_core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ui import (
     follow_session_redirect,
     keep_composer,
+    language_switch,
     note_language,
     oidc_configured,
     service,
@@ -27,9 +27,7 @@ from ui import (
 # font host, which a closed network refuses.
 st.set_page_config(page_title="SMS", page_icon="✉️", layout="wide")
 
-if "lang" not in st.session_state:
-    st.session_state["lang"] = DEFAULT_LANGUAGE
-st.sidebar.selectbox("言語 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+language_switch()
 note_language()  # New send re-applies its kept values after a change of language
 translate_streamlit_texts()  # Streamlit's own English (file uploader, "Press Enter …")
 

@@ -15,7 +15,7 @@ from datetime import date, time
 import streamlit as st
 
 from sms_core.errors import AccessError
-from sms_core.i18n import DEFAULT_LANGUAGE, error_text
+from sms_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text
 from sms_core.i18n import t as _t
 from sms_core.roles import Principal
 from sms_core.service import SmsService
@@ -145,6 +145,32 @@ def require(permission: str) -> None:
         st.stop()
 
 
+def _choose_language(code: str) -> None:
+    st.session_state["lang"] = code
+
+
+def language_switch() -> None:
+    """The sidebar's language buttons (日本語 / English), the chosen one highlighted.
+
+    Buttons, not a selectbox: in a real browser a widget of dashboard.py that keeps a
+    value (a selectbox) fell back to Japanese on every change while pages/ exists next to
+    it (Streamlit 1.67 with st.navigation); a button's click callback always applies.
+    """
+    state = st.session_state
+    state.setdefault("lang", DEFAULT_LANGUAGE)
+    st.sidebar.caption("言語 / Language")
+    columns = st.sidebar.columns(len(LANGUAGES))
+    for column, (code, name) in zip(columns, LANGUAGES.items(), strict=True):
+        column.button(
+            name,
+            key=f"lang:{code}",
+            on_click=_choose_language,
+            args=(code,),
+            type="primary" if state["lang"] == code else "secondary",
+            width="stretch",
+        )
+
+
 def lang() -> str:
     """The language chosen in the sidebar."""
     return st.session_state.get("lang", DEFAULT_LANGUAGE)
@@ -153,6 +179,15 @@ def lang() -> str:
 def t(key: str, **values: object) -> str:
     """A UI string in the user's language."""
     return _t(key, lang(), **values)
+
+
+def table(rows: list[dict]) -> None:
+    """A table of labelled rows, or a plain "none" when there are none (an empty list
+    would draw a headerless frame that says "empty")."""
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.caption(t("overview.none"))
 
 
 def show_error(exc: BaseException) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from sms_core.errors import SmsError
 from sms_core.roles import ROLES
-from ui import actor, require, service, t
+from ui import actor, require, service, show_error, t
 
 require("settings")
 svc = service()
@@ -24,18 +24,18 @@ def _source(key: str) -> None:
     if setting.source == "database":
         at = svc.japan_time(setting.updated_at)
         st.caption(t("config.from_db", by=setting.updated_by, at=at))
-        if st.button(t("config.reset", env=setting.env), key=f"reset:{key}"):
+        if st.button(t("config.reset"), key=f"reset:{key}"):
             svc.reset_setting(key, actor=actor())
             st.rerun()
     else:
-        st.caption(t(f"config.from_{setting.source}", env=setting.env))
+        st.caption(t(f"config.from_{setting.source}"))
 
 
 def _save(key: str, value: str) -> None:
     try:
         svc.set_setting(key, value, actor=actor())
     except SmsError as exc:
-        st.error(str(exc))
+        show_error(exc)
     else:
         st.success(t("config.saved"))
         st.rerun()
@@ -44,7 +44,12 @@ def _save(key: str, value: str) -> None:
 provider_col, quiet_col, url_col = st.columns(3)
 with provider_col, st.form("provider"):
     names = svc.provider_names()
-    chosen = st.selectbox(t("config.provider"), names, index=names.index(current["provider"].value))
+    chosen = st.selectbox(
+        t("config.provider"),
+        names,
+        index=names.index(current["provider"].value),
+        format_func=lambda n: t(f"provider.{n}"),
+    )
     st.caption(t("config.provider_help"))
     if st.form_submit_button(t("config.save")):
         _save("provider", chosen)
@@ -89,12 +94,12 @@ if svc.has_active_contract():
     with st.form("test_send"):
         number = st.text_input(t("test.number"), placeholder="090-1234-5678")
         body = st.text_area(t("test.body"), value=t("test.body_default"), height=80)
-        st.caption(t("test.help", provider=current["provider"].value))
+        st.caption(t("test.help", provider=t(f"provider.{current['provider'].value}")))
         if st.form_submit_button(t("test.send"), type="primary"):
             try:
                 info = svc.test_send(number, body, key=state["test_nonce"], actor=actor())
             except SmsError as exc:
-                st.error(str(exc))
+                show_error(exc)
             else:
                 state["test_campaign"] = info.id
                 state["test_nonce"] = secrets.token_hex(8)
@@ -117,8 +122,8 @@ st.dataframe(
             t("users.name"): u.name,
             t("users.role"): t(f"role.{u.role}"),
             t("users.kind"): "OIDC" if u.oidc else t("users.local"),
-            t("users.disabled"): u.disabled,
-            t("users.last_login"): svc.japan_time(u.last_login_at) if u.last_login_at else "",
+            t("users.disabled"): t("users.is_disabled") if u.disabled else "",
+            t("users.last_login"): svc.japan_time(u.last_login_at),
         }
         for u in svc.users()
     ],
@@ -127,26 +132,37 @@ st.dataframe(
 with st.form("add_user", clear_on_submit=True):
     left, mid, right = st.columns(3)
     new_name = left.text_input(t("users.name"))
-    new_role = mid.selectbox(t("users.role"), ROLES, format_func=lambda r: t(f"role.{r}"))
+    # Least privileged first and chosen (ROLES runs from the most): raised on purpose only.
+    roles = list(reversed(ROLES))
+    new_role = mid.selectbox(t("users.role"), roles, index=0, format_func=lambda r: t(f"role.{r}"))
     oidc = right.toggle(t("users.oidc"))
     if st.form_submit_button(t("users.add")):
         try:
             password = svc.add_user(new_name, new_role, oidc=oidc)
         except SmsError as exc:
-            st.error(str(exc))
+            show_error(exc)
         else:
-            # Shown once, to hand over; only its hash is stored.
-            st.success(t("users.added_oidc") if oidc else t("users.added", password=password))
+            # Shown once, to hand over (only its hash is stored): kept over the rerun that
+            # redraws the users table above with the new user.
+            st.session_state["user_added"] = (
+                t("users.added_oidc") if oidc else t("users.added", password=password)
+            )
+            st.rerun()
+added = st.session_state.pop("user_added", None)
+if added is not None:
+    st.success(added)
 with st.form("disable_user"):
     names = [u.name for u in svc.users() if u.name != svc.principal.name]
     target = st.selectbox(t("users.pick"), names, index=None, placeholder=t("ui.choose"))
     left, right = st.columns(2)
-    if left.form_submit_button(t("users.disable")) and target:
-        svc.set_user_disabled(target, True)
-        st.rerun()
-    if right.form_submit_button(t("users.enable")) and target:
-        svc.set_user_disabled(target, False)
-        st.rerun()
+    for button, disabled in ((left, True), (right, False)):
+        if button.form_submit_button(t("users.disable" if disabled else "users.enable")) and target:
+            try:
+                svc.set_user_disabled(target, disabled)
+            except SmsError as exc:
+                show_error(exc)
+            else:
+                st.rerun()  # the users table above shows the change
 
 # Demo data: labelled on every page while present; an admin removes it here.
 if svc.demo_present():

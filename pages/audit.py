@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import require, service, t
+from sms_core.i18n import audit_action, audit_detail
+from ui import lang, require, service, t, table
 
 PAGE_SIZE = 100
 ACTIONS = (
@@ -17,30 +18,42 @@ ACTIONS = (
     "login.success",
     "login.failure",
     "user.add",
+    "user.disable",
+    "user.enable",
+    "optout.add",
+    "optout.remove",
+    "template.save",
+    "template.delete",
     "erase",
 )
 
 require("audit")
 svc = service()
 st.title(t("audit.title"))
-action = st.selectbox(t("audit.action"), ACTIONS, index=None, placeholder=t("history.all"))
+action = st.selectbox(
+    t("audit.action"),
+    ACTIONS,
+    index=None,
+    placeholder=t("history.all"),
+    format_func=lambda a: audit_action(a, lang()),
+)
 page = st.number_input(t("audit.page"), min_value=1, value=1)
 events = svc.audit_events(PAGE_SIZE, (page - 1) * PAGE_SIZE, action=action)
-st.dataframe(
+table(
     [
         {
             t("audit.at"): svc.japan_time(e.at),
             t("audit.actor"): e.actor,
-            t("audit.what"): e.action,
-            t("audit.detail"): e.detail,
+            t("audit.what"): audit_action(e.action, lang()),
+            t("audit.detail"): audit_detail(e.detail, lang()),
         }
         for e in events
     ],
-    hide_index=True,
 )
 st.download_button(
     t("audit.export"),
-    data=lambda: svc.audit_csv(action=action),  # built when clicked; the export is audited
+    # Built when clicked; the export is audited. Words and Japan times in the UI language.
+    data=lambda: svc.audit_csv(action=action, lang=lang()),
     file_name="audit.csv",
     mime="text/csv",
     on_click="ignore",

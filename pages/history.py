@@ -7,7 +7,7 @@ import secrets
 import streamlit as st
 
 from sms_core.errors import SmsError
-from ui import actor, lang, service, t
+from ui import actor, lang, service, show_error, t
 
 PAGE_SIZE = 20
 MESSAGE_PAGE = 100
@@ -26,8 +26,7 @@ total = svc.campaign_count(template=template)
 pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 page = st.number_input(t("history.page", pages=pages), min_value=1, max_value=pages, value=1)
 campaigns = svc.campaign_page(PAGE_SIZE, (page - 1) * PAGE_SIZE, template=template)
-shown = campaigns.assign(state=campaigns["state"].map(lambda s: t(f"campaign.{s}")))
-st.dataframe(shown, hide_index=True)
+st.dataframe(svc.labelled(campaigns, "campaigns", lang()), hide_index=True)
 if campaigns.empty:
     st.caption(t("overview.none"))
     st.stop()
@@ -39,12 +38,21 @@ choice = st.selectbox(
 )
 row = campaigns.set_index("campaign_id").loc[choice]
 can_cancel = svc.principal.can("send") and row["state"] in CANCELLABLE
-if can_cancel and st.button(t("history.cancel", id=choice)):
-    try:
-        svc.cancel(int(choice), actor=actor())
-        st.rerun()
-    except SmsError as exc:
-        st.error(str(exc))
+done = st.session_state.pop("history_cancelled", None)
+if done is not None:
+    st.success(t("history.cancelled", id=done))
+if can_cancel:
+    # Cancelling cannot be undone: the button stays off until the user ticks the box.
+    st.warning(t("history.cancel_confirm", id=choice, name=row["name"]))
+    sure = st.checkbox(t("history.cancel_sure"), key=f"cancel_sure:{choice}")
+    if st.button(t("history.cancel", id=choice), disabled=not sure):
+        try:
+            svc.cancel(int(choice), actor=actor())
+        except SmsError as exc:
+            show_error(exc)
+        else:
+            st.session_state["history_cancelled"] = int(choice)
+            st.rerun()
 
 # Issue 16: pause/resume, resend to the unreached, edit a scheduled send (operators act).
 if svc.principal.can("send"):
@@ -120,10 +128,11 @@ else:
     cols[2].metric(t("history.click_rate"), f"{summary['click_rate']:.1%}")
     cols[3].metric(
         t("history.first_click"),
-        "—" if svc.is_missing(first) else f"{first:%Y-%m-%d %H:%M}",
+        "—" if svc.is_missing(first) else svc.japan_time(first),
     )
     with st.expander(t("history.clicks_by_recipient")):
-        st.dataframe(svc.campaign_clicks(int(choice), limit=MESSAGE_PAGE), hide_index=True)
+        clicks_by_recipient = svc.campaign_clicks(int(choice), limit=MESSAGE_PAGE)
+        st.dataframe(svc.labelled(clicks_by_recipient, "clicks", lang()), hide_index=True)
 
 st.subheader(t("history.messages"))
 state_col, reason_col = st.columns(2)
@@ -136,7 +145,7 @@ state_filter = state_col.selectbox(
 reason_filter = reason_col.selectbox(
     t("history.reason"),
     [None, *svc.failure_reason_keys(reasons)],
-    format_func=lambda r: t("history.all") if r is None else " / ".join(x for x in r if x),
+    format_func=lambda r: t("history.all") if r is None else svc.failure_reason_text(r, lang()),
 )
 code, text = reason_filter or (None, None)
 filters = {"state": state_filter, "error_code": code, "error_message": text}
@@ -152,12 +161,26 @@ message_page = st.number_input(
 messages = svc.campaign_messages(
     int(choice), limit=MESSAGE_PAGE, offset=(message_page - 1) * MESSAGE_PAGE, **filters
 )
-st.dataframe(messages, hide_index=True)
+st.dataframe(svc.labelled(messages, "messages", lang()), hide_index=True)
+if not reasons.empty:
+    # The words above group the providers' own reasons; their text stays at hand here.
+    with st.expander(t("history.raw_reasons")):
+        st.dataframe(
+            [
+                {
+                    t("col.reason"): svc.failure_reason_text(key, lang()),
+                    t("history.raw_code"): key[0] or "",
+                    t("history.raw_text"): key[1] or "",
+                }
+                for key in svc.failure_reason_keys(reasons)
+            ],
+            hide_index=True,
+        )
 csv_col, xlsx_col = st.columns(2)
 csv_col.download_button(
     t("history.export"),
     # Built when clicked, not on every rerun; the service audits each export.
-    data=lambda: svc.export_messages(int(choice), **filters),
+    data=lambda: svc.export_messages(int(choice), lang=lang(), **filters),
     file_name=f"campaign_{choice}.csv",
     mime="text/csv",
     on_click="ignore",

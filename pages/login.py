@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.errors import SmsError
-from ui import USER_KEY, base_service, oidc_configured, signed_in, t
+from ui import USER_KEY, base_service, oidc_configured, show_error, signed_in, t
 
 svc = base_service()
 st.title(t("login.title"))
@@ -17,7 +17,7 @@ if oidc_configured():
     try:
         st.session_state[USER_KEY] = svc.login_identity(st.user.get("email")).principal
     except SmsError as exc:
-        st.error(str(exc))
+        show_error(exc)
         st.button(t("login.logout"), on_click=st.logout)
         st.stop()
     st.rerun()
@@ -37,7 +37,7 @@ if pending is not None:
                 try:
                     svc.for_user(pending).change_password(old, new)
                 except SmsError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
                 else:
                     del st.session_state["must_change"]
                     signed_in(pending)
@@ -51,7 +51,7 @@ with st.form("login"):
         try:
             account, must_change = svc.login(name, password)
         except SmsError as exc:
-            st.error(str(exc))
+            show_error(exc)
         else:
             if must_change:
                 st.session_state["must_change"] = account.principal

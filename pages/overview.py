@@ -35,10 +35,7 @@ upcoming = svc.campaign_page(10, state="scheduled")
 if upcoming.empty:
     st.caption(t("overview.none"))
 else:
-    st.dataframe(
-        upcoming[["campaign_id", "name", "scheduled_at", "recipients", "units_reserved"]],
-        hide_index=True,
-    )
+    st.dataframe(svc.labelled(upcoming, "upcoming", lang()), hide_index=True)
 
 st.subheader(t("overview.failures"))
 failures = svc.recent_failures(days=7)

@@ -7,7 +7,7 @@ import secrets
 import streamlit as st
 
 from sms_core.errors import SmsError
-from ui import actor, lang, service, t
+from ui import actor, lang, service, show_error, t, table
 
 svc = service()
 contract = svc.contract()
@@ -86,7 +86,7 @@ if svc.principal.can("contract"):
                     int(units), start, int(length), mode, number or None, actor=actor()
                 )
             except SmsError as exc:
-                st.error(str(exc))
+                show_error(exc)
             else:
                 st.success(t("contract.saved"))
                 st.rerun()
@@ -102,27 +102,26 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
                 added = svc.add_optout(number, reason or None, actor=actor())
                 st.success(t("optout.added") if added else t("optout.already"))
             except SmsError as exc:
-                st.error(str(exc))
+                show_error(exc)
     upload = st.file_uploader(t("optout.import"), type=["csv", "txt"], key="optout_file")
     if upload is not None and st.button(t("optout.import_button")):
         try:
             result = svc.import_optouts(upload.getvalue(), upload.name, actor=actor())
             st.success(t("optout.imported", added=result.added, already=result.already))
         except SmsError as exc:
-            st.error(str(exc))
+            show_error(exc)
     entries = svc.optouts()
-    st.dataframe(
+    table(
         [
             {
                 t("optout.number"): e.phone,
                 t("optout.reason"): e.reason or "",
                 t("optout.by"): e.added_by,
                 t("optout.source"): t(f"optout.source.{e.source}"),
-                t("optout.at"): e.added_at,
+                t("optout.at"): svc.japan_time(e.added_at),
             }
             for e in entries
         ],
-        hide_index=True,
     )
     if entries:
         with st.form("optout_remove"):
@@ -130,8 +129,13 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
             shown = {e.phone_hash: f"{e.phone}  {e.added_by}" for e in entries}
             gone = st.selectbox(t("optout.remove"), list(shown), format_func=shown.get)
             if st.form_submit_button(t("optout.remove_button")):
-                svc.remove_optout(gone, actor=actor())
-                st.rerun()
+                try:
+                    svc.remove_optout(gone, actor=actor())
+                except SmsError as exc:
+                    show_error(exc)
+                else:
+                    st.rerun()
+
 
 # Issue 16: the unit price in yen (admins set it), team notifications, own-number test sends.
 if contract is not None:
@@ -147,7 +151,7 @@ if contract is not None:
                     svc.set_unit_price_yen(f"{new_price:.2f}")
                     st.success(t("yen.saved"))
                 except SmsError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
     else:
         st.markdown(t("yen.amount", yen=f"{price:,}"))
     st.subheader(t("notify.title"))
@@ -174,7 +178,7 @@ if contract is not None and svc.principal.can("test_send_own"):
                 svc.set_my_phone(mine)
                 st.success(t("mytest.saved"))
             except SmsError as exc:
-                st.error(str(exc))
+                show_error(exc)
     state = st.session_state
     state.setdefault("my_test_nonce", secrets.token_hex(8))
     with st.form("my_test_send"):
@@ -185,4 +189,4 @@ if contract is not None and svc.principal.can("test_send_own"):
                 state["my_test_nonce"] = secrets.token_hex(8)
                 st.success(t("mytest.sent", id=info.id))
             except SmsError as exc:
-                st.error(str(exc))
+                show_error(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.errors import SmsError, TemplateExistsError
-from ui import actor, require, service, t
+from ui import actor, require, service, show_error, t, table
 
 require("templates")
 svc = service()
@@ -13,17 +13,16 @@ st.title(t("templates.title"))
 
 templates = svc.templates()
 st.subheader(t("templates.templates"))
-st.dataframe(
+table(
     [
         {
             t("templates.name"): tpl.name,
             t("templates.chars"): svc.body_cost(tpl.body).chars,
             t("preview.units"): svc.body_cost(tpl.body).units,
-            t("templates.updated"): tpl.updated_at,
+            t("templates.updated"): svc.japan_time(tpl.updated_at),
         }
         for tpl in templates
     ],
-    hide_index=True,
 )
 names = [tpl.name for tpl in templates]
 picked = st.selectbox(
@@ -44,10 +43,14 @@ with st.form("template"):
             st.toast(t("send.saved"))
             st.rerun()  # the list above was drawn before the save
         except SmsError as exc:
-            st.error(str(exc))
+            show_error(exc)
     if right.form_submit_button(t("templates.delete"), disabled=picked is None):
-        svc.delete_template(picked, actor=actor())
-        st.rerun()
+        try:
+            svc.delete_template(picked, actor=actor())
+        except SmsError as exc:
+            show_error(exc)
+        else:
+            st.rerun()
 
 st.subheader(t("templates.drafts"))
 drafts = svc.drafts()
@@ -72,7 +75,7 @@ for draft in drafts:
                 st.session_state["overwrite_draft"] = draft.id
                 st.rerun()
             except SmsError as exc:
-                st.error(str(exc))
+                show_error(exc)
             else:
                 st.rerun()
         if pending == draft.id:
@@ -80,8 +83,12 @@ for draft in drafts:
             yes, no = st.columns(2)
             if yes.button(t("templates.overwrite"), key=f"overwrite:{draft.id}", type="primary"):
                 st.session_state.pop("overwrite_draft", None)
-                svc.promote_draft(draft.id, body=text, overwrite=True, actor=actor())
-                st.rerun()
+                try:
+                    svc.promote_draft(draft.id, body=text, overwrite=True, actor=actor())
+                except SmsError as exc:
+                    show_error(exc)
+                else:
+                    st.rerun()
             if no.button(t("templates.keep"), key=f"keep:{draft.id}"):
                 st.session_state.pop("overwrite_draft", None)
                 st.rerun()

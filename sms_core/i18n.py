@@ -5,6 +5,9 @@ Codes stay stable English ids in data and exports (R3); people see these words.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
 from sms_core.error_texts import ERRORS, GENERIC, WHERE
 from sms_core.errors import RosterError, SmsError
 
@@ -51,8 +54,8 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "login.password": {"ja": "パスワード", "en": "Password"},
     "login.submit": {"ja": "ログイン", "en": "Sign in"},
     "login.help": {
-        "ja": "アカウントは管理者が作成します（python -m sms_core users add）。",
-        "en": "An admin creates accounts (python -m sms_core users add).",
+        "ja": "アカウントは管理者が作成します。",
+        "en": "An admin creates accounts.",
     },
     "login.as": {"ja": "{name}（{role}）としてログイン中", "en": "Signed in as {name} ({role})"},
     "login.change_first": {
@@ -64,9 +67,9 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "login.again": {"ja": "新しいパスワード（確認）", "en": "New password again"},
     "login.change": {"ja": "パスワードを変更", "en": "Change password"},
     "login.mismatch": {"ja": "確認用のパスワードが一致しません。", "en": "The passwords differ."},
-    "role.admin": {"ja": "管理者", "en": "admin"},
-    "role.operator": {"ja": "担当者", "en": "operator"},
-    "role.analyst": {"ja": "分析担当", "en": "analyst"},
+    "role.admin": {"ja": "管理者", "en": "Admin"},
+    "role.operator": {"ja": "担当者", "en": "Operator"},
+    "role.analyst": {"ja": "分析担当", "en": "Analyst"},
     "nav.admin": {"ja": "管理", "en": "Administration"},
     "nav.audit": {"ja": "監査ログ", "en": "Audit trail"},
     "admin.title": {"ja": "管理", "en": "Administration"},
@@ -100,7 +103,8 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "users.role": {"ja": "役割", "en": "Role"},
     "users.kind": {"ja": "ログイン方法", "en": "Sign-in"},
     "users.local": {"ja": "パスワード", "en": "Password"},
-    "users.disabled": {"ja": "無効", "en": "Disabled"},
+    "users.disabled": {"ja": "状態", "en": "Status"},
+    "users.is_disabled": {"ja": "無効", "en": "Disabled"},
     "users.last_login": {"ja": "最終ログイン", "en": "Last sign-in"},
     "users.oidc": {"ja": "組織アカウント（OIDC）", "en": "Organisation account (OIDC)"},
     "users.add": {"ja": "ユーザーを追加", "en": "Add user"},
@@ -154,11 +158,11 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     },
     "send.links_expire": {
         "ja": "本文の短縮URLは{date}（日本時間）に無効になります（保存期間{days}日）。"
-        "リンク先をそれより長く使う場合は、期限を延ばす（SMS_LINK_RETENTION_DAYS）か、"
+        "リンク先をそれより長く使う場合は、管理者に保存期間の延長を依頼するか、"
         "別の案内を用意してください。",
         "en": "The short links in this message stop working on {date} (Japan time), "
-        "{days} days after sending. If the target must be reachable longer, raise "
-        "SMS_LINK_RETENTION_DAYS or plan another way to reach it.",
+        "{days} days after sending. If the target must be reachable longer, ask an admin "
+        "for a longer retention or plan another way to reach it.",
     },
     # Settings
     "settings.title": {"ja": "設定（SMS連携）", "en": "Settings (SMS)"},
@@ -251,9 +255,8 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "in the preview, and are checked again as messages go out.",
     },
     "config.provider_help": {
-        "ja": "認証情報は環境変数か secrets.toml に置きます。設定されていない事業者は選べません。",
-        "en": "Credentials live in the environment or secrets.toml; "
-        "a provider without them cannot be chosen.",
+        "ja": "認証情報はサーバー側で設定します。設定されていない事業者は選べません。",
+        "en": "Credentials are set up on the server; a provider without them cannot be chosen.",
     },
     "config.quiet_start": {"ja": "停止の開始（日本時間）", "en": "Quiet from (Japan time)"},
     "config.quiet_end": {"ja": "停止の終了（日本時間）", "en": "Quiet until (Japan time)"},
@@ -267,17 +270,20 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The start of the short URLs behind URL tags: the link service's public address.",
     },
     "config.save": {"ja": "保存", "en": "Save"},
+    "provider.sandbox": {"ja": "サンドボックス（テスト用）", "en": "Sandbox (for tests)"},
+    "provider.karaden": {"ja": "Karaden", "en": "Karaden"},
+    "provider.twilio": {"ja": "Twilio", "en": "Twilio"},
     "config.saved": {"ja": "保存しました", "en": "Saved"},
-    "config.reset": {"ja": "環境変数 {env} の値に戻す", "en": "Use {env} again"},
+    "config.reset": {"ja": "初期値に戻す", "en": "Back to the default"},
     "config.from_db": {
         "ja": "この画面で設定（{by}、{at}）。すべてのワーカーに適用されます。",
         "en": "Set here by {by} at {at}; every worker uses it.",
     },
-    "config.from_environment": {"ja": "環境変数 {env} の値", "en": "From the environment ({env})"},
-    "config.from_default": {
-        "ja": "既定値（環境変数 {env} は未設定）",
-        "en": "Default ({env} is not set)",
+    "config.from_environment": {
+        "ja": "サーバーの初期設定の値",
+        "en": "The server's initial setting",
     },
+    "config.from_default": {"ja": "既定値", "en": "The default"},
     "test.title": {"ja": "テスト送信", "en": "Test send"},
     "test.number": {"ja": "送信先の携帯電話番号", "en": "Mobile number to send to"},
     "test.body": {"ja": "本文", "en": "Message"},
@@ -769,6 +775,140 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "column.failed_at": {"ja": "失敗日時", "en": "Failed"},
     "column.clicks": {"ja": "クリック数", "en": "Clicks"},
     "column.first_click_at": {"ja": "初回クリック", "en": "First click"},
+    # Failure reasons as words (issue 15): providers' codes and texts map here, see
+    # failure_reason(); the raw text stays in the export and History's expander.
+    "failure.unknown_number": {"ja": "宛先不明", "en": "Unknown number"},
+    "failure.out_of_area": {"ja": "圏外・電源オフ", "en": "Out of area or switched off"},
+    "failure.rejected": {"ja": "受信拒否", "en": "Refused by the recipient"},
+    "failure.landline": {"ja": "携帯電話以外の番号", "en": "Not a mobile number"},
+    "failure.invalid_number": {"ja": "無効な番号", "en": "Invalid number"},
+    "failure.carrier_error": {"ja": "携帯会社のエラー", "en": "Carrier error"},
+    "failure.no_result": {"ja": "送達結果なし", "en": "No delivery result"},
+    "failure.result_unknown": {"ja": "送達結果不明", "en": "Delivery result unknown"},
+    "failure.cancelled": {"ja": "送信キャンセル", "en": "Cancelled"},
+    "failure.send_error": {"ja": "送信エラー", "en": "Sending error"},
+    "failure.body": {"ja": "本文の不備", "en": "Unusable message body"},
+    "failure.busy": {"ja": "混雑のため未送信", "en": "Not sent (busy)"},
+    "failure.config": {"ja": "接続設定の不備", "en": "Provider settings"},
+    "failure.other": {"ja": "その他", "en": "Other"},
+    "history.raw_reasons": {
+        "ja": "SMS事業者からの理由（原文）",
+        "en": "Reasons as the SMS provider gave them",
+    },
+    "history.raw_code": {"ja": "コード", "en": "Code"},
+    "history.raw_text": {"ja": "原文", "en": "Text"},
+    "history.cancel_confirm": {
+        "ja": "送信 #{id}「{name}」を取り消します。未送信のメッセージは送られず、"
+        "予約した通数は戻ります。",
+        "en": "Send #{id} “{name}” will be cancelled: its unsent messages are not sent "
+        "and its reserved units return.",
+    },
+    "history.cancel_sure": {"ja": "取り消してよろしいですか", "en": "Yes, cancel it"},
+    "history.cancelled": {"ja": "送信 #{id} を取り消しました。", "en": "Send #{id} was cancelled."},
+    # Table columns (sms_core.reports.labels): report column -> header
+    "col.campaign_id": {"ja": "送信番号", "en": "Send no."},
+    "col.name": {"ja": "名前", "en": "Name"},
+    "col.send_name": {"ja": "送信名", "en": "Send name"},
+    "col.template_name": {"ja": "テンプレート", "en": "Template"},
+    "col.state": {"ja": "状態", "en": "State"},
+    "col.scheduled_at": {"ja": "送信日時", "en": "Send time"},
+    "col.created_at": {"ja": "作成日時", "en": "Created"},
+    "col.quota_month": {"ja": "対象月", "en": "Month"},
+    "col.recipients": {"ja": "宛先数", "en": "Recipients"},
+    "col.units_reserved": {"ja": "予約通数", "en": "Units reserved"},
+    "col.units_used": {"ja": "使用通数", "en": "Units used"},
+    "col.messages": {"ja": "メッセージ数", "en": "Messages"},
+    "col.queued": {"ja": "送信待ち", "en": "Queued"},
+    "col.sending": {"ja": "送信中", "en": "Sending"},
+    "col.accepted": {"ja": "受付済み", "en": "Accepted"},
+    "col.delivered": {"ja": "到達", "en": "Delivered"},
+    "col.failed": {"ja": "失敗", "en": "Failed"},
+    "col.unknown": {"ja": "確認中", "en": "Unknown"},
+    "col.cancelled": {"ja": "取消", "en": "Cancelled"},
+    "col.message_id": {"ja": "メッセージ番号", "en": "Message no."},
+    "col.recipient_row": {"ja": "名簿の行", "en": "Roster row"},
+    "col.part": {"ja": "分割", "en": "Part"},
+    "col.candidate_id": {"ja": "応募者ID", "en": "Candidate ID"},
+    "col.person": {"ja": "氏名", "en": "Name"},
+    "col.kind": {"ja": "区分", "en": "Kind"},
+    "col.phone": {"ja": "電話番号", "en": "Number"},
+    "col.body": {"ja": "本文", "en": "Message"},
+    "col.units": {"ja": "通数", "en": "Units"},
+    "col.reason": {"ja": "失敗理由", "en": "Failure reason"},
+    "col.error_code": {"ja": "事業者のコード", "en": "Provider code"},
+    "col.error_message": {"ja": "事業者の理由（原文）", "en": "Provider's reason"},
+    "col.attempts": {"ja": "送信回数", "en": "Attempts"},
+    "col.accepted_at": {"ja": "受付日時", "en": "Accepted"},
+    "col.delivered_at": {"ja": "到達日時", "en": "Delivered"},
+    "col.failed_at": {"ja": "失敗日時", "en": "Failed"},
+    "col.links": {"ja": "短縮URL数", "en": "Links"},
+    "col.clicks": {"ja": "クリック数", "en": "Clicks"},
+    "col.first_click_at": {"ja": "最初のクリック", "en": "First click"},
+    "col.last_click_at": {"ja": "最後のクリック", "en": "Last click"},
+    "col.clicked_at": {"ja": "クリック日時", "en": "Clicked"},
+    # Audit events as words (issue 15); unknown actions fall back to their code.
+    "audit.action.campaign.confirm": {"ja": "送信を確定", "en": "Send confirmed"},
+    "audit.action.campaign.cancel": {"ja": "送信を取り消し", "en": "Send cancelled"},
+    "audit.action.campaign.pause": {"ja": "送信を一時停止", "en": "Send paused"},
+    "audit.action.campaign.resume": {"ja": "送信を再開", "en": "Send resumed"},
+    "audit.action.contract.set": {"ja": "契約を保存", "en": "Contract saved"},
+    "audit.action.settings.change": {"ja": "接続設定を変更", "en": "Setting changed"},
+    "audit.action.settings.reset": {"ja": "接続設定を初期値に戻す", "en": "Setting reset"},
+    "audit.action.export.messages": {"ja": "送信履歴をエクスポート", "en": "Messages exported"},
+    "audit.action.export.audit": {"ja": "監査ログをエクスポート", "en": "Audit trail exported"},
+    "audit.action.login.success": {"ja": "ログイン", "en": "Signed in"},
+    "audit.action.login.failure": {"ja": "ログイン失敗", "en": "Sign-in failed"},
+    "audit.action.user.add": {"ja": "ユーザーを追加", "en": "User added"},
+    "audit.action.user.disable": {"ja": "ユーザーを無効化", "en": "User disabled"},
+    "audit.action.user.enable": {"ja": "ユーザーを有効化", "en": "User enabled"},
+    "audit.action.user.password": {"ja": "パスワードを変更", "en": "Password changed"},
+    "audit.action.optout.add": {"ja": "配信停止に追加", "en": "Opt-out added"},
+    "audit.action.optout.remove": {"ja": "配信停止から削除", "en": "Opt-out removed"},
+    "audit.action.optout.import": {"ja": "配信停止を一括登録", "en": "Opt-outs imported"},
+    "audit.action.template.save": {"ja": "テンプレートを保存", "en": "Template saved"},
+    "audit.action.template.delete": {"ja": "テンプレートを削除", "en": "Template deleted"},
+    "audit.action.template.rename": {"ja": "テンプレート名を変更", "en": "Template renamed"},
+    "audit.action.draft.promote": {"ja": "下書きをテンプレートに", "en": "Draft promoted"},
+    "audit.action.retention.redact": {"ja": "保存期間切れの番号を消去", "en": "Old numbers erased"},
+    "audit.action.demo.clear": {"ja": "デモデータを削除", "en": "Demo data removed"},
+    "audit.action.erase": {"ja": "個人データを消去", "en": "Personal data erased"},
+    "audit.field.after": {"ja": "変更後", "en": "after"},
+    "audit.field.before": {"ja": "変更前", "en": "before"},
+    "audit.field.campaign": {"ja": "送信番号", "en": "send"},
+    "audit.field.messages": {"ja": "メッセージ数", "en": "messages"},
+    "audit.field.recipients": {"ja": "宛先数", "en": "recipients"},
+    "audit.field.units": {"ja": "通数", "en": "units"},
+    "audit.field.send_at": {"ja": "送信日時", "en": "send time"},
+    "audit.field.urgent_reason": {"ja": "緊急の理由", "en": "urgent reason"},
+    "audit.field.monthly_units": {"ja": "月間通数", "en": "units a month"},
+    "audit.field.months": {"ja": "契約期間（か月）", "en": "months"},
+    "audit.field.sender_mode": {"ja": "送信元", "en": "sender"},
+    "audit.field.sender_number": {"ja": "送信元番号", "en": "sender number"},
+    "audit.field.start_month": {"ja": "開始月", "en": "first month"},
+    "audit.field.name": {"ja": "名前", "en": "name"},
+    "audit.field.only": {"ja": "対象の操作", "en": "only"},
+    "audit.field.rows": {"ja": "行数", "en": "rows"},
+    "audit.field.key": {"ja": "項目", "en": "setting"},
+    "audit.field.value": {"ja": "値", "en": "value"},
+    "audit.field.role": {"ja": "役割", "en": "role"},
+    "audit.field.user": {"ja": "ユーザー", "en": "user"},
+    "audit.field.reason": {"ja": "理由", "en": "reason"},
+    "audit.field.added": {"ja": "追加", "en": "added"},
+    "audit.field.already": {"ja": "登録済み", "en": "already listed"},
+    "audit.field.phone": {"ja": "電話番号", "en": "number"},
+    "audit.field.number": {"ja": "電話番号", "en": "number"},
+    "audit.field.file": {"ja": "ファイル", "en": "file"},
+    "audit.field.old": {"ja": "旧", "en": "old"},
+    "audit.field.new": {"ja": "新", "en": "new"},
+    "audit.field.campaigns": {"ja": "送信数", "en": "sends"},
+    "audit.field.oidc": {"ja": "組織アカウント", "en": "OIDC"},
+    "audit.field.test": {"ja": "テスト送信", "en": "test"},
+    "audit.field.template": {"ja": "テンプレート", "en": "template"},
+    "audit.yes": {"ja": "はい", "en": "yes"},
+    "audit.no": {"ja": "いいえ", "en": "no"},
+    "config.setting.provider": {"ja": "送信プロバイダ", "en": "provider"},
+    "config.setting.quiet_hours": {"ja": "送信停止時間帯", "en": "quiet hours"},
+    "config.setting.short_url_base": {"ja": "短縮URL", "en": "short URL base"},
 }
 
 
@@ -806,9 +946,9 @@ def error_text(exc: BaseException, lang: str = DEFAULT_LANGUAGE) -> str:
     if not isinstance(exc, SmsError):
         entry = GENERIC["unexpected"]
         return entry.get(lang) or ("An unexpected error occurred; tell an administrator.")
-    if lang == "en":
-        return str(exc)
     entry = ERRORS.get(exc.key)
+    if lang == "en":
+        return _format(entry["en"], exc.params) if entry and "en" in entry else str(exc)
     if entry is None or lang not in entry:
         for cls in type(exc).__mro__:
             code = getattr(cls, "key", None)
@@ -832,3 +972,136 @@ def error_text(exc: BaseException, lang: str = DEFAULT_LANGUAGE) -> str:
 def column_headers(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     """Export column ids mapped to their headers in ``lang`` (Excel downloads, issue 16)."""
     return {key[len("column.") :]: t(key, lang) for key in _CATALOGUE if key.startswith("column.")}
+# --- Times, failure reasons and audit events as people read them (issue 15) ---
+
+_JST = timezone(timedelta(hours=9))
+DISPLAY_TIME = "%Y/%m/%d %H:%M"
+
+
+def display_time(instant: object) -> str:
+    """An instant as Japan time, ``2026/12/01 10:00``: the one format of every page and
+    export (Excel reads it as a date). Naive values are UTC (SQLite); missing ones give
+    an empty string, never "None" or "NaT"."""
+    if instant is None or not isinstance(instant, datetime) or instant != instant:
+        return ""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(_JST).strftime(DISPLAY_TIME)
+
+
+# Providers' codes (sandbox, Twilio's numeric codes) and words in their texts (the demo,
+# Karaden's sent_result words), each to one reason of the catalogue. Codes win over texts;
+# texts are matched lower-cased, first match wins.
+_FAILURE_CODES = {
+    "unreachable": "unknown_number",
+    "invalid_to": "invalid_number",
+    "invalid_number": "invalid_number",
+    "unknown_number": "unknown_number",
+    "empty_body": "body",
+    "body_too_long": "body",
+    "busy": "busy",
+    "blocked": "rejected",
+    "config": "config",
+    "30003": "out_of_area",
+    "30005": "unknown_number",
+    "30006": "landline",
+    "30004": "rejected",
+    "30007": "rejected",
+    "21610": "rejected",
+    "30008": "carrier_error",
+    "21211": "invalid_number",
+    "21614": "landline",
+}
+_FAILURE_WORDS = (
+    ("absent subscriber", "out_of_area"),
+    ("out of service", "out_of_area"),
+    ("圏外", "out_of_area"),
+    ("out of coverage", "out_of_area"),
+    ("switched off", "out_of_area"),
+    ("handset off", "out_of_area"),
+    ("unreachable", "unknown_number"),
+    ("unknown destination", "unknown_number"),
+    ("unknown number", "unknown_number"),
+    ("does not exist", "unknown_number"),
+    ("rejected", "rejected"),
+    ("blocked", "rejected"),
+    ("unsubscribed", "rejected"),
+    ("landline", "landline"),
+    ("not a mobile", "landline"),
+    ("invalid", "invalid_number"),
+    ("no delivery result", "no_result"),
+    ("delivery result unknown", "result_unknown"),
+    ("cancel", "cancelled"),
+    ("could not send", "send_error"),
+    ("carrier reported an error", "carrier_error"),
+    ("body", "body"),
+)
+
+
+def failure_reason_key(code: object, message: object) -> str | None:
+    """The catalogue reason (``failure.<key>``'s key) of a provider's code and text; None
+    when the message carries neither."""
+    code = None if code is None or code != code else str(code).strip()
+    text = None if message is None or message != message else str(message).strip().lower()
+    if not code and not text:
+        return None
+    if code and code in _FAILURE_CODES:
+        return _FAILURE_CODES[code]
+    for word, key in _FAILURE_WORDS:
+        if text and word in text:
+            return key
+    return "other"
+
+
+def failure_reason(code: object, message: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A failed message's reason as a word in ``lang`` (宛先不明, 圏外・電源オフ, 受信拒否…);
+    empty when there is none."""
+    key = failure_reason_key(code, message)
+    return "" if key is None else t(f"failure.{key}", lang)
+
+
+def audit_action(action: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """An audit event's name as words (its code when the catalogue has none yet)."""
+    key = f"audit.action.{action}"
+    return t(key, lang) if key in _CATALOGUE else action
+
+
+def _audit_value(field: str, value: object, lang: str) -> str:
+    if isinstance(value, dict):
+        return "（" + audit_detail(value, lang) + "）"
+    if isinstance(value, bool):
+        return t("audit.yes" if value else "audit.no", lang)
+    if isinstance(value, str):
+        try:
+            return display_time(datetime.fromisoformat(value)) if "T" in value else value
+        except ValueError:
+            return value
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def audit_detail(detail: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """An audit event's details (its JSON) as ``項目: 値`` pairs in ``lang``; fields
+    without a value are left out, times are Japan time."""
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail) if detail else {}
+        except ValueError:
+            return detail
+    if not isinstance(detail, dict):
+        return "" if detail is None else str(detail)
+    parts = []
+    for field, value in detail.items():
+        if value is None or value == "":
+            continue
+        label = f"audit.field.{field}"
+        name = t(label, lang) if label in _CATALOGUE else field
+        if field == "key" and f"config.setting.{value}" in _CATALOGUE:
+            value = t(f"config.setting.{value}", lang)
+        elif field == "sender_mode" and f"contract.sender.{value}" in _CATALOGUE:
+            value = t(f"contract.sender.{value}", lang)
+        elif field == "role" and f"role.{value}" in _CATALOGUE:
+            value = t(f"role.{value}", lang)
+        elif field == "only" and isinstance(value, str):
+            value = audit_action(value, lang)
+        parts.append(f"{name}: {_audit_value(field, value, lang)}")
+    return "、".join(parts) if lang == "ja" else ", ".join(parts)

@@ -280,17 +280,54 @@ class SmsService(OpsTools):
         self.principal.require("audit")
         return audit_trail.events(self._reader, limit, offset, action=action)
 
-    def audit_csv(self, *, action: str | None = None) -> bytes:
-        """The whole audit trail (or one action's events) as CSV; the export is audited."""
+    def audit_csv(self, *, action: str | None = None, lang: str | None = None) -> bytes:
+        """The whole audit trail (or one action's events) as CSV; the export is audited.
+
+        ``lang`` (``ja``/``en``) gives the people's version: headers, event names and
+        details in that language, times as ``2026/12/01 10:00`` Japan time; without it
+        the stable codes and UTC instants of the record."""
         who = self._who("audit")
-        data = audit_trail.csv(self._reader, action=action)
+        if lang is None:
+            data = audit_trail.csv(self._reader, action=action)
+        else:
+            data = self._audit_csv_people(action, lang)
         with transaction(self._engine) as s:
             audit(s, who, "export.audit", only=action)
         return data
 
-    def export_messages(self, campaign_id: int, **filters: Unpack[MessageFilters]) -> bytes:
+    def _audit_csv_people(self, action: str | None, lang: str) -> bytes:
+        import pandas as pd
+
+        from sms_core.i18n import audit_action, audit_detail, display_time, t
+        from sms_core.rules.export import frame_csv_bytes
+
+        rows = []
+        offset = 0
+        while True:  # page through the trail: an export holds every event
+            events = audit_trail.events(self._reader, 1000, offset, action=action)
+            rows += [
+                {
+                    t("audit.at", lang): display_time(e.at),
+                    t("audit.actor", lang): e.actor,
+                    t("audit.what", lang): audit_action(e.action, lang),
+                    t("audit.detail", lang): audit_detail(e.detail, lang),
+                }
+                for e in events
+            ]
+            if len(events) < 1000:
+                break
+            offset += 1000
+        columns = [t(k, lang) for k in ("audit.at", "audit.actor", "audit.what", "audit.detail")]
+        return frame_csv_bytes(pd.DataFrame(rows, columns=columns))
+
+    def export_messages(
+        self, campaign_id: int, *, lang: str | None = None, **filters: Unpack[MessageFilters]
+    ) -> bytes:
         """A campaign's messages with their clicks as CSV (numbers masked but the last 4
-        digits); each export is audited."""
+        digits); each export is audited. ``lang`` (``ja``/``en``) gives the people's
+        version (headers and values in that language, Japan times as ``2026/12/01
+        10:00``, the provider's own reason kept next to the word); without it the
+        report's own columns and codes."""
         from sms_core import reports
         from sms_core.rules.export import frame_csv_bytes
 
@@ -300,6 +337,10 @@ class SmsService(OpsTools):
         )
         with transaction(self._engine) as s:
             audit(s, who, "export.messages", campaign=campaign_id, rows=len(frame))
+        if lang is not None:
+            from sms_core.reports.labels import labelled
+
+            frame = labelled(frame, "messages_export", lang)
         return frame_csv_bytes(frame)
 
     def erase_phone(self, number: str) -> Erasure:
@@ -672,6 +713,14 @@ class SmsService(OpsTools):
 
         return reports.failure_reason_keys(reasons)
 
+    @staticmethod
+    def failure_reason_text(key: tuple[str | None, str | None], lang: str = "ja") -> str:
+        """One (code, text) of :meth:`failure_reason_keys` as a word in ``lang``
+        (宛先不明, 圏外・電源オフ…; the catalogue maps the providers' codes and texts)."""
+        from sms_core.i18n import failure_reason, t
+
+        return failure_reason(key[0], key[1], lang) or t("chart.reason.none", lang)
+
     def funnel(self, campaign_id: int, *, clicks: bool = True):
         """A campaign's delivery funnel, with its click stage when it had short links."""
         from sms_core import reports
@@ -772,11 +821,19 @@ class SmsService(OpsTools):
         return quota.format_month(month)
 
     @staticmethod
-    def japan_time(instant: datetime) -> str:
-        """An instant in Japan time: ``2026/12/01 10:00``."""
-        from sms_core.rules.schedule import japan_display
+    def japan_time(instant: datetime | None) -> str:
+        """An instant in Japan time: ``2026/12/01 10:00`` (empty when there is none)."""
+        from sms_core.i18n import display_time
 
-        return japan_display(instant)
+        return display_time(instant)
+
+    @staticmethod
+    def labelled(frame, table: str, lang: str = "ja"):
+        """A report's frame as the ``table`` people see (``campaigns``, ``upcoming``,
+        ``messages``, ``clicks``): catalogue headers, words for codes, Japan times."""
+        from sms_core.reports.labels import labelled
+
+        return labelled(frame, table, lang)
 
     @staticmethod
     def body_cost(body: str):

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sms_core.errors import InputError
-from sms_core.i18n import t
+from sms_core.i18n import failure_reason, t
 from sms_core.sending.quota import format_month
 from sms_core.store.models import MESSAGE_STATES
 
@@ -68,8 +68,18 @@ def figure_daily_sends(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
     fig = go.Figure()
     for state in MESSAGE_STATES:
         if state in df and int(df[state].sum()) > 0:
-            fig.add_trace(go.Bar(x=df["day"], y=df[state], name=t(f"message.{state}", lang)))
+            name = t(f"message.{state}", lang)
+            fig.add_trace(
+                go.Bar(
+                    x=df["day"],
+                    y=df[state],
+                    name=name,
+                    hovertemplate="%{x|%Y/%m/%d} " + name + ": %{y:,}<extra></extra>",
+                )
+            )
     fig.update_layout(barmode="stack")
+    # Plotly's date ticks speak English ("Nov 15"); numbers read the same in both.
+    fig.update_xaxes(tickformat="%m/%d")
     title = label("daily_sends.title", lang, n=len(df))
     empty = not fig.data
     return _layout(fig, title, label("axis.day", lang), label("axis.messages", lang), lang, empty)
@@ -97,23 +107,26 @@ def figure_funnel(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
 
 
 def _reason(code: object, message: object, lang: str) -> str:
-    text = " ".join(str(v) for v in (code, message) if v is not None and not pd.isna(v))  # type: ignore[call-overload]
-    text = text or label("reason.none", lang)
-    return text if len(text) <= 60 else text[:59] + "…"
+    """The reason as a word of the catalogue (宛先不明, 圏外・電源オフ…)."""
+    return failure_reason(code, message, lang) or label("reason.none", lang)
 
 
 def figure_failure_reasons(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
-    """Horizontal bars of failed messages per reason, from :func:`failure_reasons`."""
-    reasons = [
-        _reason(c, m, lang) for c, m in zip(df["error_code"], df["error_message"], strict=True)
-    ]
+    """Horizontal bars of failed messages per reason, from :func:`failure_reasons`; the
+    providers' codes and texts are counted under their word in ``lang``."""
+    counts: dict[str, int] = {}
+    for c, m, n in zip(df["error_code"], df["error_message"], df["messages"], strict=True):
+        word = _reason(c, m, lang)
+        counts[word] = counts.get(word, 0) + int(n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     # Plotly draws the first category at the bottom; the most frequent belongs on top.
     fig = go.Figure(
         go.Bar(
-            x=list(df["messages"])[::-1],
-            y=reasons[::-1],
+            x=[n for _, n in ranked][::-1],
+            y=[w for w, _ in ranked][::-1],
             orientation="h",
             name=t("message.failed", lang),
+            hovertemplate="%{y}: %{x:,}<extra></extra>",
         )
     )
     x, y = label("axis.messages", lang), label("axis.reason", lang)
@@ -149,10 +162,11 @@ def figure_quota_gauge(status, lang: str = "ja") -> go.Figure:
         go.Indicator(
             mode="gauge+number",
             value=taken,
-            number={"valueformat": ","},
+            number={"valueformat": ",", "font": {"size": 40}},
             gauge={
-                # A cap of 0 (no contract this month) still needs a non-empty axis.
-                "axis": {"range": [0, max(cap, 1)]},
+                # A cap of 0 (no contract this month) still needs a non-empty axis; the
+                # ticks carry thousands separators and few enough to fit ("5,000").
+                "axis": {"range": [0, max(cap, 1)], "tickformat": ",", "nticks": 5},
                 "bar": {"thickness": 0},
                 "steps": [
                     {"range": [0, used], "color": "#1f77b4", "name": label("series.used", lang)},
@@ -168,7 +182,9 @@ def figure_quota_gauge(status, lang: str = "ja") -> go.Figure:
     )
     fig.update_layout(
         title={"text": label("quota_gauge.title", lang, cap=cap)},
-        margin={"t": 60, "l": 20, "r": 20, "b": 10},
+        # Room at both sides for the end ticks: with 20px the cap's "5000" was cut to "50".
+        margin={"t": 70, "l": 50, "r": 50, "b": 10},
+        height=300,
     )
     return fig
 

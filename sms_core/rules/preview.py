@@ -449,9 +449,7 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
     """Texts and counts of ``body`` per row (R6–R11); needs the roster, not eligibility."""
     body = text.normalize_newlines(body)
     if not body.strip():
-        raise TemplateError(
-            "the message is empty; an empty SMS cannot be sent", key="template.empty"
-        )
+        raise TemplateError("the message is empty; an empty SMS cannot be sent", key="body.empty")
     if len(body) > text.MAX_BODY_CHARS:
         raise TemplateError(
             f"the message is {len(body):,} characters; at most {text.MAX_BODY_CHARS:,} "

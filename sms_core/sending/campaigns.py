@@ -533,9 +533,16 @@ def cancel_campaign(engine: Engine, campaign_id: int, *, actor: str) -> Campaign
     with transaction(engine) as session:
         campaign = session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None:
-            raise InputError(f"there is no campaign {campaign_id}")
+            raise InputError(
+                f"there is no campaign {campaign_id}", key="campaign.missing", id=campaign_id
+            )
         if not campaign_move_allowed(campaign.state, CampaignState.CANCELLED):
-            raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be cancelled")
+            raise StateError(
+                f"campaign {campaign_id} is {campaign.state}; it cannot be cancelled",
+                key="campaign.not_cancellable",
+                id=campaign_id,
+                state=campaign.state,
+            )
         released = release_queued(session, campaign)
         check_campaign_move(campaign, CampaignState.CANCELLED)
         campaign.cancelled_at = now_utc()
@@ -569,7 +576,9 @@ def set_paused(engine: Engine, campaign_id: int, paused: bool, *, actor: str) ->
     with transaction(engine) as session:
         campaign = session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None:
-            raise InputError(f"there is no campaign {campaign_id}")
+            raise InputError(
+                f"there is no campaign {campaign_id}", key="campaign.missing", id=campaign_id
+            )
         if paused and not campaign_move_allowed(campaign.state, CampaignState.PAUSED):
             raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be paused")
         if not paused and campaign.state != CampaignState.PAUSED:

@@ -74,28 +74,29 @@ def active_contract(session: Session, now: datetime | None = None) -> Contract |
 
 def _whole(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{what} must be a whole number, not {value!r}")
+        raise InputError(f"{what} must be a whole number, not {value!r}", key="contract.whole")
     return value
 
 
 def _sender(mode: str, number: str | None) -> str:
     if mode not in SENDER_MODES:
-        raise InputError(f"the sender is 'shared' or 'dedicated', not '{mode}'")
+        raise InputError(f"the sender is 'shared' or 'dedicated', not '{mode}'", key="contract.sender_mode")  # noqa: E501
     given = (number or "").strip()
     if mode == "shared":
         if given and classify(given).national != SHARED_SENDER_NUMBER:
             raise InputError(
                 f"the shared sender is always {SHARED_SENDER_NUMBER}; give a number only "
-                "with a dedicated sender"
+                "with a dedicated sender",
+                key="contract.shared_number",
             )
         return SHARED_SENDER_NUMBER
     if not given:
-        raise InputError("a dedicated sender needs its number (the one the provider assigned)")
+        raise InputError("a dedicated sender needs its number (the one the provider assigned)", key="contract.number_missing")  # noqa: E501
     national = classify(given).national
     if not national:
-        raise InputError(f"the dedicated sender number '{given}' is not a well-formed number")
+        raise InputError(f"the dedicated sender number '{given}' is not a well-formed number", key="contract.number_invalid", number=given)  # noqa: E501
     if national == SHARED_SENDER_NUMBER:
-        raise InputError(f"{SHARED_SENDER_NUMBER} is the shared number, not a dedicated one")
+        raise InputError(f"{SHARED_SENDER_NUMBER} is the shared number, not a dedicated one", key="contract.number_shared")  # noqa: E501
     return national
 
 
@@ -119,12 +120,12 @@ def set_contract(
     """
     units = _whole(monthly_units, "the monthly units")
     if not 0 < units <= MAX_MONTHLY_UNITS:
-        raise InputError(f"the monthly units must be 1 to {MAX_MONTHLY_UNITS:,}, not {units}")
+        raise InputError(f"the monthly units must be 1 to {MAX_MONTHLY_UNITS:,}, not {units}", key="contract.units", max=MAX_MONTHLY_UNITS)  # noqa: E501
     length = _whole(months, "the contract length")
     if length < MIN_MONTHS:
-        raise InputError(f"a contract runs at least {MIN_MONTHS} months, not {length} (R16)")
+        raise InputError(f"a contract runs at least {MIN_MONTHS} months, not {length}", key="contract.too_short", min=MIN_MONTHS)  # noqa: E501
     if length > MAX_MONTHS:
-        raise InputError(f"a contract runs at most {MAX_MONTHS} months, not {length}")
+        raise InputError(f"a contract runs at most {MAX_MONTHS} months, not {length}", key="contract.too_long", max=MAX_MONTHS)  # noqa: E501
     if not isinstance(start_month, date) or isinstance(start_month, datetime):
         raise InputError(f"the start month must be a date, not {start_month!r}")
     if start_month.day != 1:
@@ -150,7 +151,7 @@ def set_contract(
         session.flush()
     except IntegrityError:
         raise StateError(
-            "the contract was set up at the same moment elsewhere: try again"
+            "the contract was set up at the same moment elsewhere: try again", key="contract.race"
         ) from None
     apply_contract(session, contract, now=now)
     audit(session, actor, "contract.set", before=before, after=_terms(contract))

@@ -581,5 +581,5 @@ def draft_test_send(engine: Engine, number: str, body: str, *, key: str) -> Send
     )
     if not draft.recipients:
         reason = next(code for code, n in draft.reasons.items() if n and code != "ok")
-        raise InputError(f"{number.strip()} cannot receive a test send (reason: {reason})")
+        raise InputError(f"{number.strip()} cannot receive a test send (reason: {reason})", key="test_send.not_mobile")  # noqa: E501
     return draft

@@ -84,7 +84,7 @@ def normalise_number(raw: str, where: str = "") -> str:
     national = classify(raw).national
     if not national:
         prefix = f"{where}: " if where else ""
-        raise InputError(f"{prefix}'{raw.strip()}' is not a well-formed phone number")
+        raise InputError(f"{prefix}'{raw.strip()}' is not a well-formed phone number", key="optout.number", number=raw.strip())  # noqa: E501
     return national
 
 
@@ -226,7 +226,7 @@ def _decode(data: bytes, source: str) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError(f"{source} is neither UTF-8 nor Shift_JIS/CP932 text")
+    raise InputError(f"{source} is neither UTF-8 nor Shift_JIS/CP932 text", key="optout.encoding")
 
 
 def read_numbers(data: bytes, source: str = "the file") -> list[str]:
@@ -239,7 +239,7 @@ def read_numbers(data: bytes, source: str = "the file") -> list[str]:
     """
     rows = list(csv.reader(io.StringIO(_decode(data, source))))
     if len(rows) > MAX_IMPORT_LINES:
-        raise InputError(f"{source} has more than {MAX_IMPORT_LINES:,} lines")
+        raise InputError(f"{source} has more than {MAX_IMPORT_LINES:,} lines", key="optout.too_many", max=MAX_IMPORT_LINES)  # noqa: E501
     column = 0
     first_line = _first_content_line(rows)
     numbers = []
@@ -251,7 +251,7 @@ def read_numbers(data: bytes, source: str = "the file") -> list[str]:
             column = _phone_column(cells, source)
             continue
         if column >= len(cells) or not cells[column]:
-            raise InputError(f"{source}, line {line_no}: no number")
+            raise InputError(f"{source}, line {line_no}: no number", key="optout.line_empty", line=line_no)  # noqa: E501
         numbers.append(normalise_number(cells[column], f"{source}, line {line_no}"))
     return numbers
 
@@ -277,7 +277,8 @@ def _phone_column(header: list[str], source: str) -> int:
             return index
     raise InputError(
         f"{source}: none of the columns ({', '.join(header)}) looks like a phone number; "
-        "name it 'phone' or put the numbers in a one-column file"
+        "name it 'phone' or put the numbers in a one-column file",
+        key="optout.no_column",
     )
 
 

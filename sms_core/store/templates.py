@@ -36,17 +36,17 @@ MAX_BODY = 20_000
 def _name(name: str, what: str = "template name", limit: int = MAX_NAME) -> str:
     cleaned = (name or "").strip()
     if not cleaned:
-        raise InputError(f"the {what} is empty")
+        raise InputError(f"the {what} is empty", key="template.empty")
     if len(cleaned) > limit:
-        raise InputError(f"the {what} is longer than {limit} characters")
+        raise InputError(f"the {what} is longer than {limit} characters", key="template.name_too_long", limit=limit)  # noqa: E501
     return cleaned
 
 
 def _body(body: str) -> str:
     if not body or not body.strip():
-        raise InputError("the message body is empty")
+        raise InputError("the message body is empty", key="template.body_empty")
     if len(body) > MAX_BODY:
-        raise InputError(f"the message body is longer than {MAX_BODY:,} characters")
+        raise InputError(f"the message body is longer than {MAX_BODY:,} characters", key="template.body_too_long", limit=MAX_BODY)  # noqa: E501
     return body
 
 
@@ -67,7 +67,7 @@ def save_template(session: Session, name: str, body: str, *, actor: str = "syste
     try:
         session.flush()
     except IntegrityError:
-        raise InputError(f"a template named '{name}' was saved at the same moment") from None
+        raise InputError(f"a template named '{name}' was saved at the same moment", key="template.race", name=name) from None  # noqa: E501
     audit(session, actor, "template.save", name=name)
     return template
 
@@ -78,7 +78,7 @@ def get_template(session: Session, name: str) -> Template:
     if template is None:
         names = [t.name for t in list_templates(session)]
         available = ", ".join(names) if names else "there are none yet"
-        raise InputError(f"no template named '{name.strip()}' (templates: {available})")
+        raise InputError(f"no template named '{name.strip()}' (templates: {available})", key="template.missing", name=name.strip())  # noqa: E501
     return template
 
 
@@ -92,7 +92,7 @@ def rename_template(session: Session, old: str, new: str, *, actor: str = "syste
     template = get_template(session, old)
     new = _name(new)
     if new != template.name and _find(session, new) is not None:
-        raise InputError(f"a template named '{new}' already exists")
+        raise InputError(f"a template named '{new}' already exists", key="template.exists", name=new)  # noqa: E501
     previous, template.name = template.name, new
     template.updated_at = now_utc()
     session.flush()
@@ -112,7 +112,7 @@ def save_draft(session: Session, title: str, body: str, draft_id: int | None = N
     """Save a draft: a new one, or the draft ``draft_id`` edited (an empty body is fine)."""
     title = _name(title, "draft title", MAX_TITLE)
     if len(body) > MAX_BODY:
-        raise InputError(f"the message body is longer than {MAX_BODY:,} characters")
+        raise InputError(f"the message body is longer than {MAX_BODY:,} characters", key="template.body_too_long", limit=MAX_BODY)  # noqa: E501
     if draft_id is None:
         draft = Draft(title=title, body=body, updated_at=now_utc())
         session.add(draft)
@@ -127,7 +127,7 @@ def get_draft(session: Session, draft_id: int) -> Draft:
     """The draft ``draft_id``; InputError when there is none."""
     draft = session.get(Draft, draft_id)
     if draft is None:
-        raise InputError(f"no draft number {draft_id}")
+        raise InputError(f"no draft number {draft_id}", key="draft.missing", id=draft_id)
     return draft
 
 
@@ -161,7 +161,9 @@ def promote_draft(
     name = _name(name if name is not None else draft.title)
     if not overwrite and _find(session, name) is not None:
         raise TemplateExistsError(
-            f"a template named '{name}' already exists: choose another name, or overwrite it"
+            f"a template named '{name}' already exists: choose another name, or overwrite it",
+            key="template.exists",
+            name=name,
         )
     template = save_template(session, name, body if body is not None else draft.body, actor=actor)
     session.delete(draft)

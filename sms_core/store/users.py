@@ -61,7 +61,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 def _name(name: str) -> str:
     cleaned = (name or "").strip()
     if not cleaned or len(cleaned) > 200:
-        raise InputError("a user name is 1 to 200 characters")
+        raise InputError("a user name is 1 to 200 characters", key="user.name")
     return cleaned
 
 
@@ -71,7 +71,7 @@ def _find(session: Session, name: str) -> User | None:
 
 def _check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD:
-        raise InputError(f"a password has at least {MIN_PASSWORD} characters")
+        raise InputError(f"a password has at least {MIN_PASSWORD} characters", key="password.short", min=MIN_PASSWORD)  # noqa: E501
     return password
 
 
@@ -91,9 +91,9 @@ def add_user(
     """
     name = _name(name)
     if role not in ROLES:
-        raise InputError(f"a role is one of {', '.join(ROLES)}, not {role!r}")
+        raise InputError(f"a role is one of {', '.join(ROLES)}, not {role!r}", key="user.role")
     if _find(session, name) is not None:
-        raise InputError(f"a user named '{name}' already exists")
+        raise InputError(f"a user named '{name}' already exists", key="user.exists", name=name)
     one_time = None
     if oidc:
         hashed = None
@@ -145,12 +145,15 @@ class Login:
     principal: Principal | None
     must_change_password: bool = False
     refusal: str | None = None
+    # The refusal's stable code: one for every refused password sign-in (unknown name,
+    # wrong password, locked), so the message never tells which names exist.
+    refusal_key: str = "login.refused"
 
     def raise_if_refused(self) -> Principal:
         """The principal; AccessError with the refusal otherwise (call after the commit
         that records the attempt, so that a failure is counted and audited)."""
         if self.principal is None:
-            raise AccessError(self.refusal or REFUSAL)
+            raise AccessError(self.refusal or REFUSAL, key=self.refusal_key)
         return self.principal
 
 
@@ -269,7 +272,8 @@ def principal_for_identity(session: Session, email: str | None) -> Login:
     user = _find(session, email or "") if email else None
     if user is None or user.disabled or user.password_hash is not None:
         audit(session, (email or "?")[:100], "login.failure", reason="identity not a user")
-        return Login(None, refusal=f"{email or 'this account'} is not a user here; ask an admin")
+        refusal = f"{email or 'this account'} is not a user here; ask an admin"
+        return Login(None, refusal=refusal, refusal_key="login.not_user")
     user.last_login_at = now_utc()
     audit(session, user.name, "login.success", oidc=True)
     return Login(Principal(user.name, user.role))
@@ -279,13 +283,13 @@ def change_password(session: Session, name: str, old: str, new: str) -> None:
     """Replace a password after checking the old one (also ends a must-change)."""
     user = _find(session, name)
     if user is None or user.password_hash is None:
-        raise AccessError("wrong name or password")
+        raise AccessError("wrong name or password", key="login.refused")
     try:
         _hasher.verify(user.password_hash, old or "-")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        raise AccessError("the current password is wrong") from None
+        raise AccessError("the current password is wrong", key="password.wrong") from None
     if new == old:
-        raise InputError("choose a new password different from the current one")
+        raise InputError("choose a new password different from the current one", key="password.same")  # noqa: E501
     user.password_hash = _hasher.hash(_check_password(new))
     user.must_change_password = False
     audit(session, user.name, "user.password")
@@ -295,7 +299,7 @@ def set_disabled(session: Session, name: str, disabled: bool, *, actor: str) -> 
     """Disable (or enable again) a user; a disabled user cannot log in."""
     user = _find(session, _name(name))
     if user is None:
-        raise InputError(f"no user named '{name}'")
+        raise InputError(f"no user named '{name}'", key="user.missing", name=name)
     user.disabled = disabled
     audit(session, actor, "user.disable" if disabled else "user.enable", user=user.name)
 

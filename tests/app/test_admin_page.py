@@ -33,7 +33,7 @@ def test_quiet_hours_and_short_url_base_are_saved_for_every_process(with_contrac
     assert any("http" in e.value for e in at.error)
     assert with_contract.settings()["short_url_base"].source == "default"
 
-    button(at, "環境変数 SMS_QUIET_HOURS の値に戻す").click().run()
+    button(at, "初期値に戻す").click().run()  # issue 15: no environment variable names
     assert with_contract.settings()["quiet_hours"].source == "environment"
 
 
@@ -43,7 +43,7 @@ def test_a_provider_without_credentials_cannot_be_chosen(with_contract, run_app,
     at = run_app("admin")
     next(s for s in at.selectbox if s.label == "送信プロバイダ").set_value("twilio")
     next(b for b in at.button if b.label == "保存" and b.form_id == "provider").click().run()
-    assert any("SMS_TWILIO_AUTH_TOKEN" in e.value for e in at.error)
+    assert any("認証情報がサーバーに設定されていない" in e.value for e in at.error)
     assert with_contract.provider_name == "sandbox"
 
 
@@ -58,5 +58,28 @@ def test_a_test_send_creates_one_campaign_and_shows_its_state(with_contract, run
     # The form again, with a new number: a new campaign (the nonce was renewed).
     next(w for w in at.text_input if w.label == "送信先の携帯電話番号").set_value("03-1234-5678")
     button(at, "テスト送信する").click().run()
-    assert any("cannot receive" in e.value for e in at.error)
+    assert any("テスト送信できません" in e.value for e in at.error)
     assert with_contract.quota().reserved == 1
+
+
+def test_a_new_user_starts_least_privileged_and_the_list_follows_each_change(
+    with_contract, run_app
+):
+    """Issue 15: the role picker starts on analyst; the users table shows an added user,
+    then a disabled one, without a reload."""
+    at = run_app("admin")
+    role = next(s for s in at.selectbox if s.label == "役割")
+    assert role.value == "analyst" and role.options[0] == "分析担当"
+    next(w for w in at.text_input if w.label == "ユーザー名").set_value("sato")
+    next(b for b in at.button if b.label == "ユーザーを追加").click().run()
+    assert not at.exception
+    assert any("初回パスワード" in s.value for s in at.success)  # shown once, after the rerun
+    users = next(d.value for d in at.dataframe if "最終ログイン" in d.value.columns)
+    row = users[users["ユーザー名"] == "sato"]
+    assert list(row["役割"]) == ["分析担当"] and list(row["状態"]) == [""]
+    next(s for s in at.selectbox if s.label == "ユーザー" and "sato" in s.options).set_value(
+        "sato"
+    )
+    next(b for b in at.button if b.label == "無効にする").click().run()
+    users = next(d.value for d in at.dataframe if "最終ログイン" in d.value.columns)
+    assert list(users[users["ユーザー名"] == "sato"]["状態"]) == ["無効"]

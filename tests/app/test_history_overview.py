@@ -12,9 +12,15 @@ import pytest
 from sms_core import clock
 from sms_core.demo.seed import seed_history
 from sms_core.demo.showcase import _CAMPAIGNS, seed_demo
+from sms_core.i18n import failure_reason
 
 # 12:00 on 10 December 2026 in Japan.
 NOW = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
+
+
+def message_table(at):
+    """History's table of one campaign's messages (by its Japanese headers)."""
+    return next(d.value for d in at.dataframe if "電話番号" in d.value.columns)
 
 
 def select(at, label: str):
@@ -101,18 +107,26 @@ def test_history_lists_campaigns_and_cancels_a_scheduled_one(database, run_app, 
     assert not at.exception
     assert select(at, "詳細を見る送信").value == info.id  # newest first
     cancel = next(b for b in at.button if b.label == f"送信 #{info.id} を取り消す")
+    # Issue 15: cancelling asks first: the button is off until the box is ticked.
+    assert cancel.disabled
+    next(c for c in at.checkbox if c.label == "取り消してよろしいですか").check().run()
+    cancel = next(b for b in at.button if b.label == f"送信 #{info.id} を取り消す")
+    assert not cancel.disabled
     cancel.click().run()
     assert not at.exception
     assert database.progress(info.id).state == "cancelled"
     assert database.progress(info.id).counts == {"cancelled": info.messages}
+    # ...and says it is done, on the list that now shows the send as cancelled.
+    assert [s.value for s in at.success] == [f"送信 #{info.id} を取り消しました。"]
+    assert at.dataframe[0].value["状態"].iloc[0] == "取消"
 
 
 def test_history_messages_are_masked(database, run_app):
     seed_demo(database.database_engine())
     at = run_app("history")
-    messages = at.dataframe[-1].value
+    messages = message_table(at)
     assert len(messages) > 0
-    assert all(str(phone).startswith("*******") for phone in messages["phone"])
+    assert all(str(phone).startswith("*******") for phone in messages["電話番号"])
 
 
 def test_history_filters_campaigns_by_template_and_messages_by_reason(database, run_app):
@@ -128,7 +142,7 @@ def test_history_filters_campaigns_by_template_and_messages_by_reason(database, 
     assert not at.exception
     listed = at.dataframe[0].value
     assert 0 < len(listed) < everything
-    assert set(listed["template_name"]) == {name}
+    assert set(listed["テンプレート"]) == {name}
 
     campaign = select(at, "詳細を見る送信").value
     failures = reports.failure_reasons(database.database_engine(), campaign_id=campaign)
@@ -136,9 +150,11 @@ def test_history_filters_campaigns_by_template_and_messages_by_reason(database, 
     code, text = failures["error_code"].iloc[0], failures["error_message"].iloc[0]
     select(at, "失敗理由で絞り込み").set_value((code, text)).run()
     assert not at.exception
-    messages = at.dataframe[-1].value
+    messages = message_table(at)
     assert len(messages) == int(failures["messages"].iloc[0])
-    assert set(messages["error_message"]) == {text} and set(messages["state"]) == {"failed"}
+    # Issue 15: the provider's text as the catalogue's word, the state as a word.
+    assert set(messages["失敗理由"]) == {failure_reason(code, text)}
+    assert set(messages["状態"]) == {"失敗"}
 
 
 def test_history_shows_a_campaigns_clicks(database, run_app, data_dir):

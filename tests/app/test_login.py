@@ -46,7 +46,7 @@ def test_a_session_without_sign_in_sees_only_the_login(with_contract, run_app):
 def test_sign_in_with_a_one_time_password_then_a_new_one(with_contract, run_app):
     one_time = with_contract.add_user("yamada", "operator")
     at = sign_in(run_app(role=None), "yamada", "wrong password")
-    assert "wrong name or password" in at.error[0].value
+    assert "ユーザー名またはパスワードが正しくない" in at.error[0].value  # issue 15: in Japanese
     at = sign_in(at, "yamada", one_time)
     assert any("新しいパスワード" in i.value for i in at.info)  # must change it first
     current, new, again = at.text_input[0], at.text_input[1], at.text_input[2]
@@ -69,8 +69,8 @@ def test_guessing_is_slowed_and_shown(with_contract, run_app):
     for _ in range(3):
         sign_in(at, "kato", "not it")
     sign_in(at, "kato", "not it either")
-    # Slowed, but told exactly what a wrong password is told (no hint to a guesser).
-    assert "wrong name or password" in at.error[0].value
+    # Issue 15: a locked account reads like a wrong password (no hint which names exist).
+    assert "ログインが一時的に制限されています" in at.error[0].value
     assert len(with_contract.audit_events(action="login.failure")) == 4
 
 
@@ -108,7 +108,7 @@ def test_an_analyst_reads_history_masked_and_cannot_cancel(with_contract, run_ap
     assert not at.exception
     assert not any("取り消す" in b.label for b in at.button)
     messages = at.dataframe[-1].value
-    assert len(messages) and all(str(p).startswith("*******") for p in messages["phone"])
+    assert len(messages) and all(str(p).startswith("*******") for p in messages["電話番号"])
 
 
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32}
@@ -131,7 +131,7 @@ def test_with_auth_configured_sign_in_goes_through_the_identity_provider(with_co
     with --oidc (its role), and an unknown identity is refused and audited."""
     at = oidc_app({"is_logged_in": False})
     assert not at.exception
-    assert [b.label for b in at.button] == ["組織のアカウントでログイン"]
+    assert [b.label for b in at.main.button] == ["組織のアカウントでログイン"]  # sidebar: languages
     assert not at.text_input  # no password form when an identity provider is configured
 
     with_contract.add_user("ito@example.co.jp", "analyst", oidc=True)
@@ -140,7 +140,7 @@ def test_with_auth_configured_sign_in_goes_through_the_identity_provider(with_co
     assert at.session_state["principal"] == Principal("ito@example.co.jp", "analyst")
 
     at = oidc_app({"is_logged_in": True, "email": "stranger@example.co.jp"})
-    assert "not a user here" in at.error[0].value
+    assert "まだ登録されていません" in at.error[0].value
     assert "principal" not in at.session_state
     refused = with_contract.audit_events(action="login.failure")
     assert refused[0].actor == "stranger@example.co.jp"

@@ -485,7 +485,9 @@ def test_figures_have_the_right_points_and_titles_in_both_languages(history):
 
     failures = reports.figure_failure_reasons(reports.failure_reasons(history))
     assert list(failures.data[0].x) == [1, 1, 2]  # most frequent drawn on top
-    assert failures.data[0].y[-1] == "invalid_number the number does not exist"
+    # Issue 15: the providers' codes and texts as the catalogue's words.
+    assert failures.data[0].y[-1] == "無効な番号"
+    assert set(failures.data[0].y) == {"無効な番号", "圏外・電源オフ", "受信拒否"}
     assert failures.layout.title.text == "失敗理由"
 
     quota = reports.figure_quota_by_month(reports.quota_by_month(history, now=NOW), lang="en")
