@@ -1086,7 +1086,7 @@ def audit_detail(detail: object, lang: str = DEFAULT_LANGUAGE) -> str:
         try:
             detail = json.loads(detail) if detail else {}
         except ValueError:
-            return detail
+            return str(detail)
     if not isinstance(detail, dict):
         return "" if detail is None else str(detail)
     parts = []

@@ -8,6 +8,8 @@ Times become ``2026/12/01 10:00`` Japan time (Excel reads that as a date), kinds
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pandas as pd
 
 from sms_core.i18n import display_time, failure_reason, t
@@ -48,7 +50,8 @@ _CAMPAIGN_TABLES = ("campaigns", "upcoming")
 
 
 def _cell(value: object, convert) -> object:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    # pd.isna is typed per kind of value; here any scalar a report cell can hold.
+    if value is None or (not isinstance(value, str) and pd.isna(cast(Any, value))):
         return ""
     return convert(value)
 

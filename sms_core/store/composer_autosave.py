@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
+from sms_core.store.db import rowcount
 from sms_core.store.models import ComposerAutosave
 
 KEEP_FOR = timedelta(hours=24)
@@ -79,13 +80,13 @@ def clear(session: Session, user_name: str) -> bool:
     result = session.execute(
         delete(ComposerAutosave).where(ComposerAutosave.user_name == user_name)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def forget_rosters(session: Session) -> int:
     """Delete every autosave holding a roster (an erasure: any of them may hold the number)."""
     result = session.execute(delete(ComposerAutosave).where(ComposerAutosave.roster.is_not(None)))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def prune(session: Session, now: datetime | None = None) -> int:
@@ -93,5 +94,5 @@ def prune(session: Session, now: datetime | None = None) -> int:
     result = session.execute(
         delete(ComposerAutosave).where(ComposerAutosave.expires_at <= (now or now_utc()))
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
