@@ -60,9 +60,11 @@ def write_xlsx(table, path: Path) -> None:
     cols = [letters(i + 1) for i in range(table.num_columns)]
     columns = [table.column_names] + [[v or "" for v in c.to_pylist()] for c in table.columns]
     rows = [table.column_names] + [list(r) for r in zip(*columns[1:], strict=True)]
-    parts = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             "<sheetData>"]
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        "<sheetData>"
+    ]
     for r, row in enumerate(rows, start=1):
         cells = "".join(
             f'<c r="{col}{r}" t="inlineStr"><is><t>{escape(str(v))}</t></is></c>'
@@ -110,9 +112,7 @@ def xlsx_case(rows: int, repeat: int, tmp: str) -> dict:
     table = generate_roster(rows, seed=1)
     path = Path(tmp) / "roster.xlsx"
     write_xlsx(table, path)
-    a, _ = best_of(
-        repeat, lambda: pd.read_excel(path, engine="calamine", dtype=str)
-    )
+    a, _ = best_of(repeat, lambda: pd.read_excel(path, engine="calamine", dtype=str))
 
     def full():
         result = preview(path, BODY)
@@ -122,8 +122,10 @@ def xlsx_case(rows: int, repeat: int, tmp: str) -> dict:
     b, result = best_of(repeat, full)
     print(f"\n[xlsx] {rows:,} rows, {path.stat().st_size / 2**20:.1f} MiB")
     print(f"  (a) pandas read_excel, calamine, dtype=str  {a:7.3f} s")
-    print(f"  (b) full preview                            {b:7.3f} s   b/a = {b / a:5.2f}"
-          f"   (target ≤ {XLSX_TARGET})")
+    print(
+        f"  (b) full preview                            {b:7.3f} s   b/a = {b / a:5.2f}"
+        f"   (target ≤ {XLSX_TARGET})"
+    )
     return {"a_s": a, "b_s": b, "b/a": b / a, "eligible": result.summary.eligible}
 
 

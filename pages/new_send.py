@@ -428,9 +428,7 @@ blocked = blocked_message()
 if blocked:
     st.warning(blocked)
 if draft.links_expire_on is not None:  # R11: short links live a set time; say so before sending
-    st.warning(
-        t("send.links_expire", date=draft.links_expire_on, days=svc.link_retention_days())
-    )
+    st.warning(t("send.links_expire", date=draft.links_expire_on, days=svc.link_retention_days()))
 
 
 def _close_dialog() -> None:

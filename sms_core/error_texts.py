@@ -42,8 +42,7 @@ ERRORS: dict[str, dict[str, str]] = {
     "login.refused": {
         "ja": "ユーザー名またはパスワードが正しくないか、ログインが一時的に制限されています。"
         "しばらくしてからもう一度お試しください。",
-        "en": "Wrong user name or password, or sign-in is paused for a while. "
-        "Try again later.",
+        "en": "Wrong user name or password, or sign-in is paused for a while. Try again later.",
     },
     "login.not_user": {
         "ja": "このアカウントはまだ登録されていません。管理者に登録を依頼してください。"

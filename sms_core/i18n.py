@@ -972,6 +972,8 @@ def error_text(exc: BaseException, lang: str = DEFAULT_LANGUAGE) -> str:
 def column_headers(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     """Export column ids mapped to their headers in ``lang`` (Excel downloads, issue 16)."""
     return {key[len("column.") :]: t(key, lang) for key in _CATALOGUE if key.startswith("column.")}
+
+
 # --- Times, failure reasons and audit events as people read them (issue 15) ---
 
 _JST = timezone(timedelta(hours=9))

@@ -498,9 +498,7 @@ class SmsService(OpsTools):
         template of the same name is refused (TemplateExistsError) unless ``overwrite``."""
         who = self._who("templates", actor)
         with transaction(self._engine) as s:
-            template = promote_draft(
-                s, draft_id, name, body=body, overwrite=overwrite, actor=who
-            )
+            template = promote_draft(s, draft_id, name, body=body, overwrite=overwrite, actor=who)
             s.flush()
             s.expunge(template)
             return template
@@ -630,7 +628,6 @@ class SmsService(OpsTools):
         from sms_core.rules.schedule import JST
 
         return datetime.combine(day, at, tzinfo=JST)
-
 
     # ---------------------------------------------------------------------------------
     # Reads for the dashboard (issue 11): every table, metric and chart a page shows comes

@@ -209,7 +209,11 @@ class OpsTools:
         status = self.quota(month)
         price = self.unit_price_yen()
         return SpendView(
-            month, price, status.used, status.reserved, yen(status.used, price),
+            month,
+            price,
+            status.used,
+            status.reserved,
+            yen(status.used, price),
             yen(status.reserved, price),
         )
 
@@ -291,4 +295,3 @@ class OpsTools:
             current["notify_failure_ratio"].value,
             current["notify_quota_ratio"].value,
         )
-

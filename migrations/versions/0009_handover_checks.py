@@ -73,9 +73,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_message_phone_accepted_at"), "message", ["phone", "accepted_at"])
     with op.batch_alter_table("suppression") as batch:
         batch.add_column(
-            sa.Column(
-                "source", sa.String(length=16), nullable=False, server_default="operator"
-            )
+            sa.Column("source", sa.String(length=16), nullable=False, server_default="operator")
         )
     with op.batch_alter_table("click") as batch:
         batch.add_column(sa.Column("human", sa.Boolean(), nullable=False, server_default=sa.true()))

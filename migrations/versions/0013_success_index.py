@@ -33,6 +33,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop the index."""
-    op.drop_index(
-        op.f("ix_message_state_accepted_at_part_index_part_count"), table_name="message"
-    )
+    op.drop_index(op.f("ix_message_state_accepted_at_part_index_part_count"), table_name="message")

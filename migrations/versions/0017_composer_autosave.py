@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("user_name", name=op.f("pk_composer_autosave")),
     )
-    op.create_index(
-        op.f("ix_composer_autosave_expires_at"), "composer_autosave", ["expires_at"]
-    )
+    op.create_index(op.f("ix_composer_autosave_expires_at"), "composer_autosave", ["expires_at"])
 
 
 def downgrade() -> None:

@@ -1,2 +1,1 @@
-"""The command line: ``python -m sms_core COMMAND …``.
-"""
+"""The command line: ``python -m sms_core COMMAND …``."""

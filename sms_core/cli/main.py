@@ -93,8 +93,7 @@ def cmd_demo_clear(args: argparse.Namespace, engine) -> int:
     else:
         print(
             f"removed {done.campaigns} demo campaigns ({done.messages} messages), "
-            f"{done.templates} demo templates"
-            + (" and the demo contract" if done.contract else "")
+            f"{done.templates} demo templates" + (" and the demo contract" if done.contract else "")
         )
     return 0
 

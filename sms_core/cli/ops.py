@@ -169,8 +169,10 @@ def cmd_notify(args: argparse.Namespace, engine) -> int:
     if args.json:
         print_json(out)
     else:
-        print("\n".join(f"posted {e['event']} {e['subject']}: {e['title']}" for e in out) or
-              "nothing to post")
+        print(
+            "\n".join(f"posted {e['event']} {e['subject']}: {e['title']}" for e in out)
+            or "nothing to post"
+        )
     return 0
 
 

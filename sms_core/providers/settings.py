@@ -116,7 +116,11 @@ def load_settings(
             f"'{s.key}' (environment {s.env} or [providers.{provider}] {s.key} in {SECRETS_FILE})"
             for s in missing
         )
-        raise ConfigError(f"SMS provider '{provider}' is not configured: missing {names}", key="provider.not_configured", provider=provider)  # noqa: E501
+        raise ConfigError(
+            f"SMS provider '{provider}' is not configured: missing {names}",
+            key="provider.not_configured",
+            provider=provider,
+        )
     return values
 
 

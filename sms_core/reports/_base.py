@@ -187,8 +187,6 @@ def count_filters(
     name = template_name(template)
     if name is not None:
         clauses.append(
-            MessageCount.campaign_id.in_(
-                select(Campaign.id).where(Campaign.template_name == name)
-            )
+            MessageCount.campaign_id.in_(select(Campaign.id).where(Campaign.template_name == name))
         )
     return clauses

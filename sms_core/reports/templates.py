@@ -96,9 +96,9 @@ def template_summary(
         for name, n, recipients in per_campaign
     ]
     df = typed(pd.DataFrame(records, columns=list(TEMPLATE_COLUMNS[:-1])), ints=_COUNTS)
-    df["success_rate"] = (
-        df["successful"] / df["recipients"].where(df["recipients"] > 0)
-    ).fillna(0.0)
+    df["success_rate"] = (df["successful"] / df["recipients"].where(df["recipients"] > 0)).fillna(
+        0.0
+    )
     # Hand-written campaigns (None) last; otherwise by volume, then by name for ties.
     df["_none"] = df["template_name"].isna()
     df = df.sort_values(

@@ -88,9 +88,7 @@ def plan_send(
     # a number chosen twice is refused below.
     receivable = assessment.receivable
     chosen = (
-        np.flatnonzero(assessment.eligible)
-        if rows is None
-        else np.asarray(rows, dtype=np.int64)
+        np.flatnonzero(assessment.eligible) if rows is None else np.asarray(rows, dtype=np.int64)
     )
     if rows is not None:
         bad = chosen[(chosen < 0) | (chosen >= len(receivable))]

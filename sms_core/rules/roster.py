@@ -533,9 +533,7 @@ def _locate_csv_error(
     if bad:
         number, actual = bad[0]
         more = f" ({len(bad) - 1} more rows like it)" if len(bad) > 1 else ""
-        column = (
-            f"column {column_letters(width + 1)}" if actual > width else headers[actual]
-        )
+        column = f"column {column_letters(width + 1)}" if actual > width else headers[actual]
         return RosterError(
             f"this row has {actual} cells but the header has {width}{more}",
             row=number,

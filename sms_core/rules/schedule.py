@@ -34,7 +34,11 @@ class QuietHours:
             a, b = (part.strip().rjust(5, "0") for part in text.split("-"))
             return cls(time.fromisoformat(a), time.fromisoformat(b))
         except ValueError:
-            raise ConfigError(f"quiet hours must look like 21:00-08:00, not '{text}'", key="settings.quiet_hours", text=text) from None  # noqa: E501
+            raise ConfigError(
+                f"quiet hours must look like 21:00-08:00, not '{text}'",
+                key="settings.quiet_hours",
+                text=text,
+            ) from None
 
     @classmethod
     def configured(cls) -> QuietHours:

@@ -50,7 +50,11 @@ def short_url_base(base: str | None = None) -> str:
     """The configured short-URL base: the argument, else ``SMS_SHORT_URL_BASE``, else default."""
     base = base or os.environ.get("SMS_SHORT_URL_BASE") or DEFAULT_SHORT_URL_BASE
     if not re.match(r"^https?://[^\s/]+", base):
-        raise ConfigError(f"the short URL base '{base}' must start with http:// or https://", key="settings.short_url", base=base)  # noqa: E501
+        raise ConfigError(
+            f"the short URL base '{base}' must start with http:// or https://",
+            key="settings.short_url",
+            base=base,
+        )
     return base if base.endswith("/") else base + "/"
 
 

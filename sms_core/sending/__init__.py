@@ -1,2 +1,1 @@
-"""The send use case, quota, contract, message states, the worker and retention.
-"""
+"""The send use case, quota, contract, message states, the worker and retention."""

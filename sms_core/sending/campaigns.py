@@ -248,9 +248,7 @@ def confirm_campaign(
     )
 
 
-def create_once(
-    engine: Engine, key: str, write: Callable[[Session], CampaignInfo]
-) -> CampaignInfo:
+def create_once(engine: Engine, key: str, write: Callable[[Session], CampaignInfo]) -> CampaignInfo:
     """The one transaction that creates a campaign, whichever path asked (issue 11).
 
     ``write`` runs in one transaction and must start with :func:`open_campaign`. The

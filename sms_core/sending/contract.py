@@ -80,7 +80,9 @@ def _whole(value: object, what: str) -> int:
 
 def _sender(mode: str, number: str | None) -> str:
     if mode not in SENDER_MODES:
-        raise InputError(f"the sender is 'shared' or 'dedicated', not '{mode}'", key="contract.sender_mode")  # noqa: E501
+        raise InputError(
+            f"the sender is 'shared' or 'dedicated', not '{mode}'", key="contract.sender_mode"
+        )
     given = (number or "").strip()
     if mode == "shared":
         if given and classify(given).national != SHARED_SENDER_NUMBER:
@@ -91,12 +93,22 @@ def _sender(mode: str, number: str | None) -> str:
             )
         return SHARED_SENDER_NUMBER
     if not given:
-        raise InputError("a dedicated sender needs its number (the one the provider assigned)", key="contract.number_missing")  # noqa: E501
+        raise InputError(
+            "a dedicated sender needs its number (the one the provider assigned)",
+            key="contract.number_missing",
+        )
     national = classify(given).national
     if not national:
-        raise InputError(f"the dedicated sender number '{given}' is not a well-formed number", key="contract.number_invalid", number=given)  # noqa: E501
+        raise InputError(
+            f"the dedicated sender number '{given}' is not a well-formed number",
+            key="contract.number_invalid",
+            number=given,
+        )
     if national == SHARED_SENDER_NUMBER:
-        raise InputError(f"{SHARED_SENDER_NUMBER} is the shared number, not a dedicated one", key="contract.number_shared")  # noqa: E501
+        raise InputError(
+            f"{SHARED_SENDER_NUMBER} is the shared number, not a dedicated one",
+            key="contract.number_shared",
+        )
     return national
 
 
@@ -120,12 +132,24 @@ def set_contract(
     """
     units = _whole(monthly_units, "the monthly units")
     if not 0 < units <= MAX_MONTHLY_UNITS:
-        raise InputError(f"the monthly units must be 1 to {MAX_MONTHLY_UNITS:,}, not {units}", key="contract.units", max=MAX_MONTHLY_UNITS)  # noqa: E501
+        raise InputError(
+            f"the monthly units must be 1 to {MAX_MONTHLY_UNITS:,}, not {units}",
+            key="contract.units",
+            max=MAX_MONTHLY_UNITS,
+        )
     length = _whole(months, "the contract length")
     if length < MIN_MONTHS:
-        raise InputError(f"a contract runs at least {MIN_MONTHS} months, not {length}", key="contract.too_short", min=MIN_MONTHS)  # noqa: E501
+        raise InputError(
+            f"a contract runs at least {MIN_MONTHS} months, not {length}",
+            key="contract.too_short",
+            min=MIN_MONTHS,
+        )
     if length > MAX_MONTHS:
-        raise InputError(f"a contract runs at most {MAX_MONTHS} months, not {length}", key="contract.too_long", max=MAX_MONTHS)  # noqa: E501
+        raise InputError(
+            f"a contract runs at most {MAX_MONTHS} months, not {length}",
+            key="contract.too_long",
+            max=MAX_MONTHS,
+        )
     if not isinstance(start_month, date) or isinstance(start_month, datetime):
         raise InputError(f"the start month must be a date, not {start_month!r}")
     if start_month.day != 1:

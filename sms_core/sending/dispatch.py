@@ -715,11 +715,12 @@ class Worker:
                 age = (now - (row.accepted_at or now)).total_seconds()
                 wait = min(max(age / 2, self.config.status_poll_after), self.config.status_poll_max)
                 polled += (
-                    rowcount(s.execute(
-                        update(Message)
-                        .where(Message.id == row.id, Message.state == M.ACCEPTED)
-                        .values(updated_at=now, next_attempt_at=now + timedelta(seconds=wait))
-                    )
+                    rowcount(
+                        s.execute(
+                            update(Message)
+                            .where(Message.id == row.id, Message.state == M.ACCEPTED)
+                            .values(updated_at=now, next_attempt_at=now + timedelta(seconds=wait))
+                        )
                     )
                     or 0
                 )

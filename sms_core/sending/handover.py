@@ -282,9 +282,7 @@ def _lock_queued_units(session: Session, campaign_id: int) -> int:
     return sum(units)
 
 
-def _move_month(
-    session: Session, campaign_id: int, old: date, new: date, units: int
-) -> str | None:
+def _move_month(session: Session, campaign_id: int, old: date, new: date, units: int) -> str | None:
     """Move ``units`` reserved in ``old`` to ``new``; the hold reason if they do not fit."""
     if units:
         reason = _reserve_then_release(session, old, new, units)
@@ -322,9 +320,7 @@ def numbers_at_cap(session: Session, cap: int, now: datetime) -> set[str]:
         Message.accepted_at >= day_start(now),
         Message.part_index == 1,
     )
-    flying = select(Message.phone).where(
-        Message.state.in_(IN_FLIGHT), Message.part_index == 1
-    )
+    flying = select(Message.phone).where(Message.state.in_(IN_FLIGHT), Message.part_index == 1)
     both = union_all(handed, flying).subquery()
     rows = session.execute(
         select(both.c.phone).group_by(both.c.phone).having(func.count() >= cap)

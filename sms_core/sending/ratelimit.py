@@ -63,9 +63,7 @@ def set_limit(engine: Engine, provider: str, rate_per_second: float | None) -> N
 def limit_of(engine: Engine, provider: str) -> float | None:
     """The provider-wide limit of ``provider`` (sends per second), or None."""
     with transaction(read_only(engine)) as s:
-        return s.scalar(
-            select(RateLimit.rate_per_second).where(RateLimit.provider == provider)
-        )
+        return s.scalar(select(RateLimit.rate_per_second).where(RateLimit.provider == provider))
 
 
 def take(engine: Engine, provider: str, n: int) -> Slots | None:

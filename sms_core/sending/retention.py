@@ -146,8 +146,9 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
             "campaign or wait until it has gone out, then erase"
         )
     sent = session.execute(
-        select(Message.campaign_id, Message.recipient_row, Message.provider, Message.provider_id)
-        .where(Message.phone == phone)
+        select(
+            Message.campaign_id, Message.recipient_row, Message.provider, Message.provider_id
+        ).where(Message.phone == phone)
     ).all()
     result = session.execute(
         update(Message)
@@ -172,9 +173,7 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
         )
     outbox = _erase_sandbox_outbox(forms, [p for _, _, name, p in sent if name == "sandbox" and p])
     kept = is_optout(session, phone)
-    copies = tuple(
-        sorted({(name, pid) for _, _, name, pid in sent if name in _DELETABLE and pid})
-    )
+    copies = tuple(sorted({(name, pid) for _, _, name, pid in sent if name in _DELETABLE and pid}))
     # An autosaved roster is not parsed to look for the number: every one is deleted.
     autosaves = composer_autosave.forget_rosters(session)
     erasure = Erasure(

@@ -255,8 +255,11 @@ class SendDraft:
             # A chosen repeat (R3) costs what it will be sent as, not 0.
             for column, costs in zip(
                 ("units", "parts", "segments"),
-                (self.preview.receivable_costs[0], self.preview.receivable_costs[2],
-                 self.preview.receivable_costs[1]),
+                (
+                    self.preview.receivable_costs[0],
+                    self.preview.receivable_costs[2],
+                    self.preview.receivable_costs[1],
+                ),
                 strict=True,
             ):
                 frame[column] = np.where(chosen, costs, frame[column].to_numpy())
@@ -581,5 +584,8 @@ def draft_test_send(engine: Engine, number: str, body: str, *, key: str) -> Send
     )
     if not draft.recipients:
         reason = next(code for code, n in draft.reasons.items() if n and code != "ok")
-        raise InputError(f"{number.strip()} cannot receive a test send (reason: {reason})", key="test_send.not_mobile")  # noqa: E501
+        raise InputError(
+            f"{number.strip()} cannot receive a test send (reason: {reason})",
+            key="test_send.not_mobile",
+        )
     return draft

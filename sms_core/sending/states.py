@@ -249,5 +249,3 @@ def release_units(session: Session, rows: Iterable[Any]) -> int:
     for month, units in sorted(per_month.items()):
         quota.release(session, month, units)
     return sum(per_month.values())
-
-

@@ -51,7 +51,11 @@ def _provider(value: str) -> str:
 
     name = value.strip().lower()
     if name not in PROVIDERS:
-        raise InputError(f"unknown SMS provider '{value}'; choose one of: {', '.join(PROVIDERS)}", key="settings.provider_unknown", provider=value)  # noqa: E501
+        raise InputError(
+            f"unknown SMS provider '{value}'; choose one of: {', '.join(PROVIDERS)}",
+            key="settings.provider_unknown",
+            provider=value,
+        )
     # Built once here so a provider without its credentials is refused now, with the
     # missing setting named, instead of leaving the next send waiting for a worker that
     # cannot start it.
@@ -148,7 +152,9 @@ class EffectiveSetting:
 
 def _spec(key: str) -> _Spec:
     if key not in SETTINGS:
-        raise InputError(f"'{key}' is not a setting; settings are: {', '.join(SETTINGS)}", key="settings.unknown")  # noqa: E501
+        raise InputError(
+            f"'{key}' is not a setting; settings are: {', '.join(SETTINGS)}", key="settings.unknown"
+        )
     return SETTINGS[key]
 
 
@@ -188,11 +194,15 @@ def set_setting(session: Session, key: str, value: str, *, actor: str) -> Effect
     """
     spec = _spec(key)
     if not isinstance(value, str) or not value.strip():
-        raise InputError(f"give a value for {key}, or reset it to use {spec.env}", key="settings.empty")  # noqa: E501
+        raise InputError(
+            f"give a value for {key}, or reset it to use {spec.env}", key="settings.empty"
+        )
     try:
         normalised = spec.normalise(value.strip())
     except ConfigError as exc:
-        raise ConfigError(f"{key}: {exc}", key=exc.key if "." in exc.key else "settings.invalid", **exc.params) from None  # noqa: E501
+        raise ConfigError(
+            f"{key}: {exc}", key=exc.key if "." in exc.key else "settings.invalid", **exc.params
+        ) from None
     before = effective(session, key)
     row = session.get(AppSetting, key)
     now = now_utc()

@@ -95,4 +95,3 @@ def prune(session: Session, now: datetime | None = None) -> int:
         delete(ComposerAutosave).where(ComposerAutosave.expires_at <= (now or now_utc()))
     )
     return rowcount(result) or 0
-

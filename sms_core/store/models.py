@@ -359,6 +359,7 @@ class Suppression(Base):
     def phone(self) -> str:
         """The entry as lists show it: the last 4 digits only (``*******5678``)."""
         return "*" * 7 + self.phone_tail
+
     reason: Mapped[str | None] = mapped_column(Text)
     added_by: Mapped[str] = mapped_column(String(100))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

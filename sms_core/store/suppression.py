@@ -84,7 +84,11 @@ def normalise_number(raw: str, where: str = "") -> str:
     national = classify(raw).national
     if not national:
         prefix = f"{where}: " if where else ""
-        raise InputError(f"{prefix}'{raw.strip()}' is not a well-formed phone number", key="optout.number", number=raw.strip())  # noqa: E501
+        raise InputError(
+            f"{prefix}'{raw.strip()}' is not a well-formed phone number",
+            key="optout.number",
+            number=raw.strip(),
+        )
     return national
 
 
@@ -169,9 +173,7 @@ def remove_optout(session: Session, number: str, *, actor: str = "system") -> bo
     else:
         phone = normalise_number(number)
         hashed, tail = number_hash(phone), phone[-4:]
-    deleted = rowcount(
-        session.execute(delete(Suppression).where(Suppression.phone_hash == hashed))
-    )
+    deleted = rowcount(session.execute(delete(Suppression).where(Suppression.phone_hash == hashed)))
     if deleted:
         audit(session, actor, "optout.remove", phone_tail=tail)
     return bool(deleted)
@@ -214,9 +216,7 @@ def suppressed_numbers(session: Session) -> HashedOptOuts:
     """The list as a preview or a send matches it (``number in result``, or a column
     through ``result.mask``): hashes and last digits, never numbers."""
     rows = session.execute(select(Suppression.phone_hash, Suppression.phone_tail)).all()
-    return HashedOptOuts(
-        optout_key(), frozenset(h for h, _ in rows), frozenset(t for _, t in rows)
-    )
+    return HashedOptOuts(optout_key(), frozenset(h for h, _ in rows), frozenset(t for _, t in rows))
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -239,7 +239,11 @@ def read_numbers(data: bytes, source: str = "the file") -> list[str]:
     """
     rows = list(csv.reader(io.StringIO(_decode(data, source))))
     if len(rows) > MAX_IMPORT_LINES:
-        raise InputError(f"{source} has more than {MAX_IMPORT_LINES:,} lines", key="optout.too_many", max=MAX_IMPORT_LINES)  # noqa: E501
+        raise InputError(
+            f"{source} has more than {MAX_IMPORT_LINES:,} lines",
+            key="optout.too_many",
+            max=MAX_IMPORT_LINES,
+        )
     column = 0
     first_line = _first_content_line(rows)
     numbers = []
@@ -251,7 +255,9 @@ def read_numbers(data: bytes, source: str = "the file") -> list[str]:
             column = _phone_column(cells, source)
             continue
         if column >= len(cells) or not cells[column]:
-            raise InputError(f"{source}, line {line_no}: no number", key="optout.line_empty", line=line_no)  # noqa: E501
+            raise InputError(
+                f"{source}, line {line_no}: no number", key="optout.line_empty", line=line_no
+            )
         numbers.append(normalise_number(cells[column], f"{source}, line {line_no}"))
     return numbers
 

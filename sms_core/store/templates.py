@@ -38,7 +38,11 @@ def _name(name: str, what: str = "template name", limit: int = MAX_NAME) -> str:
     if not cleaned:
         raise InputError(f"the {what} is empty", key="template.empty")
     if len(cleaned) > limit:
-        raise InputError(f"the {what} is longer than {limit} characters", key="template.name_too_long", limit=limit)  # noqa: E501
+        raise InputError(
+            f"the {what} is longer than {limit} characters",
+            key="template.name_too_long",
+            limit=limit,
+        )
     return cleaned
 
 
@@ -46,7 +50,11 @@ def _body(body: str) -> str:
     if not body or not body.strip():
         raise InputError("the message body is empty", key="template.body_empty")
     if len(body) > MAX_BODY:
-        raise InputError(f"the message body is longer than {MAX_BODY:,} characters", key="template.body_too_long", limit=MAX_BODY)  # noqa: E501
+        raise InputError(
+            f"the message body is longer than {MAX_BODY:,} characters",
+            key="template.body_too_long",
+            limit=MAX_BODY,
+        )
     return body
 
 
@@ -67,7 +75,11 @@ def save_template(session: Session, name: str, body: str, *, actor: str = "syste
     try:
         session.flush()
     except IntegrityError:
-        raise InputError(f"a template named '{name}' was saved at the same moment", key="template.race", name=name) from None  # noqa: E501
+        raise InputError(
+            f"a template named '{name}' was saved at the same moment",
+            key="template.race",
+            name=name,
+        ) from None
     audit(session, actor, "template.save", name=name)
     return template
 
@@ -78,7 +90,11 @@ def get_template(session: Session, name: str) -> Template:
     if template is None:
         names = [t.name for t in list_templates(session)]
         available = ", ".join(names) if names else "there are none yet"
-        raise InputError(f"no template named '{name.strip()}' (templates: {available})", key="template.missing", name=name.strip())  # noqa: E501
+        raise InputError(
+            f"no template named '{name.strip()}' (templates: {available})",
+            key="template.missing",
+            name=name.strip(),
+        )
     return template
 
 
@@ -92,7 +108,9 @@ def rename_template(session: Session, old: str, new: str, *, actor: str = "syste
     template = get_template(session, old)
     new = _name(new)
     if new != template.name and _find(session, new) is not None:
-        raise InputError(f"a template named '{new}' already exists", key="template.exists", name=new)  # noqa: E501
+        raise InputError(
+            f"a template named '{new}' already exists", key="template.exists", name=new
+        )
     previous, template.name = template.name, new
     template.updated_at = now_utc()
     session.flush()
@@ -112,7 +130,11 @@ def save_draft(session: Session, title: str, body: str, draft_id: int | None = N
     """Save a draft: a new one, or the draft ``draft_id`` edited (an empty body is fine)."""
     title = _name(title, "draft title", MAX_TITLE)
     if len(body) > MAX_BODY:
-        raise InputError(f"the message body is longer than {MAX_BODY:,} characters", key="template.body_too_long", limit=MAX_BODY)  # noqa: E501
+        raise InputError(
+            f"the message body is longer than {MAX_BODY:,} characters",
+            key="template.body_too_long",
+            limit=MAX_BODY,
+        )
     if draft_id is None:
         draft = Draft(title=title, body=body, updated_at=now_utc())
         session.add(draft)

@@ -71,7 +71,11 @@ def _find(session: Session, name: str) -> User | None:
 
 def _check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD:
-        raise InputError(f"a password has at least {MIN_PASSWORD} characters", key="password.short", min=MIN_PASSWORD)  # noqa: E501
+        raise InputError(
+            f"a password has at least {MIN_PASSWORD} characters",
+            key="password.short",
+            min=MIN_PASSWORD,
+        )
     return password
 
 
@@ -289,7 +293,9 @@ def change_password(session: Session, name: str, old: str, new: str) -> None:
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         raise AccessError("the current password is wrong", key="password.wrong") from None
     if new == old:
-        raise InputError("choose a new password different from the current one", key="password.same")  # noqa: E501
+        raise InputError(
+            "choose a new password different from the current one", key="password.same"
+        )
     user.password_hash = _hasher.hash(_check_password(new))
     user.must_change_password = False
     audit(session, user.name, "user.password")

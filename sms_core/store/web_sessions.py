@@ -132,9 +132,7 @@ def resume(session: Session, token: str | None) -> Resumed | None:
     row, account = live
     now = now_utc()
     if now - row.last_seen_at >= TOUCH_EVERY:
-        session.execute(
-            update(WebSession).where(WebSession.id == row.id).values(last_seen_at=now)
-        )
+        session.execute(update(WebSession).where(WebSession.id == row.id).values(last_seen_at=now))
     return Resumed(row.id, account.name, account.role)
 
 

@@ -77,9 +77,7 @@ def test_a_new_user_starts_least_privileged_and_the_list_follows_each_change(
     users = next(d.value for d in at.dataframe if "最終ログイン" in d.value.columns)
     row = users[users["ユーザー名"] == "sato"]
     assert list(row["役割"]) == ["分析担当"] and list(row["状態"]) == [""]
-    next(s for s in at.selectbox if s.label == "ユーザー" and "sato" in s.options).set_value(
-        "sato"
-    )
+    next(s for s in at.selectbox if s.label == "ユーザー" and "sato" in s.options).set_value("sato")
     next(b for b in at.button if b.label == "無効にする").click().run()
     users = next(d.value for d in at.dataframe if "最終ログイン" in d.value.columns)
     assert list(users[users["ユーザー名"] == "sato"]["状態"]) == ["無効"]

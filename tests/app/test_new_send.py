@@ -369,9 +369,7 @@ def test_after_a_send_a_new_one_is_one_click(with_contract, run_app):
     assert len(campaigns(with_contract)) == 2
 
 
-def test_the_confirmation_shows_everything_and_cancel_sends_nothing(
-    database, run_app, monkeypatch
-):
+def test_the_confirmation_shows_everything_and_cancel_sends_nothing(database, run_app, monkeypatch):
     """Issue 15 (R7, R9, R14, R18): the dialog shows a rendered sample and the longest
     message, units per recipient and in total, segments, which figure is billed, the cost
     in yen, the month's quota, the filters, name, file and the sender formatted."""

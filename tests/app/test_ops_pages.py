@@ -89,9 +89,7 @@ def test_history_resends_to_the_failed_recipients(with_contract, run_app):
     assert any(f"再送 #{resend.id}" in s.value for s in at.success)
 
 
-def test_history_offers_excel_beside_csv_and_analysts_get_no_action_buttons(
-    with_contract, run_app
-):
+def test_history_offers_excel_beside_csv_and_analysts_get_no_action_buttons(with_contract, run_app):
     info = scheduled(with_contract, "09011112222")
     at = run_app("history", role="analyst")
     assert not at.exception

@@ -89,8 +89,9 @@ def wait_finished(database_url: str, name: str) -> int:
     pytest.fail(f"campaign {name} did not finish")
 
 
-def test_lookup_resend_to_the_failed_and_edit_a_scheduled_send(page, dashboard_url, product_db,
-                                                              tmp_path):
+def test_lookup_resend_to_the_failed_and_edit_a_scheduled_send(
+    page, dashboard_url, product_db, tmp_path
+):
     url, _ = dashboard_url
     roster = tmp_path / "roster.csv"
     roster.write_text(
@@ -130,8 +131,17 @@ def test_lookup_resend_to_the_failed_and_edit_a_scheduled_send(page, dashboard_u
 
     # Edit a scheduled send: tomorrow at 10:00 Japan time, renamed.
     tomorrow = (now_utc().astimezone(JST) + timedelta(days=1)).strftime("%Y-%m-%d")
-    cli(product_db, "send", str(roster), "--body", "{{氏名}}様 面接のご案内",
-        "--name", "E2E予約", "--at", f"{tomorrow} 10:00")
+    cli(
+        product_db,
+        "send",
+        str(roster),
+        "--body",
+        "{{氏名}}様 面接のご案内",
+        "--name",
+        "E2E予約",
+        "--at",
+        f"{tomorrow} 10:00",
+    )
     page.get_by_role("link", name="送信履歴").click()
     page.get_by_role("heading", name="送信履歴").wait_for(timeout=30_000)
     page.get_by_text("予約送信を編集").click()

@@ -92,15 +92,24 @@ def test_reschedule_moves_a_scheduled_send_and_refuses_bad_input(env, database_u
     body = tmp_path / "body.txt"
     body.write_text("{{氏名}}様（{{応募者ID}}） 日程が変わりました", encoding="utf-8")
     out = ok(
-        env, "reschedule", str(campaign), "--at", "2026-12-06 11:30", "--name", "変更",
-        "--body-file", str(body), "--json",
+        env,
+        "reschedule",
+        str(campaign),
+        "--at",
+        "2026-12-06 11:30",
+        "--name",
+        "変更",
+        "--body-file",
+        str(body),
+        "--json",
     )
     assert (out["send_at"], out["name"]) == ("2026-12-06 11:30", "変更")
     engine = make_engine(database_url)
     try:
         with transaction(engine) as s:
             bodies = s.scalars(
-                select(Message.body).where(Message.campaign_id == campaign)
+                select(Message.body)
+                .where(Message.campaign_id == campaign)
                 .order_by(Message.recipient_row)
             ).all()
     finally:

@@ -160,9 +160,7 @@ def test_r13_scheduled_send_can_be_cancelled_and_releases_its_units(env):
 def test_quiet_hours_refuse_or_defer(env):
     contract(env)
     env = {**env, "SMS_QUIET_HOURS": "21:00-08:00"}
-    night = (now_of(env) + timedelta(days=1)).replace(
-        hour=23, minute=0, second=0, microsecond=0
-    )
+    night = (now_of(env) + timedelta(days=1)).replace(hour=23, minute=0, second=0, microsecond=0)
     at = night.strftime("%Y-%m-%d %H:%M")
     done = run(env, "send", str(SAMPLE), "--body", BODY, "--at", at)
     assert done.returncode == 2 and "quiet hours" in done.stderr
@@ -209,9 +207,7 @@ def test_send_until_records_the_deadline_and_settings_set_the_frequency_cap(env)
     ok(env, "contract", "set", "--units", "1000", "--start", "2026-11", "--months", "3")
     late = run(env, "send", str(SAMPLE), "--body", BODY, "--until", "2026-11-30 08:59")
     assert late.returncode == 2 and "deadline" in late.stderr
-    sent = ok(
-        env, "send", str(SAMPLE), "--body", BODY, "--until", "2026-11-30 13:00", "--json"
-    )
+    sent = ok(env, "send", str(SAMPLE), "--body", BODY, "--until", "2026-11-30 13:00", "--json")
     engine = make_engine(env["SMS_DATABASE_URL"])
     try:
         with transaction(engine) as s:

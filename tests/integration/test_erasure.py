@@ -188,9 +188,12 @@ def test_twilio_copies_are_deleted_once_final(monkeypatch):
         )
         assert left == [] and server.stored() == []
         # Deleting again (already gone) counts as done.
-        assert erase_at_providers(
-            Erasure("5678", 1, False, provider_copies=(("twilio", receipt.provider_id),))
-        ) == []
+        assert (
+            erase_at_providers(
+                Erasure("5678", 1, False, provider_copies=(("twilio", receipt.provider_id),))
+            )
+            == []
+        )
     finally:
         server.stop()
 

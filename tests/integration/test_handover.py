@@ -111,9 +111,7 @@ def ledger(engine, month: date) -> tuple[int, int]:
         return status.used, status.reserved
 
 
-def test_r3_a_number_opted_out_after_confirming_is_withheld_with_its_later_parts(
-    engine, sandbox
-):
+def test_r3_a_number_opted_out_after_confirming_is_withheld_with_its_later_parts(engine, sandbox):
     """Issue 12 / R3: opted out after the send was confirmed → never sent, units released,
     the reason kept for History; every part of that recipient (R8) is withheld."""
     setting(engine, "quiet_hours", "00:00-00:00")
@@ -169,16 +167,19 @@ def test_frequency_cap_counts_each_number_across_campaigns_per_japan_day(engine,
     assert messages(engine, nextday.id)[0].state == "delivered"
 
 
-def test_deadline_messages_not_handed_over_in_time_expire_and_release_their_units(
-    engine, sandbox
-):
+def test_deadline_messages_not_handed_over_in_time_expire_and_release_their_units(engine, sandbox):
     """Issue 12 (送信期限): a send scheduled for 10:30 with a deadline of 10:45, whose worker
     only gets to it at 10:45, hands nothing over; every message expires, units released."""
     setting(engine, "quiet_hours", "00:00-00:00")
     contract(engine)
     with pytest.raises(InputError, match="deadline"):
-        confirm(engine, ["09011110001"], send_at=jst("2026-11-30 10:30"),
-                deadline=jst("2026-11-30 10:30"), key="bad")
+        confirm(
+            engine,
+            ["09011110001"],
+            send_at=jst("2026-11-30 10:30"),
+            deadline=jst("2026-11-30 10:30"),
+            key="bad",
+        )
     info = confirm(
         engine,
         ["09011110001", "09011110002"],
@@ -303,7 +304,6 @@ def test_contract_a_held_send_can_be_cancelled_and_its_units_are_released(engine
     cancel_campaign(engine, info.id, actor="operator")
     assert ledger(engine, NOV) == (0, 0)
     assert campaign(engine, info.id).state == "cancelled"
-
 
 
 def test_frequency_cap_holds_when_two_workers_check_one_number_at_once(

@@ -677,14 +677,18 @@ def test_click_rate_and_first_click_count_people_only(engine, campaign, server):
     try:
         for agent in PREVIEWERS.values():
             requests.get(
-                f"{server.url}/s/{code}", headers={"User-Agent": agent}, allow_redirects=False,
+                f"{server.url}/s/{code}",
+                headers={"User-Agent": agent},
+                allow_redirects=False,
                 timeout=10,
             )
         requests.head(f"{server.url}/s/{code}", allow_redirects=False, timeout=10)
         clock.set_now(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
         tap = requests.get(
-            f"{server.url}/s/{code}", headers={"User-Agent": PEOPLE["iphone"]},
-            allow_redirects=False, timeout=10,
+            f"{server.url}/s/{code}",
+            headers={"User-Agent": PEOPLE["iphone"]},
+            allow_redirects=False,
+            timeout=10,
         )
         assert tap.status_code == 302
     finally:
@@ -715,7 +719,12 @@ def optout_campaign(engine):
     p = preview(roster, body, short_url_base="http://localhost:8600/s/")
     assert p.summary.total_units == 2  # costed like any short URL
     info = confirm_campaign(
-        engine, p, name="停止リンク", idempotency_key="o", actor="test", provider="sandbox",
+        engine,
+        p,
+        name="停止リンク",
+        idempotency_key="o",
+        actor="test",
+        provider="sandbox",
         quiet=NO_QUIET,
     )
     with transaction(engine) as s:

@@ -135,9 +135,7 @@ def kept_counts(engine) -> Counter:
     return +counts  # rows whose messages all moved elsewhere hold 0
 
 
-def test_the_kept_counts_equal_a_fresh_count_after_a_random_mix(
-    engine, sandbox, product_clock
-):
+def test_the_kept_counts_equal_a_fresh_count_after_a_random_mix(engine, sandbox, product_clock):
     rng = random.Random(14)
     with transaction(engine) as s:
         set_contract(s, 100_000, date(2026, 11, 1), 3)
@@ -245,6 +243,3 @@ def test_the_triggers_are_in_place(engine):
             sql = "SELECT tgname FROM pg_trigger WHERE tgrelid = 'message'::regclass"
         names = set(conn.exec_driver_sql(sql).scalars())
     assert {"message_count_insert", "message_count_update", "message_count_delete"} <= names
-
-
-

@@ -36,8 +36,13 @@ def noon():
 def _messages(engine, campaign_id):
     with transaction(engine) as s:
         return s.execute(
-            select(Message.recipient_row, Message.part_index, Message.body, Message.units,
-                   Message.next_attempt_at)
+            select(
+                Message.recipient_row,
+                Message.part_index,
+                Message.body,
+                Message.units,
+                Message.next_attempt_at,
+            )
             .where(Message.campaign_id == campaign_id)
             .order_by(Message.recipient_row, Message.part_index)
         ).all()
@@ -72,9 +77,7 @@ def test_edit_moves_the_units_to_the_month_it_now_goes_out_in_r17(engine):
     info = confirm(engine, "説明会", "09011110001", send_at=LATER)
     december = quota.current_month()
     january = quota.add_months(december, 1)
-    as_role(engine, "operator").reschedule(
-        info.id, send_at=datetime(2027, 1, 5, 10, 0, tzinfo=JST)
-    )
+    as_role(engine, "operator").reschedule(info.id, send_at=datetime(2027, 1, 5, 10, 0, tzinfo=JST))
     assert _month_ledger(engine, december).reserved == 0
     assert _month_ledger(engine, january).reserved == 1
 

@@ -42,13 +42,13 @@ def test_lookup_by_candidate_id_and_by_any_written_phone_form_r2(engine):
     second = confirm(engine, "{{氏名}}様 面接", "09011112222", key="b", ids=("C1",))
     settle(engine, first.id, {0: "delivered", 1: "failed"})
     with transaction(engine) as s:
-        link = ShortLink(code="abcdEFGH", target="https://x.jp", campaign_id=first.id,
-                         recipient_row=0)
+        link = ShortLink(
+            code="abcdEFGH", target="https://x.jp", campaign_id=first.id, recipient_row=0
+        )
         s.add(link)
         s.flush()
         s.add_all(
-            Click(code="abcdEFGH", campaign_id=first.id, recipient_row=0, at=NOON)
-            for _ in range(2)
+            Click(code="abcdEFGH", campaign_id=first.id, recipient_row=0, at=NOON) for _ in range(2)
         )
     svc = as_role(engine, "operator")
     by_id = svc.lookup_candidate(candidate_id="C1")
@@ -207,8 +207,9 @@ def test_a_recipient_still_being_settled_is_never_resent_blindly_r15(engine):
     with transaction(engine) as s:
         s.execute(
             update(Message)
-            .where(Message.campaign_id == info.id, Message.recipient_row == 0,
-                   Message.part_index == 1)
+            .where(
+                Message.campaign_id == info.id, Message.recipient_row == 0, Message.part_index == 1
+            )
             .values(state="unknown")
         )
     svc = as_role(engine, "operator")

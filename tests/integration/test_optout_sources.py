@@ -19,7 +19,9 @@ def test_entries_keep_source_and_time_and_each_is_audited(engine):
     with clock.frozen(at), transaction(engine) as s:
         add_optout(s, "090-1111-0001", "電話で依頼", actor="operator-a")
         result = import_optouts_bytes(
-            s, b"phone\n09011110001\n09011110002\n08011110003\n", "list.csv",
+            s,
+            b"phone\n09011110001\n09011110002\n08011110003\n",
+            "list.csv",
             actor="operator-b",
         )
     assert (result.added, result.already) == (2, 1)

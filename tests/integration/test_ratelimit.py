@@ -99,8 +99,10 @@ def test_a_worker_sends_within_the_shared_limit_and_records_it(engine, tmp_path)
     with transaction(engine) as s:
         set_contract(s, 100, quota.current_month(), 3)
     roster = load_roster(
-        ("応募者ID,氏名,区分,携帯電話番号\n"
-         + "".join(f"C{i},候補者{i},新卒,0901111{i:04d}\n" for i in range(1, 6))).encode()
+        (
+            "応募者ID,氏名,区分,携帯電話番号\n"
+            + "".join(f"C{i},候補者{i},新卒,0901111{i:04d}\n" for i in range(1, 6))
+        ).encode()
     )
     confirm_campaign(
         engine,

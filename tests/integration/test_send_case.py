@@ -47,9 +47,7 @@ def svc(engine, tmp_path, monkeypatch) -> SmsService:
 
 def contract(svc: SmsService, units: int = 1000, start: date = NOV, **kw) -> None:
     with clock.frozen(jst(2026, 11, 1, 12, 0)):
-        svc.set_contract(
-            units, start, 3, kw.get("mode", "shared"), kw.get("number"), actor="test"
-        )
+        svc.set_contract(units, start, 3, kw.get("mode", "shared"), kw.get("number"), actor="test")
 
 
 def use_up(svc: SmsService, month: date, units: int) -> None:

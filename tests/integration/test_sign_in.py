@@ -74,9 +74,7 @@ def test_the_password_hash_is_checked_outside_any_transaction(system, monkeypatc
     assert seen == [0, 0, 0]
 
 
-def test_unknown_wrong_disabled_and_slowed_get_one_answer_after_one_hash_each(
-    system, monkeypatch
-):
+def test_unknown_wrong_disabled_and_slowed_get_one_answer_after_one_hash_each(system, monkeypatch):
     counting = _CountingHasher(users._hasher)
     monkeypatch.setattr(users, "_hasher", counting)
     system.set_user_disabled("kato", True)
@@ -127,9 +125,7 @@ def test_a_failed_sign_in_keeps_the_typed_name_only_when_it_is_an_account(system
             system.login(name, "wrong-password")
     with transaction(system.engine) as s:
         failures = s.execute(
-            select(AuditEvent.actor, AuditEvent.detail).where(
-                AuditEvent.action == "login.failure"
-            )
+            select(AuditEvent.actor, AuditEvent.detail).where(AuditEvent.action == "login.failure")
         ).all()
     assert [actor for actor, _ in failures] == ["?", "tanaka"]
     dumped = repr(failures).lower()

@@ -196,9 +196,7 @@ def _campaign_state(engine, campaign_id: int) -> str:
         return s.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
 
 
-def test_r8_a_part_failed_by_status_poll_cancels_later_parts_and_releases_them(
-    engine, tmp_path
-):
+def test_r8_a_part_failed_by_status_poll_cancels_later_parts_and_releases_them(engine, tmp_path):
     campaign_id = _two_part_campaign(engine)
     reserved = _ledger(engine).reserved
     sandbox = SandboxProvider(tmp_path / "outbox.db", delivery_delay=0.0)
@@ -241,9 +239,7 @@ def _pushed_failure(engine, provider_id: str) -> None:
     assert (outcome.result, outcome.state) == ("applied", "failed")
 
 
-def test_r8_a_part_failed_by_pushed_receipt_cancels_later_parts_and_releases_them(
-    engine, tmp_path
-):
+def test_r8_a_part_failed_by_pushed_receipt_cancels_later_parts_and_releases_them(engine, tmp_path):
     campaign_id = _two_part_campaign(engine)
     # The carrier takes its time: the worker's poll keeps finding part 1 accepted.
     sandbox = SandboxProvider(tmp_path / "outbox.db", delivery_delay=3600.0)
@@ -303,9 +299,7 @@ def test_r8_a_failure_cancels_only_its_recipients_later_queued_parts(engine):
         )
         assert move_messages(s, "failed", Message.id == failed, frm="accepted") == 1
     with transaction(engine) as s:
-        now = {
-            (m.recipient_row, m.part_index): m.state for m in s.scalars(select(Message))
-        }
+        now = {(m.recipient_row, m.part_index): m.state for m in s.scalars(select(Message))}
         status = quota.remaining(s, quota.current_month())
     assert now == {**layout, (2, 1): "failed", (2, 2): "cancelled", (2, 3): "cancelled"}
     assert status.reserved == 60 - (10 + 15)

@@ -145,9 +145,10 @@ def test_the_routes_set_an_httponly_cookie_once_and_delete_it(admin, database_ur
         client.cookies.set(SmsService.SESSION_COOKIE, token)
         ended = client.get("/session/end")
         assert ended.status_code == 303
-        assert 'sms_session=""' in ended.headers["set-cookie"] or "Max-Age=0" in ended.headers[
-            "set-cookie"
-        ]
+        assert (
+            'sms_session=""' in ended.headers["set-cookie"]
+            or "Max-Age=0" in ended.headers["set-cookie"]
+        )
         assert admin.resume_web_session(token) is None
     finally:
         asgi._service.cache_clear()

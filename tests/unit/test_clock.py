@@ -95,8 +95,10 @@ def test_sms_now_starts_a_subprocess_clock_and_it_runs_on():
     assert done.returncode == 0, done.stderr
     instant, month = done.stdout.split()
     started = datetime.fromisoformat(instant)
-    assert jst(2026, 11, 30, 23, 59, 59) <= started < jst(2026, 11, 30, 23, 59, 59) + timedelta(
-        seconds=30
+    assert (
+        jst(2026, 11, 30, 23, 59, 59)
+        <= started
+        < jst(2026, 11, 30, 23, 59, 59) + timedelta(seconds=30)
     )
     assert month in ("2026-11-01", "2026-12-01")  # one second from the month's end
 

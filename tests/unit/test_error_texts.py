@@ -69,9 +69,10 @@ def test_a_roster_error_names_its_row_and_column_in_japanese():
 
 
 def test_missing_params_never_break_a_text_and_unknown_codes_fall_back_to_their_class():
-    assert error_text(TemplateError("unknown tag {{x}}", key="no.such.code")) == GENERIC[
-        "template"
-    ]["ja"]
+    assert (
+        error_text(TemplateError("unknown tag {{x}}", key="no.such.code"))
+        == GENERIC["template"]["ja"]
+    )
     assert error_text(QuotaError("short")).startswith("この送信には0通")
 
 

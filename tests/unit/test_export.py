@@ -27,8 +27,8 @@ def test_formula_cells_are_neutralised_and_the_bom_is_there():
 
 def test_full_width_formula_starts_are_neutralised_too():
     """＝＋－＠ start a formula in Japanese Excel just as = + - @ do (CSV injection)."""
-    names = ["＝HYPERLINK(\"http://x\")", "＋81", "－1", "＠SUM(A1)", "山＝田"]
+    names = ['＝HYPERLINK("http://x")', "＋81", "－1", "＠SUM(A1)", "山＝田"]
     frame = pd.DataFrame({"name": names})
     rows = list(csv.DictReader(frame_csv_bytes(frame).decode("utf-8-sig").splitlines()))
     names = [r["name"] for r in rows]
-    assert names == ["'＝HYPERLINK(\"http://x\")", "'＋81", "'－1", "'＠SUM(A1)", "山＝田"]
+    assert names == ['\'＝HYPERLINK("http://x")', "'＋81", "'－1", "'＠SUM(A1)", "山＝田"]

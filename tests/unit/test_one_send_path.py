@@ -171,9 +171,7 @@ def program():
 def _creators(functions, calls) -> set[str]:
     """Every function from which a campaign row can be created (a fixed point); the demo
     data's own rows left out."""
-    found = {
-        q for q, fn in functions.items() if fn.builds_campaign and not q.startswith(DEMO)
-    }
+    found = {q for q, fn in functions.items() if fn.builds_campaign and not q.startswith(DEMO)}
     while True:
         more = {q for q, callees in calls.items() if callees & found} - found
         if not more:
@@ -184,9 +182,7 @@ def _creators(functions, calls) -> set[str]:
 def test_a_campaign_row_is_built_in_one_function_only_r13(program):
     """R13: outside the demo data, only campaigns.open_campaign builds a Campaign row."""
     functions, _, _ = program
-    builders = {
-        q for q, fn in functions.items() if fn.builds_campaign and not q.startswith(DEMO)
-    }
+    builders = {q for q, fn in functions.items() if fn.builds_campaign and not q.startswith(DEMO)}
     assert builders == {"sms_core.sending.campaigns:open_campaign"}
 
 
@@ -228,9 +224,7 @@ def test_every_creating_path_runs_inside_the_one_transaction_r13(program):
         "sms_core.sending.campaigns:create_once",
     }
     for q in creators - inside:
-        assert "sms_core.sending.campaigns:create_once" in _creators_upto(
-            q, calls, inside
-        ), q
+        assert "sms_core.sending.campaigns:create_once" in _creators_upto(q, calls, inside), q
 
 
 def _creators_upto(start: str, calls, inside: set[str]) -> set[str]:
