@@ -55,7 +55,7 @@ test-fast: $(DEV)
 # 23:30 Japan time on a month's last day (issue 11). Needs the Debian package faketime.
 FAKETIME_AT ?= 2026-11-30 23:30:00 +0900
 test-faketime: $(DEV)
-	PY=$(PY) .ci/test-faketime "$(FAKETIME_AT)"
+	PY=$(PY) JOBS=$(JOBS) .ci/test-faketime "$(FAKETIME_AT)"
 
 lint: $(DEV)
 	$(PY) -m ruff check .
