@@ -872,6 +872,29 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "audit.action.retention.redact": {"ja": "保存期間切れの番号を消去", "en": "Old numbers erased"},
     "audit.action.demo.clear": {"ja": "デモデータを削除", "en": "Demo data removed"},
     "audit.action.erase": {"ja": "個人データを消去", "en": "Personal data erased"},
+    "audit.field.autosaves": {"ja": "削除した下書き保存", "en": "autosaves deleted"},
+    "audit.field.body_changed": {"ja": "本文の変更", "en": "body changed"},
+    "audit.field.clicks": {"ja": "クリック", "en": "clicks"},
+    "audit.field.contract": {"ja": "契約", "en": "contract"},
+    "audit.field.deadline": {"ja": "送信期限", "en": "deadline"},
+    "audit.field.draft": {"ja": "下書き", "en": "draft"},
+    "audit.field.failures": {"ja": "失敗", "en": "failures"},
+    "audit.field.format": {"ja": "形式", "en": "format"},
+    "audit.field.kept_on_optout_list": {
+        "ja": "配信停止リストに残す",
+        "en": "kept on the opt-out list",
+    },
+    "audit.field.links": {"ja": "短縮URL", "en": "links"},
+    "audit.field.overwrite": {"ja": "上書き", "en": "overwrite"},
+    "audit.field.phone_tail": {"ja": "電話番号（下4桁）", "en": "number (last 4 digits)"},
+    "audit.field.released_units": {"ja": "返却した通数", "en": "units released"},
+    "audit.field.resend_of": {"ja": "再送元の送信番号", "en": "resend of"},
+    "audit.field.source": {"ja": "登録元", "en": "source"},
+    "audit.field.templates": {"ja": "テンプレート", "en": "templates"},
+    "audit.field.wait": {"ja": "待ち時間", "en": "wait"},
+    "audit.action.campaign.edit": {"ja": "予約送信の編集", "en": "scheduled send edited"},
+    "audit.action.campaign.resend": {"ja": "未達の宛先に再送", "en": "resend to the unreached"},
+    "audit.action.user.phone": {"ja": "自分の携帯番号の登録", "en": "own number set"},
     "audit.field.after": {"ja": "変更後", "en": "after"},
     "audit.field.before": {"ja": "変更前", "en": "before"},
     "audit.field.campaign": {"ja": "送信番号", "en": "send"},
@@ -1105,5 +1128,7 @@ def audit_detail(detail: object, lang: str = DEFAULT_LANGUAGE) -> str:
             value = t(f"role.{value}", lang)
         elif field == "only" and isinstance(value, str):
             value = audit_action(value, lang)
+        elif field == "source" and f"optout.source.{value}" in _CATALOGUE:
+            value = t(f"optout.source.{value}", lang)
         parts.append(f"{name}: {_audit_value(field, value, lang)}")
     return "、".join(parts) if lang == "ja" else ", ".join(parts)

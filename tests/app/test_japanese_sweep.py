@@ -16,7 +16,6 @@ from datetime import timedelta
 import pytest
 
 from sms_core.demo.showcase import seed_demo
-from sms_core.rules.preview import preview
 
 PAGES = ["overview", "new_send", "history", "templates", "settings", "admin", "audit"]
 
@@ -143,15 +142,15 @@ def full_data(database, data_dir):
     provider code, clicks, a template, a draft, opt-outs and the audit events of it all."""
     engine = database.database_engine()
     seed_demo(engine)
-    p = preview(data_dir / "roster_sample_cp932.csv", "{{氏名}}様 明日の説明会のご案内です。")
-    database.confirm(
-        p,
+    draft = database.draft_send(
+        data_dir / "roster_sample_cp932.csv",
+        body="{{氏名}}様 明日の説明会のご案内です。",
         name="予約した説明会",
         key="sweep",
-        actor="admin",
         send_at=database.now() + timedelta(days=1),
         quiet_policy="defer",
     )
+    database.confirm_send(draft, actor="admin")
     database.save_template("面接案内", "{{氏名}}様 面接のご案内です。", actor="admin")
     database.save_draft("下書きの案内", "{{氏名}}様 下書きです。")
     database.add_optout("090-1111-2222", "本人の希望", actor="admin")
