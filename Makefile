@@ -15,7 +15,7 @@ JOBS ?= 4
 # another in a single worker (see tests/conftest.py).
 PYTEST_PARALLEL := -n $(JOBS) --dist loadgroup
 
-.PHONY: run test test-fast test-faketime lint typecheck lock bench samples notebook clean
+.PHONY: run test test-fast test-faketime test-faketime-all lint typecheck lock bench samples notebook clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ test-fast: $(DEV)
 FAKETIME_AT ?= 2026-11-30 23:30:00 +0900
 test-faketime: $(DEV)
 	PY=$(PY) JOBS=$(JOBS) .ci/test-faketime "$(FAKETIME_AT)"
+
+# The whole unit, integration and app layers under the shifted clock (about as long as
+# make test).
+test-faketime-all: $(DEV)
+	PY=$(PY) JOBS=$(JOBS) .ci/test-faketime "$(FAKETIME_AT)" tests/unit tests/integration tests/app
 
 lint: $(DEV)
 	$(PY) -m ruff check .
