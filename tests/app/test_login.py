@@ -153,7 +153,7 @@ def test_a_disabled_user_is_signed_out_and_a_demoted_one_loses_pages_at_the_next
     with_contract.add_user("test-operator", "operator")
     at = run_app("templates", role="operator")
     assert not at.exception and at.session_state["principal"].role == "operator"
-    with transaction(with_contract.engine) as s:
+    with transaction(with_contract.database_engine()) as s:
         s.execute(update(User).where(User.name == "test-operator").values(role="analyst"))
     at.run()
     assert at.session_state["principal"] == Principal("test-operator", "analyst")

@@ -50,7 +50,7 @@ class _CountingHasher:
 
 
 def test_the_password_hash_is_checked_outside_any_transaction(system, monkeypatch):
-    engine = system.engine
+    engine = system.database_engine()
     seen = []
 
     def during():
@@ -111,7 +111,7 @@ def test_a_disabled_users_open_session_ends_at_the_next_action(system):
 def test_a_demoted_users_open_session_has_the_new_role_at_the_next_action(system):
     operator, _ = system.login("tanaka", PASSWORD)
     assert operator.principal.role == "operator"
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         s.execute(update(User).where(User.name == "tanaka").values(role="analyst"))
     assert operator.principal.role == "analyst"
     with pytest.raises(AccessError):
@@ -123,7 +123,7 @@ def test_a_failed_sign_in_keeps_the_typed_name_only_when_it_is_an_account(system
     for name in (typed_password, "tanaka"):
         with pytest.raises(AccessError):
             system.login(name, "wrong-password")
-    with transaction(system.engine) as s:
+    with transaction(system.database_engine()) as s:
         failures = s.execute(
             select(AuditEvent.actor, AuditEvent.detail).where(AuditEvent.action == "login.failure")
         ).all()
