@@ -127,10 +127,17 @@ def lookup(engine: Engine, code: str, *, now: datetime | None = None) -> Link | 
 class _Entry:
     """One request waiting in a batch: a code to follow (or a ready click row)."""
 
-    __slots__ = ("agent", "code", "done", "error", "link", "now", "row")
+    __slots__ = ("agent", "code", "done", "error", "human", "link", "now", "row")
 
-    def __init__(self, code: str | None, agent: str | None, now: datetime | None, row=None):
-        self.code, self.agent, self.now, self.row = code, agent, now, row
+    def __init__(
+        self,
+        code: str | None,
+        agent: str | None,
+        now: datetime | None,
+        row=None,
+        human: bool = True,
+    ):
+        self.code, self.agent, self.now, self.row, self.human = code, agent, now, row, human
         self.link: Link | None = None
         self.done = False
         self.error: BaseException | None = None
@@ -170,10 +177,13 @@ class ClickRecorder:
         self._writers = _WRITERS.get(engine.dialect.name, 1)
         self._conns: list = []  # PostgreSQL: idle connections batches are written on
 
-    def follow(self, code: str, user_agent: str | None, now: datetime) -> Link | None:
-        """The live link of ``code`` with its click committed, or None (nothing recorded);
+    def follow(
+        self, code: str, user_agent: str | None, now: datetime, *, human: bool = True
+    ) -> Link | None:
+        """The live link of ``code`` with its click committed (``human``: whether it counts
+        as a person's, issue 12; an opt-out link records none), or None (nothing recorded);
         raises if the batch's transaction failed."""
-        entry = _Entry(code, (user_agent or "")[:USER_AGENT_LENGTH] or None, now)
+        entry = _Entry(code, (user_agent or "")[:USER_AGENT_LENGTH] or None, now, human=human)
         self._submit(entry)
         return entry.link
 
@@ -229,6 +239,9 @@ class ClickRecorder:
                 link = _live(found.get(entry.code), entry.code, entry.now)
                 if link is None:
                     continue
+                entry.link = link
+                if link.target == OPTOUT_TARGET:  # its page is shown, not counted
+                    continue
                 rows.append(
                     {
                         "code": link.code,
@@ -236,9 +249,9 @@ class ClickRecorder:
                         "recipient_row": link.recipient_row,
                         "at": entry.now,
                         "user_agent": entry.agent,
+                        "human": entry.human,
                     }
                 )
-                entry.link = link
             if rows:
                 conn.execute(insert(_CLICKS), rows)
 
@@ -248,17 +261,20 @@ class ClickRecorder:
         transaction, atomic). Per batch this saves the pool checkout and its ping, BEGIN
         and COMMIT and a separate lookup: four round trips to a server that shares the
         same two cores (benchmarks/redirects.py, issue 14)."""
-        values = ", ".join(["(%s::int, %s, %s::timestamptz, %s)"] * len(entries))
+        values = ", ".join(["(%s::int, %s, %s::timestamptz, %s, %s::boolean)"] * len(entries))
         params: list = []
         for i, entry in enumerate(entries):
-            params += [i, entry.code, entry.now, entry.agent]
+            params += [i, entry.code, entry.now, entry.agent, entry.human]
+        # An opt-out link (issue 12) is followed but records no click: its page is shown.
+        params.append(OPTOUT_TARGET)
         sql = (
-            f"WITH v (i, code, at, agent) AS (VALUES {values}), "
-            "found AS (SELECT v.i, v.at, v.agent, s.code, s.target, s.campaign_id, "
+            f"WITH v (i, code, at, agent, human) AS (VALUES {values}), "
+            "found AS (SELECT v.i, v.at, v.agent, v.human, s.code, s.target, s.campaign_id, "
             "s.recipient_row FROM v JOIN short_link s ON s.code = v.code "
             "WHERE s.expires_at IS NULL OR s.expires_at > v.at), "
-            "written AS (INSERT INTO click (code, campaign_id, recipient_row, at, user_agent) "
-            "SELECT code, campaign_id, recipient_row, at, agent FROM found) "
+            "written AS (INSERT INTO click (code, campaign_id, recipient_row, at, user_agent, "
+            "human) SELECT code, campaign_id, recipient_row, at, agent, human FROM found "
+            "WHERE target <> %s) "
             "SELECT i, code, target, campaign_id, recipient_row FROM found"
         )
         conn = self._take_connection()
@@ -335,7 +351,7 @@ def follow(
         return None
     now = now or now_utc()
     if engine.dialect.name == "postgresql":
-        return recorder(engine).follow(code, user_agent, now)
+        return recorder(engine).follow(code, user_agent, now, human=is_human(method, user_agent))
     # SQLite: the lookup reads beside the single writer (WAL) instead of queueing for
     # the write lock inside the batch; measured faster there (benchmarks/redirects.py).
     link = lookup(engine, code, now=now)

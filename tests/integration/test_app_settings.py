@@ -54,8 +54,6 @@ def test_a_stored_setting_wins_over_the_environment_and_reset_returns_to_it(svc,
         "provider": ("sandbox", "default"),
         "quiet_hours": ("21:00-08:00", "default"),
         "short_url_base": ("http://localhost:8600/s/", "default"),
-        "frequency_cap": ("3", "default"),  # issue 12
-        "unit_price_yen": ("0", "default"),
     }
     monkeypatch.setenv("SMS_QUIET_HOURS", "22:00-07:00")
     assert svc.settings()["quiet_hours"].source == "environment"
@@ -97,8 +95,6 @@ def test_bad_values_are_refused_and_nothing_is_stored(svc):
         "provider": "default",
         "quiet_hours": "environment",  # the fixture's
         "short_url_base": "default",
-        "frequency_cap": "default",
-        "unit_price_yen": "default",
     }
     assert audited(svc.database_engine(), "settings.change") == []
 
