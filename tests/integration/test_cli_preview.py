@@ -93,6 +93,7 @@ def test_json_summary_and_body_file(tmp_path, data_dir):
         "invalid",
         "duplicate",
         "opted_out",
+        "frequency_cap",  # issue 12: today's cap (none reached in a preview without a database)
     }
 
 

@@ -99,6 +99,7 @@ def test_a_draft_of_the_sample_roster_is_blocked_and_never_confirmed(operator, e
 def test_the_draft_holds_the_cost_in_yen_and_its_messages(operator, engine, monkeypatch):
     """R7/R9: 佐藤様… is 70 characters (1 unit); 長谷川太郎様… 73 (2 units, 2 segments)."""
     body = "{{氏名}}様 " + "あ" * 66
+    monkeypatch.setenv("SMS_UNIT_PRICE_YEN", "8")  # the team's price (0 until one is set)
     with clock.frozen(NOON):
         draft = operator.draft_send(ROSTER, "roster.csv", body=body)
         assert (draft.units, draft.unit_price_yen, draft.cost_yen) == (3, 8.0, 24)
