@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sms_core.i18n import audit_action
 from sms_core.rules.preview import preview
 
 from .conftest import ARTIFACTS, ROOT
@@ -169,7 +170,9 @@ def test_upload_preview_send_and_follow_it(page, dashboard_url):
     with page.expect_download(timeout=30_000) as download:
         page.get_by_role("button", name="CSVでエクスポート").click()
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
-    confirms = [r for r in rows if "campaign.confirm" in r.values()]
+    # The export speaks the UI language (issue 15): the event is named in words.
+    confirmed = audit_action("campaign.confirm", "ja")
+    confirms = [r for r in rows if confirmed in r.values()]
     assert len(confirms) >= 2 and all("admin" in r.values() for r in confirms[:2])
 
 
