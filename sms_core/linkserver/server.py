@@ -74,7 +74,10 @@ class RunningServer:
         from waitress import wasyncore
 
         server = self.server
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[attr-defined]
+        # OSError: the loop already ended and closed its trigger (its last socket went
+        # first): there is nothing left to close through it.
+        with contextlib.suppress(OSError):
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[attr-defined]
         self.thread.join(timeout=10)
         server.task_dispatcher.shutdown()  # type: ignore[attr-defined]
 
