@@ -298,6 +298,9 @@ def test_the_composer_keeps_work_and_the_dialog_shows_everything(
     page.get_by_role("button", name="内容を確認して送信").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("鈴木様 明日10時から一次面接です。").wait_for(timeout=30_000)
+    # The dialog draws in pieces: read it once its last lines and its buttons are there.
+    dialog.get_by_text("送信専用・返信不可", exact=False).last.wait_for(timeout=30_000)
+    dialog.get_by_role("button", name="キャンセル").wait_for(timeout=30_000)
     text = dialog.inner_text()
     for expected in (
         "長谷川太郎様 明日10時から一次面接です。",  # the longest message
