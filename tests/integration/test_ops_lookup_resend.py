@@ -175,9 +175,11 @@ def test_resend_waits_for_a_campaign_still_going_and_is_refused_to_analysts(engi
     assert as_role(engine, "analyst").resend_plan(info.id).recipients == 1  # reading is fine
 
 
-def test_resend_after_a_real_rejection_by_the_sandbox_r15(engine, tmp_path):
+def test_resend_after_a_real_rejection_by_the_sandbox_r15(engine, tmp_path, monkeypatch):
     """080-9999-0001 is refused by the sandbox: the worker records it failed, and the
     resend goes to that recipient only."""
+    # Quiet hours off: at night Japan time the worker would hold the send at hand-over.
+    monkeypatch.setenv("SMS_QUIET_HOURS", "00:00-00:00")
     contract(engine)
     info = confirm(engine, "{{氏名}}様 説明会", "09012345678", UNREACHABLE_NUMBER)
     sandbox = SandboxProvider(tmp_path / "outbox.db", delivery_delay=0.0)
