@@ -38,14 +38,14 @@ def choose(page, box, option: str) -> None:
     that lands meanwhile redraws the box and closes its list (the machine may be busy)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    for _ in range(8):
+    for _ in range(12):
         box.click()
         try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            page.get_by_role("option", name=option, exact=True).first.click(timeout=5_000)
             return
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
-            page.wait_for_timeout(500)
+            page.wait_for_timeout(1_000)
     raise AssertionError(f"could not choose {option!r}")
 
 
