@@ -203,7 +203,7 @@ body = st.text_area(t("preview.body"), key="body", height=140)
 if state.get("template_name"):
     # The campaign records the template it was made from, so history can be sliced by it.
     st.caption(t("send.from_template", name=state["template_name"]))
-bare = svc.body_counter(body)
+bare = svc.body_cost(body)
 st.caption(t("send.counter", chars=bare.chars, units=bare.units, segments=bare.segments))
 if svc.suggests_optout(body):  # 特定電子メール法: advertising needs a way to opt out
     st.info(t("send.optout_hint"))

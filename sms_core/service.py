@@ -610,13 +610,6 @@ class SmsService(OpsTools):
             headers, guess_fields(headers), {f: labels for f, labels in FIELD_HEADERS.items()}
         )
 
-    def body_counter(self, body: str) -> BodyCount:
-        """Characters, units and carrier segments of a body's own text, tags left out."""
-        from sms_core.rules.text import cost_of_body
-
-        cost = cost_of_body(body)
-        return BodyCount(cost.chars, cost.units, cost.segments)
-
     def japan_today(self) -> date:
         """Today's date in Japan time, by the product clock."""
         from sms_core.rules.schedule import JST
@@ -859,12 +852,3 @@ class RosterColumns:
     headers: list[str]
     guessed: dict[str, str]
     fields: dict[str, tuple[str, str]]  # field → (Japanese header, English id)
-
-
-@dataclass(frozen=True, slots=True)
-class BodyCount:
-    """The composer's live counter (R6, R7, R9)."""
-
-    chars: int
-    units: int
-    segments: int
