@@ -11,8 +11,8 @@ PORT ?= 8501
 # pytest-xdist worker processes. More than the 2 cores: many tests wait on subprocesses,
 # servers and sleeps rather than compute.
 JOBS ?= 4
-# --dist loadgroup: tests marked `serial` share one xdist group, so they run one after
-# another in a single worker (see tests/conftest.py).
+# --dist loadgroup: each group of tests that must not run beside one another (the process
+# races, the browser; see SERIAL_GROUPS in tests/conftest.py) runs in a single worker.
 PYTEST_PARALLEL := -n $(JOBS) --dist loadgroup
 
 .PHONY: run test test-fast test-faketime test-faketime-all lint typecheck lock bench samples notebook clean

@@ -35,25 +35,33 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 BACKENDS = ["sqlite", "postgresql"]
 
-# Tests that must not run beside one another under pytest-xdist: races of many spawned
-# processes, workers killed at random moments or given a time budget, the browser. Each
-# gets the xdist group "serial" (as does any test marked ``serial``); `--dist loadgroup`
-# (make test) runs the whole group in one worker, one test after another, while the other
-# workers share the rest.
-SERIAL = (
-    "tests/integration/test_quota_concurrency.py",
-    "tests/integration/test_migrations.py::test_concurrent_first_starts_migrate_once",
-    "tests/integration/test_dispatch_crash.py",
-    "tests/integration/test_dispatch_faults.py",  # worker processes within a time budget
-    "tests/e2e/",
-)
+# Tests that must not run beside others of their kind under pytest-xdist. Each kind is an
+# xdist group; `--dist loadgroup` (make test) runs a group in one worker, one test after
+# another, while the other workers share the rest. Two groups, so that the two longest
+# strands of the suite run beside each other rather than end to end:
+#   "serial"  - races of many spawned processes, workers killed at random moments (and any
+#               test marked ``serial``);
+#   "browser" - the real-browser tests, which share one running product.
+SERIAL_GROUPS = {
+    "serial": (
+        "tests/integration/test_quota_concurrency.py",
+        "tests/integration/test_migrations.py::test_concurrent_first_starts_migrate_once",
+        "tests/integration/test_dispatch_crash.py",
+        "tests/integration/test_dispatch_faults.py",
+    ),
+    "browser": ("tests/e2e/",),
+}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Put the serial tests into one xdist group (before xdist reads the groups)."""
+    """Put the serial tests into their xdist groups (before xdist reads the groups)."""
     for item in items:
-        if item.nodeid.startswith(SERIAL) or item.get_closest_marker("serial"):
-            item.add_marker(pytest.mark.xdist_group("serial"))
+        for group, paths in SERIAL_GROUPS.items():
+            if item.nodeid.startswith(paths) or (
+                group == "serial" and item.get_closest_marker("serial")
+            ):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
 
 
 @pytest.fixture(autouse=True)

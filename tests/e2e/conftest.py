@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,14 @@ home_env: dict[str, str] = {}
 def account(dashboard_url):
     """Make an account of ``role`` in the running product: (name, one-time password)."""
 
+    made: Counter[str] = Counter()
+
     def make(name: str, role: str) -> tuple[str, str]:
+        # A rerun of a failed browser test (one retry, below) finds the first try's account:
+        # it gets a fresh one under a numbered name.
+        made[name] += 1
+        if made[name] > 1:
+            name = f"{name}-{made[name]}"
         out = subprocess.run(
             [sys.executable, "-m", "sms_core", "users", "add", name, "--role", role],
             cwd=ROOT,

@@ -75,17 +75,27 @@ def wait_metric_present(page, label: str) -> None:
     )
 
 
+# Whether the first admin's one-time password was replaced: by a first try of the test
+# below, when it is rerun (one retry on a busy machine).
+ADMIN_PASSWORD_REPLACED: list[bool] = []
+
+
 def sign_in(page, url: str, one_time: str) -> None:
     """Nothing is open: sign in as the first admin, then replace the one-time password."""
     page.goto(url, wait_until="networkidle")
     page.get_by_role("heading", name="ログイン").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "login.png"), full_page=True)
     page.get_by_label("ユーザー名").fill("admin")
+    if ADMIN_PASSWORD_REPLACED:
+        page.get_by_label("パスワード", exact=True).fill(NEW_PASSWORD)
+        page.get_by_role("button", name="ログイン").click()
+        return
     page.get_by_label("パスワード", exact=True).fill(one_time)
     page.get_by_role("button", name="ログイン").click()
     page.get_by_label("現在のパスワード").fill(one_time)
     page.get_by_label("新しいパスワード（10文字以上）").fill(NEW_PASSWORD)
     page.get_by_label("新しいパスワード（確認）").fill(NEW_PASSWORD)
+    ADMIN_PASSWORD_REPLACED.append(True)
     page.get_by_role("button", name="パスワードを変更").click()
 
 

@@ -18,5 +18,7 @@ def test_a_read_runs_while_a_writer_holds_the_lock(tmp_path):
         start = time.monotonic()
         with transaction(read_only(engine)) as reader:
             assert reader.scalar(select(func.count()).select_from(Campaign)) == 0
-        assert time.monotonic() - start < 1.0  # not the 30 s busy timeout
+        # Not a speed target: it tells a read that ran at once from one that waited out the
+        # 30 s busy timeout, with room for a loaded machine.
+        assert time.monotonic() - start < 10.0
     engine.dispose()

@@ -10,7 +10,6 @@ import csv
 import importlib.util
 import io
 import re
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -271,12 +270,10 @@ def test_shape_table_examples_match_their_patterns():
 
 @pytest.mark.slow
 def test_a_million_rows_in_one_call():
-    started = time.perf_counter()
+    # Its speed is benchmarks/ business, not a test's (never a timed assertion).
     table = generate_roster(1_000_000, seed=0)
-    elapsed = time.perf_counter() - started
     assert table.num_rows == 1_000_000
     assert all(field.type == pa.string() for field in table.schema)
-    assert elapsed < 30, f"{elapsed:.1f} s"  # about 2 s on a laptop
 
 
 # --------------------------------------------------------------------------- writers
