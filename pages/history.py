@@ -54,6 +54,11 @@ if can_cancel:
             st.session_state["history_cancelled"] = int(choice)
             st.rerun()
 
+if row["state"] == "held":
+    # A held send resumes by itself once its month has a contract with room; say which.
+    reason = svc.hold_reason(int(choice)) or "quota"
+    st.warning(t(f"history.held_{reason}", id=choice))
+
 # Issue 16: pause/resume, resend to the unreached, edit a scheduled send (operators act).
 if svc.principal.can("send"):
     if row["state"] in ("scheduled", "sending") and st.button(t("history.pause", id=choice)):
@@ -80,7 +85,7 @@ if svc.principal.can("send"):
                         info = svc.resend(int(choice), key=nonce)
                         st.success(t("history.resent", id=info.id))
                     except SmsError as exc:
-                        st.error(str(exc))
+                        show_error(exc)
     if row["state"] == "scheduled":
         send = svc.editable_send(int(choice))
         with st.expander(t("history.edit")), st.form("edit_send"):

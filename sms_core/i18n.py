@@ -669,6 +669,24 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "history.resend_button": {"ja": "再送する", "en": "Resend"},
     "history.resent": {"ja": "再送 #{id} を作成しました。", "en": "Resend #{id} created."},
     "history.edit": {"ja": "予約送信を編集", "en": "Edit the scheduled send"},
+    "history.held_no_contract": {
+        "ja": "送信 #{id} は保留中です：送信する月の契約がありません。"
+        "管理者が契約を登録すると自動で再開します。",
+        "en": "Send #{id} is held: its month has no contract. "
+        "It resumes by itself once an admin sets one.",
+    },
+    "history.held_quota": {
+        "ja": "送信 #{id} は保留中です：送信する月の上限に残りを送る空きがありません。"
+        "上限を引き上げるか、ほかの予約を取り消すと自動で再開します。",
+        "en": "Send #{id} is held: its month's cap has no room for the rest. "
+        "It resumes by itself once the cap is raised or another send is cancelled.",
+    },
+    "history.held_new_month": {
+        "ja": "送信 #{id} は保留中です：月をまたいだため、"
+        "残りの通数を新しい月の上限へ移しています。まもなく再開します。",
+        "en": "Send #{id} is held: it crossed into a new month, and the rest moves to the "
+        "new month's cap. It resumes shortly.",
+    },
     "history.edit_date": {"ja": "送信日", "en": "Send date"},
     "history.edit_time": {"ja": "送信時刻", "en": "Send time"},
     "history.edit_name": {"ja": "送信名", "en": "Name"},

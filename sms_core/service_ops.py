@@ -175,6 +175,22 @@ class OpsTools:
             when = c.scheduled_at.astimezone(JST) if c.scheduled_at else None
             return EditableSend(c.id, c.name, c.body, c.state, when)
 
+    def hold_reason(self, campaign_id: int) -> str | None:
+        """Why a held campaign waits (``no_contract``, ``quota`` or ``new_month``); None
+        when it is not held. History explains it in words."""
+        from sqlalchemy import select
+
+        from sms_core.rules.state_table import CampaignState
+        from sms_core.store.models import Campaign
+
+        self.principal.require("read")
+        with transaction(self._reader) as s:
+            return s.scalar(
+                select(Campaign.hold_reason).where(
+                    Campaign.id == campaign_id, Campaign.state == CampaignState.HELD
+                )
+            )
+
     @staticmethod
     def japan_datetime(day: date, at) -> datetime:
         """A date and a wall-clock time read as Japan time (R13), as an aware datetime."""

@@ -140,3 +140,28 @@ def test_new_send_shows_the_cost_in_yen_and_offers_the_preview_as_excel(with_con
     assert "プレビューをExcelでダウンロード" in labels
     next(b for b in at.button if b.label == "内容を確認して送信").click().run()
     assert any(f"{units * 8:,}円" in m.value for m in at.markdown)
+
+
+def test_history_says_why_a_held_send_waits(with_contract, run_app):
+    """Issue 12's hold at hand-over, in words: the reason and that it resumes by itself."""
+    info = scheduled(with_contract, "09011112222")
+    reasons = {
+        "no_contract": "契約がありません",
+        "quota": "上限に残りを送る空きがありません",
+        "new_month": "新しい月の上限へ移しています",
+    }
+    for reason, words in reasons.items():
+        with transaction(with_contract.database_engine()) as s:
+            s.execute(
+                update(Campaign)
+                .where(Campaign.id == info.id)
+                .values(state="held", hold_reason=reason)
+            )
+        at = run_app("history", role="analyst")
+        assert not at.exception
+        shown = [w.value for w in at.warning]
+        assert any(f"送信 #{info.id} は保留中です" in w and words in w for w in shown), shown
+    assert with_contract.hold_reason(info.id) == "new_month"
+    with transaction(with_contract.database_engine()) as s:
+        s.execute(update(Campaign).where(Campaign.id == info.id).values(state="scheduled"))
+    assert with_contract.hold_reason(info.id) is None
