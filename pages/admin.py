@@ -164,6 +164,27 @@ with st.form("disable_user"):
             else:
                 st.rerun()  # the users table above shows the change
 
+# Issue 16: where a user's own test sends go, set by an admin (blank clears it).
+with st.form("user_phone", clear_on_submit=True):
+    left, right = st.columns(2)
+    whose = left.selectbox(
+        t("users.pick"), [u.name for u in svc.users()], index=None, placeholder=t("ui.choose")
+    )
+    number = right.text_input(t("users.phone"), placeholder="090-1234-5678")
+    st.caption(t("users.phone_help"))
+    if st.form_submit_button(t("users.phone_save")) and whose:
+        try:
+            saved = svc.set_user_phone(whose, number)
+        except SmsError as exc:
+            show_error(exc)
+        else:
+            tail = saved[-4:] if saved else None
+            st.success(
+                t("users.phone_saved", name=whose, tail=tail)
+                if tail
+                else t("users.phone_cleared", name=whose)
+            )
+
 # Demo data: labelled on every page while present; an admin removes it here.
 if svc.demo_present():
     st.subheader(t("demo.title"))

@@ -55,6 +55,10 @@ ERRORS: dict[str, dict[str, str]] = {
     "user.role": {"ja": "役割を選んでください。"},
     "user.exists": {"ja": "ユーザー「{name}」はすでに登録されています。"},
     "user.missing": {"ja": "ユーザー「{name}」は登録されていません。"},
+    "user.phone_not_mobile": {
+        "ja": "「{number}」はSMSを受け取れる日本の携帯電話番号ではありません"
+        "（070・080・090で始まる11桁）。"
+    },
     # Templates and drafts
     "template.empty": {"ja": "名前を入力してください。"},
     "template.name_too_long": {"ja": "名前は{limit}文字以内にしてください。"},

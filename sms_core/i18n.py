@@ -117,6 +117,21 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Added; they sign in with their organisation account.",
     },
     "users.pick": {"ja": "ユーザー", "en": "User"},
+    "users.phone": {"ja": "テスト送信先の携帯電話番号", "en": "Mobile number for test sends"},
+    "users.phone_help": {
+        "ja": "そのユーザーが「自分の番号にテスト送信」で使う番号です。"
+        "空欄で保存すると消去します。",
+        "en": "Where that user's own test sends go. Save it blank to clear it.",
+    },
+    "users.phone_save": {"ja": "番号を設定", "en": "Set the number"},
+    "users.phone_saved": {
+        "ja": "{name} のテスト送信先を末尾{tail}の番号にしました。",
+        "en": "{name}'s test sends now go to the number ending {tail}.",
+    },
+    "users.phone_cleared": {
+        "ja": "{name} のテスト送信先を消去しました。",
+        "en": "{name}'s test-send number was cleared.",
+    },
     "users.disable": {"ja": "無効にする", "en": "Disable"},
     "users.enable": {"ja": "有効にする", "en": "Enable"},
     "audit.title": {"ja": "監査ログ", "en": "Audit trail"},

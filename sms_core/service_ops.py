@@ -249,6 +249,12 @@ class OpsTools:
         with transaction(self._engine) as s:
             return users.set_phone(s, self.principal.name, number, actor=self.principal.name)
 
+    def user_phone(self, name: str) -> str | None:
+        """Any user's own mobile number, or None (admins)."""
+        self.principal.require("users")
+        with transaction(self._reader) as s:
+            return users.get_phone(s, name)
+
     def set_user_phone(self, name: str, number: str | None) -> str | None:
         """Set any user's own mobile number (admins)."""
         who = self._who("users")

@@ -325,13 +325,15 @@ def set_phone(session: Session, name: str, number: str | None, *, actor: str) ->
 
     user = _find(session, _name(name))
     if user is None:
-        raise InputError(f"no user named '{name}'")
+        raise InputError(f"no user named '{name}'", key="user.missing", name=name)
     phone = None
     if number and number.strip():
         verdict = classify(number)
         if verdict.reason != "ok":
             raise InputError(
-                f"'{number.strip()}' is not a Japanese mobile number (reason: {verdict.reason})"
+                f"'{number.strip()}' is not a Japanese mobile number (reason: {verdict.reason})",
+                key="user.phone_not_mobile",
+                number=number.strip(),
             )
         phone = verdict.national
     user.phone = phone

@@ -81,3 +81,29 @@ def test_a_new_user_starts_least_privileged_and_the_list_follows_each_change(
     next(b for b in at.button if b.label == "無効にする").click().run()
     users = next(d.value for d in at.dataframe if "最終ログイン" in d.value.columns)
     assert list(users[users["ユーザー名"] == "sato"]["状態"]) == ["無効"]
+
+
+def test_an_admin_sets_and_clears_another_users_test_number(with_contract, run_app):
+    """Issue 16: an admin sets where a user's own test sends go, on the page (not only with
+    the CLI's user-phone); a number that cannot receive an SMS is refused in Japanese."""
+    with_contract.add_user("sato", "operator")
+
+    def submit(at, number: str):
+        next(
+            s for s in at.selectbox if s.label == "ユーザー" and s.form_id == "user_phone"
+        ).set_value("sato")
+        next(w for w in at.text_input if w.label == "テスト送信先の携帯電話番号").set_value(number)
+        return next(b for b in at.button if b.form_id == "user_phone").click().run()
+
+    at = submit(run_app("admin"), "090-2222-3333")
+    assert not at.exception
+    assert any("末尾3333" in s.value for s in at.success), [s.value for s in at.success]
+    assert with_contract.user_phone("sato") == "09022223333"
+
+    at = submit(at, "03-1234-5678")
+    assert any("携帯電話番号ではありません" in e.value for e in at.error), at.error
+    assert with_contract.user_phone("sato") == "09022223333"  # nothing half-saved
+
+    at = submit(at, "")
+    assert any("消去しました" in s.value for s in at.success)
+    assert with_contract.user_phone("sato") is None
