@@ -19,6 +19,7 @@ PAGES = [
     ("overview", "概要", "Overview"),
     ("new_send", "新規送信", "New send"),
     ("history", "送信履歴", "History"),
+    ("lookup", "応募者検索", "Candidate lookup"),
     ("templates", "テンプレート・下書き", "Templates & drafts"),
     ("settings", "設定", "Settings"),
     ("admin", "管理", "Administration"),
@@ -30,8 +31,18 @@ HEADINGS = {"settings": ("設定（SMS連携）", "Settings (SMS)")}
 def settle(page) -> None:
     """Wait until Streamlit has finished the run (charts drawn, no spinner)."""
     page.wait_for_load_state("networkidle")
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=30_000
+    )
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=30_000)
-    page.wait_for_timeout(1500)  # plotly draws after the run ends
+    # Plotly draws after the run ends: wait until every chart has its SVG, rather than a
+    # fixed pause per page.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+            .every(c => c.querySelector('.main-svg'))""",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(300)  # the last paint before the screenshot
 
 
 def choose_language(page, name: str) -> None:
