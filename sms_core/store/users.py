@@ -321,7 +321,7 @@ def set_phone(session: Session, name: str, number: str | None, *, actor: str) ->
     Only a mobile number that can receive an SMS (R1) is accepted: it is where that
     user's test sends go (issue 16). The audit trail keeps its last 4 digits only.
     """
-    from sms_core.rules.phones import classify
+    from sms_core.rules.phone_verdict import classify
 
     user = _find(session, _name(name))
     if user is None:

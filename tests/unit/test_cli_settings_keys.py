@@ -8,4 +8,4 @@ from sms_core.store.app_settings import SETTINGS
 
 
 def test_the_cli_offers_every_setting_and_no_other():
-    assert KEYS == tuple(SETTINGS)
+    assert tuple(SETTINGS) == KEYS
