@@ -28,9 +28,15 @@ import pyarrow.compute as pc
 
 from sms_core.errors import InputError
 
-# R6-R8 for one message (UTF-16 length, units, the longest message), kept light for the
-# sandbox and the worker; re-exported here with the rest of the message rules.
-from sms_core.rules.units import MAX_MESSAGE_CHARS, UNIT_CHARS, units_for_chars, utf16_len
+# R6-R8 for one message (newlines, UTF-16 length, units, the longest message), kept light
+# for the sandbox, the worker and edits; re-exported here with the rest of the rules.
+from sms_core.rules.units import (
+    MAX_MESSAGE_CHARS,
+    UNIT_CHARS,
+    normalize_newlines,
+    units_for_chars,
+    utf16_len,
+)
 
 __all__ = [
     "MAX_BODY_CHARS",
@@ -108,11 +114,6 @@ class Cost:
     units: int
     parts: int
     segments: int
-
-
-def normalize_newlines(text: str) -> str:
-    """Return ``text`` with CRLF and lone CR turned into LF, as the message is sent (R6)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def carrier_segments(part: str) -> int:

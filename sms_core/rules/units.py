@@ -1,19 +1,24 @@
-"""One message's length and billing units (rules R6, R7), without numpy or pyarrow.
+"""One message's newlines, length and billing units (rules R6, R7), without numpy or pyarrow.
 
-The sandbox provider and the worker judge single messages with these; they are apart
-from :mod:`sms_core.rules.text` (which re-exports them, with the splitting and the
-vectorised column counts) so that a process that never previews does not load numpy
-and pyarrow on start.
+The sandbox provider, the worker and the edit of a scheduled send judge single messages
+with these; they are apart from :mod:`sms_core.rules.text` (which re-exports them, with
+the splitting and the vectorised column counts) so that a process that never previews
+does not load numpy and pyarrow on start.
 """
 
 from __future__ import annotations
 
-__all__ = ["MAX_MESSAGE_CHARS", "UNIT_CHARS", "units_for_chars", "utf16_len"]
+__all__ = ["MAX_MESSAGE_CHARS", "UNIT_CHARS", "normalize_newlines", "units_for_chars", "utf16_len"]
 
 # R7: the contract bills 70 UTF-16 code units per unit (通), per message.
 UNIT_CHARS = 70
 # R8: the most characters one message may hold; longer texts are split.
 MAX_MESSAGE_CHARS = 660
+
+
+def normalize_newlines(text: str) -> str:
+    """Return ``text`` with CRLF and lone CR turned into LF, as the message is sent (R6)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def utf16_len(text: str) -> int:
