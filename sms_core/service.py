@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -18,7 +18,6 @@ from sms_core.clock import now_utc
 from sms_core.demo import showcase
 from sms_core.errors import AccessError, InputError
 from sms_core.roles import SYSTEM, Principal
-from sms_core.rules.preview import PreviewCache
 from sms_core.rules.schedule import QuietHours
 from sms_core.sending import quota
 from sms_core.sending.campaigns import (
@@ -34,16 +33,8 @@ from sms_core.sending.contract import (
     set_contract,
 )
 from sms_core.sending.retention import Erasure, erase_at_providers, erase_phone
-from sms_core.sending.send_case import (
-    NO_QUIET_HOURS,
-    SendDraft,
-    confirm_send,
-    draft_send,
-    draft_test_send,
-)
 from sms_core.service_ops import MessageFilters, OpsTools
-from sms_core.store import app_settings, audit_trail, composer_autosave, users, web_sessions
-from sms_core.store.audit_trail import AuditView
+from sms_core.store import app_settings, composer_autosave, users, web_sessions
 from sms_core.store.db import make_engine, read_only, transaction, upgrade
 from sms_core.store.models import MESSAGE_STATES, Campaign, Message, audit
 from sms_core.store.suppression import add_optout, import_optouts_bytes, list_optouts, remove_optout
@@ -57,6 +48,13 @@ from sms_core.store.templates import (
     save_draft,
     save_template,
 )
+
+if TYPE_CHECKING:
+    # Imported where used (pandas, pyarrow): the command line's quick commands build a
+    # service too, and must not load them on start.
+    from sms_core.rules.preview import PreviewCache
+    from sms_core.sending.send_case import SendDraft
+    from sms_core.store.audit_trail import AuditView
 
 # What a session whose account was disabled or removed meanwhile is told at its next action.
 REFUSED_SESSION = "this account has been disabled; ask an admin"
@@ -277,6 +275,8 @@ class SmsService(OpsTools):
         self, limit: int = 100, offset: int = 0, *, action: str | None = None
     ) -> list[AuditView]:
         """A page of the audit trail, newest first (admins only)."""
+        from sms_core.store import audit_trail
+
         self.principal.require("audit")
         return audit_trail.events(self._reader, limit, offset, action=action)
 
@@ -286,6 +286,8 @@ class SmsService(OpsTools):
         ``lang`` (``ja``/``en``) gives the people's version: headers, event names and
         details in that language, times as ``2026/12/01 10:00`` Japan time; without it
         the stable codes and UTC instants of the record."""
+        from sms_core.store import audit_trail
+
         who = self._who("audit")
         if lang is None:
             data = audit_trail.csv(self._reader, action=action)
@@ -300,6 +302,7 @@ class SmsService(OpsTools):
 
         from sms_core.i18n import audit_action, audit_detail, display_time, t
         from sms_core.rules.export import frame_csv_bytes
+        from sms_core.store import audit_trail
 
         rows = []
         offset = 0
@@ -552,6 +555,8 @@ class SmsService(OpsTools):
         hours, link expiry, the sender number and the idempotency key. See
         :func:`sms_core.sending.send_case.draft_send` for ``choices``. Operators and
         admins only: a roster holds personal data."""
+        from sms_core.sending.send_case import draft_send
+
         self.principal.require("preview")
         return draft_send(self._engine, roster=roster, roster_name=roster_name, **choices)
 
@@ -560,6 +565,8 @@ class SmsService(OpsTools):
 
         The user's New send autosave (its roster is personal data) is deleted once the
         campaign exists: the work it kept has become the campaign."""
+        from sms_core.sending.send_case import confirm_send
+
         who = self._who("send", actor)
         info = confirm_send(self._engine, draft, actor=who)
         self.clear_composer_autosave()
@@ -591,6 +598,8 @@ class SmsService(OpsTools):
 
     def test_send(self, number: str, body: str, *, key: str, actor: str) -> CampaignInfo:
         """Send ``body`` to one mobile number now, as a campaign of one (no quiet hours)."""
+        from sms_core.sending.send_case import NO_QUIET_HOURS, confirm_send, draft_test_send
+
         who = self._who("test_send", actor)
         draft = draft_test_send(self._engine, number, body, key=key)
         return confirm_send(self._engine, draft, actor=who, quiet=NO_QUIET_HOURS)
@@ -598,6 +607,8 @@ class SmsService(OpsTools):
     def draft_cache(self) -> PreviewCache:
         """A new cache for one New send form: the roster is read and judged once, and a
         changed body is only re-costed."""
+        from sms_core.rules.preview import PreviewCache
+
         return PreviewCache()
 
     def roster_columns(self, data: bytes, name: str) -> RosterColumns:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, TypedDict, Unpack
 from sqlalchemy.engine import Engine
 
 from sms_core.roles import Principal
-from sms_core.rules.preview import Preview
 from sms_core.sending import quota
 from sms_core.sending.campaigns import CampaignInfo
 from sms_core.store import app_settings, users
@@ -19,6 +18,7 @@ from sms_core.store.db import transaction
 from sms_core.store.models import audit
 
 if TYPE_CHECKING:
+    from sms_core.rules.preview import Preview
     from sms_core.sending.quota import QuotaStatus
 
 

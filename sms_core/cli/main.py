@@ -63,10 +63,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
 @with_db
 def cmd_db_upgrade(args: argparse.Namespace, engine) -> int:
     """Bring the database schema up to date (every command also does it first)."""
-    from alembic.runtime.migration import MigrationContext
+    from sms_core.store.db import upgrade
 
-    with engine.connect() as connection:
-        revision = MigrationContext.configure(connection).get_current_revision()
+    # with_db has migrated it; this only reads the revision back (one query, no Alembic).
+    revision = upgrade(engine)
     where = engine.url.render_as_string(hide_password=True)
     if args.json:
         print_json({"database": where, "revision": revision})

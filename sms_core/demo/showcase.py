@@ -210,6 +210,6 @@ def _template_body(text: str) -> str:
 
 def quota_units(body: str) -> int:
     """Units of a demo body (one message each)."""
-    from sms_core.rules.text import units_for_chars, utf16_len
+    from sms_core.rules.units import units_for_chars, utf16_len
 
     return units_for_chars(utf16_len(body))

@@ -27,8 +27,7 @@ from pathlib import Path
 
 from sms_core.errors import ConfigError
 from sms_core.providers.base import Provider
-from sms_core.providers.settings import Setting, load_settings
-from sms_core.providers.transport import DEFAULT_TIMEOUT, Timeout
+from sms_core.providers.settings import DEFAULT_TIMEOUT, Setting, Timeout, load_settings
 
 __all__ = ["DEFAULT_PROVIDER", "PROVIDERS", "get_provider"]
 

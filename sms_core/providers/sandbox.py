@@ -39,7 +39,7 @@ from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderPermanent, ProviderTransient
 from sms_core.providers.base import ACCEPTED, DELIVERED, FAILED, Outbound, Provider, Receipt
 from sms_core.providers.numbers import check_national
-from sms_core.rules.text import MAX_MESSAGE_CHARS, units_for_chars, utf16_len
+from sms_core.rules.units import MAX_MESSAGE_CHARS, units_for_chars, utf16_len
 
 __all__ = [
     "AMBIGUOUS_NUMBER",

@@ -29,11 +29,38 @@ from pathlib import Path
 
 from sms_core.errors import ConfigError
 
-__all__ = ["SECRETS_FILE", "Secret", "Setting", "load_settings", "redact"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SECRETS_FILE",
+    "Secret",
+    "Setting",
+    "Timeout",
+    "load_settings",
+    "redact",
+]
 
 # Streamlit reads secrets from the working directory's .streamlit/, and so do we: the app,
 # the worker and the CLI are all started from the project folder.
 SECRETS_FILE = Path(".streamlit") / "secrets.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Seconds an HTTP adapter waits for a connection, and then for each read of the answer.
+
+    Here, not in :mod:`sms_core.providers.transport`, so that the factory can name the
+    defaults without importing ``requests`` in processes that never reach a real provider.
+    """
+
+    connect: float = 5.0
+    read: float = 30.0
+
+    def as_tuple(self) -> tuple[float, float]:
+        """The ``(connect, read)`` pair ``requests`` takes."""
+        return (self.connect, self.read)
+
+
+DEFAULT_TIMEOUT = Timeout()
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,26 +42,12 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from sms_core.clock import now_utc
 from sms_core.errors import ProviderAmbiguous, ProviderError, ProviderPermanent, ProviderTransient
-from sms_core.providers.settings import redact
+from sms_core.providers.settings import DEFAULT_TIMEOUT, Timeout, redact
 
 __all__ = ["DEFAULT_TIMEOUT", "HttpTransport", "Timeout", "parse_retry_after"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Timeout:
-    """Seconds to wait for a connection, and then for each read of the answer."""
-
-    connect: float = 5.0
-    read: float = 30.0
-
-    def as_tuple(self) -> tuple[float, float]:
-        """The ``(connect, read)`` pair ``requests`` takes."""
-        return (self.connect, self.read)
-
-
-DEFAULT_TIMEOUT = Timeout()
 
 # Reads an error body and returns (provider code, provider message).
 Describe = Callable[[Any], tuple[str | None, str | None]]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from sqlalchemy import Date, Engine, cast, func, literal_column, select, type_coerce
+from sqlalchemy import Date, Engine, case, cast, func, literal, literal_column, select, type_coerce
 from sqlalchemy.engine import Connection, Result
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Executable
@@ -17,6 +16,11 @@ from sms_core.errors import InputError
 from sms_core.rules.schedule import JST
 from sms_core.sending.quota import add_months, current_month
 from sms_core.store.models import Campaign, Message, MessageCount
+
+if TYPE_CHECKING:
+    # Imported where a frame is made: the candidate lookup (one command, one page) reads
+    # rows, not frames, and does without pandas.
+    import pandas as pd
 
 Bind = Engine | Connection | Session
 JST_NAME = "Asia/Tokyo"
@@ -55,6 +59,8 @@ def frame(
     Integer columns are fixed explicitly because an aggregate over no rows (SUM → NULL)
     or an empty result would otherwise give floats or objects, differently per backend.
     """
+    import pandas as pd
+
     keys, rows = fetch(bind, stmt)
     df = pd.DataFrame([tuple(r) for r in rows], columns=keys)
     return typed(df, timestamps=timestamps, ints=ints)
@@ -64,6 +70,8 @@ def typed(
     df: pd.DataFrame, *, timestamps: Sequence[str] = (), ints: Sequence[str] = ()
 ) -> pd.DataFrame:
     """Set the dtypes of a report frame (also of an empty one): see :func:`frame`."""
+    import pandas as pd
+
     for column in ints:
         df[column] = pd.to_numeric(df[column]).fillna(0).astype("int64")
     for column in timestamps:
@@ -190,3 +198,19 @@ def count_filters(
             MessageCount.campaign_id.in_(select(Campaign.id).where(Campaign.template_name == name))
         )
     return clauses
+
+
+MASK = "*" * 16  # as long as the phone column
+
+
+def masked_phone() -> ColumnElement[str]:
+    """The phone number with every digit but the last 4 replaced by ``*``, in SQL.
+
+    Masked by the database, so the full numbers of a masked page never leave it.
+    """
+    length = func.length(Message.phone)
+    visible = func.substr(Message.phone, length - 3)
+    return case(
+        (length > 4, func.substr(literal(MASK), 1, length - 4).concat(visible)),
+        else_=Message.phone,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pandas as pd
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
@@ -19,6 +19,7 @@ from sms_core.reports._base import (
     count_filters,
     fetch,
     frame,
+    masked_phone,
     message_filters,
     template_name,
     typed,
@@ -38,7 +39,6 @@ from sms_core.store.paging import page
 # Open messages still hold reserved units; accepted ones used theirs; the rest (refused
 # at sending, cancelled) gave them back.
 OPEN_STATES = ("queued", "sending", "unknown")
-MASK = "*" * 16  # as long as the phone column
 
 
 def _month(value: date | None, what: str) -> date | None:
@@ -187,19 +187,6 @@ def _message_filters(
     if error_message is not None:
         clauses.append(Message.error_message == error_message)
     return clauses
-
-
-def masked_phone() -> ColumnElement[str]:
-    """The phone number with every digit but the last 4 replaced by ``*``, in SQL.
-
-    Masked by the database, so the full numbers of a masked page never leave it.
-    """
-    length = func.length(Message.phone)
-    visible = func.substr(Message.phone, length - 3)
-    return case(
-        (length > 4, func.substr(literal(MASK), 1, length - 4).concat(visible)),
-        else_=Message.phone,
-    )
 
 
 def campaign_messages(

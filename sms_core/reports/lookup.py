@@ -16,9 +16,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 
 from sms_core.errors import InputError
-from sms_core.reports._base import Bind, fetch
-from sms_core.reports.campaigns import masked_phone
-from sms_core.rules.phones import classify
+from sms_core.reports._base import Bind, fetch, masked_phone
+from sms_core.rules.phone_verdict import classify
 from sms_core.rules.schedule import JST
 from sms_core.store.models import Campaign, Click, Message
 

@@ -16,10 +16,13 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:
+    # Imported in mask(), once per preview: the store and the command line hash single
+    # numbers and must not load them on start.
+    import numpy as np
+    import pyarrow as pa
 
 __all__ = ["HashedOptOuts", "optout_hash"]
 
@@ -57,6 +60,10 @@ class HashedOptOuts:
 
     def mask(self, national: pa.Array | Iterable[str | None]) -> np.ndarray:
         """Per value, whether that national-form number is on the list."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         if not isinstance(national, pa.Array):
             national = pa.array(list(national), pa.string())
         result = np.zeros(len(national), dtype=bool)

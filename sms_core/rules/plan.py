@@ -12,15 +12,18 @@ import secrets
 import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from sms_core.errors import InputError
-from sms_core.rules import text
-from sms_core.rules.preview import Preview
-from sms_core.rules.roster import KIND_CODES, Roster
 from sms_core.rules.tags import SHORT_CODE_LENGTH
+
+if TYPE_CHECKING:
+    # plan_send imports what it needs itself: resending and cancelling use this module's
+    # codes and references without loading numpy, pyarrow and pandas (the preview's).
+    import numpy as np
+
+    from sms_core.rules.preview import Preview
+    from sms_core.rules.roster import Roster
 
 # Base62: letters and digits survive every SMS encoding and need no escaping in a URL.
 CODE_ALPHABET = string.ascii_letters + string.digits
@@ -83,6 +86,12 @@ def plan_send(
 
     Raises InputError when a chosen row cannot receive, or nothing would be sent.
     """
+    import numpy as np
+    import pyarrow as pa
+
+    from sms_core.rules import text
+    from sms_core.rules.roster import KIND_CODES
+
     assessment = preview.assessment
     # R3: a row repeating a number may be chosen when the earlier row was narrowed away;
     # a number chosen twice is refused below.

@@ -15,11 +15,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from sms_core.errors import ConfigError, TemplateError
-from sms_core.rules.roster import Roster
+
+if TYPE_CHECKING:
+    # Only for annotations: the settings and the command line read this module's
+    # constants, and must not pay for pyarrow (the roster's) on start.
+    from sms_core.rules.roster import Roster
 
 TAG_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # Codes are random base62: 62**8 ≈ 2.2e14 possible links, far past guessing at any rate a
@@ -134,6 +137,7 @@ def suggests_optout(body: str) -> bool:
 
 def column_holds_urls(roster: Roster, header: str) -> bool:
     """True when every non-empty value of the column is an http(s) URL (R11)."""
+    import pyarrow.compute as pc  # here, not on import: see the Roster import above
 
     def compute() -> bool:
         values = roster.text(header)

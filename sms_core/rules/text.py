@@ -28,6 +28,16 @@ import pyarrow.compute as pc
 
 from sms_core.errors import InputError
 
+# R6-R8 for one message (newlines, UTF-16 length, units, the longest message), kept light
+# for the sandbox, the worker and edits; re-exported here with the rest of the rules.
+from sms_core.rules.units import (
+    MAX_MESSAGE_CHARS,
+    UNIT_CHARS,
+    normalize_newlines,
+    units_for_chars,
+    utf16_len,
+)
+
 __all__ = [
     "MAX_BODY_CHARS",
     "MAX_MESSAGE_CHARS",
@@ -46,10 +56,6 @@ __all__ = [
     "utf16_lengths",
 ]
 
-# R7: the contract bills 70 UTF-16 code units per unit (通), per message.
-UNIT_CHARS = 70
-# R8: the most characters one message may hold; longer texts are split.
-MAX_MESSAGE_CHARS = 660
 # R9: a message of up to 70 code units travels as one UCS-2 SMS ...
 SEGMENT_SINGLE = 70
 # ... and a longer one as concatenated SMS, whose 6-byte UDH leaves 67 code units each.
@@ -108,27 +114,6 @@ class Cost:
     units: int
     parts: int
     segments: int
-
-
-def normalize_newlines(text: str) -> str:
-    """Return ``text`` with CRLF and lone CR turned into LF, as the message is sent (R6)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def utf16_len(text: str) -> int:
-    """Return the length of ``text`` in UTF-16 code units: astral characters count 2 (R6)."""
-    # surrogatepass: a lone surrogate (only possible in a Python str) counts 1, not an error.
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def units_for_chars(chars: int) -> int:
-    """Return the contract units (通) for one message of ``chars`` code units (R7).
-
-    ``ceil(chars / 70)``; 0 for 0 (the caller decides whether an empty message is an error).
-    """
-    if chars < 0:
-        raise ValueError(f"a length cannot be negative: {chars}")
-    return -(-chars // UNIT_CHARS)
 
 
 def carrier_segments(part: str) -> int:

@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -22,8 +22,6 @@ from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, InputError, QuotaError, StateError
-from sms_core.rules.plan import PlannedLink, SendPlan, new_short_code, plan_send
-from sms_core.rules.preview import Preview
 from sms_core.rules.schedule import JST, QuietHours, japan_time
 from sms_core.rules.tags import URL, URL_COLUMN, parse_body
 from sms_core.sending import quota
@@ -38,6 +36,14 @@ from sms_core.sending.states import (
 from sms_core.store.app_settings import quiet_hours_in_use
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message, ShortLink, audit
+
+if TYPE_CHECKING:
+    # The plan (numpy, pyarrow) is imported where a campaign is confirmed: cancel and
+    # pause, and the worker, do without it.
+    import numpy as np
+
+    from sms_core.rules.plan import PlannedLink, SendPlan
+    from sms_core.rules.preview import Preview
 
 # A send time a little in the past is "now" (the form was filled a moment ago).
 _PAST_GRACE = timedelta(minutes=2)
@@ -227,7 +233,10 @@ def confirm_campaign(
         urgent_reason=urgent_reason,
     )
     check_deadline(deadline, when)
-    plan = plan or plan_send(preview, rows=rows)
+    if plan is None:
+        from sms_core.rules.plan import plan_send
+
+        plan = plan_send(preview, rows=rows)
     return create_once(
         engine,
         idempotency_key,
@@ -451,6 +460,8 @@ def _fresh_codes(session: Session, plan: SendPlan, url_base: str) -> SendPlan:
         taken.update(session.scalars(select(ShortLink.code).where(ShortLink.code.in_(chunk))))
     if not taken:
         return plan
+    from sms_core.rules.plan import new_short_code
+
     used = set(codes)
     links: list[PlannedLink] = []
     swaps: dict[int, list[tuple[str, str]]] = {}

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sms_core.errors import InputError, StateError
-from sms_core.rules.phones import classify
+from sms_core.rules.phone_verdict import classify
 from sms_core.sending.quota import (
     add_months,
     apply_contract,

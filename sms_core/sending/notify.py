@@ -32,9 +32,9 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +47,9 @@ from sms_core.sending import quota
 from sms_core.store.app_settings import SETTINGS, effective
 from sms_core.store.db import read_only, rowcount, transaction
 from sms_core.store.models import Campaign, Message, Notification
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +251,8 @@ class Notifier:
         self.timeout = timeout
         self._thread: threading.Thread | None = None
         self._next = 0.0
-        self._session = requests.Session()
+        # Made at the first post: a worker without a webhook never loads requests.
+        self._session: requests.Session | None = None
 
     def url(self) -> Secret | None:
         """The webhook URL given, else the configured one (read on each pass)."""
@@ -313,8 +317,12 @@ class Notifier:
         return claimed
 
     def _post(self, row_id: int, event: Event, url: Secret, fmt: str) -> bool:
+        import requests
+
         error = None
         _hide(url)
+        if self._session is None:
+            self._session = requests.Session()
         try:
             response = self._session.post(
                 url.reveal(), json=payload(event, fmt), timeout=self.timeout
@@ -358,4 +366,5 @@ class Notifier:
         """Wait briefly for a pass in flight, then close the HTTP session."""
         if self._thread is not None:
             self._thread.join(timeout)
-        self._session.close()
+        if self._session is not None:
+            self._session.close()

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
 from sms_core.errors import InputError, StateError, TemplateError
-from sms_core.rules import text
 from sms_core.rules.plan import new_reference
 from sms_core.rules.schedule import japan_time
 from sms_core.rules.tags import TAG_RE
+from sms_core.rules.units import normalize_newlines
 from sms_core.sending import quota
 from sms_core.sending.campaigns import CampaignInfo, reserve_units, resolve_send_time
 from sms_core.store.app_settings import quiet_hours_in_use
@@ -77,7 +77,7 @@ def render_stored(body: str, values: dict[str, str | None]) -> str:
     rendered = TAG_RE.sub(fill, body)
     if "{{" in rendered:
         raise TemplateError("a merge tag is opened with '{{' but never closed with '}}'")
-    return text.normalize_newlines(rendered)
+    return normalize_newlines(rendered)
 
 
 def reschedule_campaign(
@@ -176,6 +176,9 @@ def _check_not_started(session: Session, campaign: Campaign) -> None:
 
 def _rerender(session: Session, campaign: Campaign, body: str) -> list[dict]:
     """The campaign's messages with ``body`` rendered for each recipient, split and costed."""
+    # The splitter (numpy) only when a body is edited: moving a send's time needs none.
+    from sms_core.rules import text
+
     if session.scalar(select(func.count()).where(ShortLink.campaign_id == campaign.id)):
         raise TemplateError(
             "this send has short links: its body cannot be edited (its time and name can); "

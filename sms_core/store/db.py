@@ -14,16 +14,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sms_core.errors import ConfigError
+from sms_core.store.schema_head import read_head
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -32,6 +34,7 @@ __all__ = [
     "ROOT",
     "alembic_config",
     "database_url",
+    "head_revision",
     "make_engine",
     "rowcount",
     "session_factory",
@@ -180,20 +183,53 @@ def alembic_config() -> Config:
     return config
 
 
+@cache
+def head_revision() -> str:
+    """The newest revision of migrations/ (the files do not change under a running process).
+
+    Read from the migration files' text (:mod:`sms_core.store.schema_head`), so that a
+    process whose database is already at head never imports Alembic; Alembic answers
+    only when the files are not plainly understood.
+    """
+    head = read_head(ROOT / "migrations" / "versions")
+    if head is None:
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert head is not None  # migrations/ always has a newest revision
+    return head
+
+
+def _at_head(engine: Engine, head: str) -> bool:
+    """Whether the database is already at ``head``: one plain read, no lock, no Alembic."""
+    try:
+        with engine.connect() as connection, connection.begin():
+            found = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    except (OperationalError, ProgrammingError):
+        # No version table yet (a new database); a database that cannot be reached at all
+        # fails again, with its own reason, on the locked path.
+        return False
+    return [row[0] for row in found] == [head]
+
+
 def upgrade(engine: Engine) -> str:
     """Migrate the database of ``engine`` to the newest schema; returns that revision.
 
     Safe to call from several processes at once: SQLite serialises them through
     ``BEGIN IMMEDIATE``, PostgreSQL through a transaction-scoped advisory lock. Each run
-    is one transaction: a failed migration leaves the schema as it was.
+    is one transaction: a failed migration leaves the schema as it was. A database
+    already at head (every start but the first) is recognised by one unlocked read.
     """
+    head = head_revision()
+    # A database at head stays there (migrations only move forward), so the unlocked
+    # read cannot be overtaken; deferred on SQLite so it never waits for a writer.
+    if _at_head(read_only(engine), head):
+        return head
+
     from alembic import command
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
     config = alembic_config()
-    head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None  # migrations/ always has a newest revision
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         driver = cast(Any, connection.connection.dbapi_connection)  # open: connect() made it
@@ -208,7 +244,7 @@ def upgrade(engine: Engine) -> str:
                     connection.exec_driver_sql(
                         f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})"
                     )
-                # Skip Alembic's machinery when already at head: every command calls this.
+                # Another process may have migrated while this one waited for the lock.
                 if MigrationContext.configure(connection).get_current_revision() == head:
                     return head
                 config.attributes["connection"] = connection

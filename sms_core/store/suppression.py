@@ -1,8 +1,9 @@
 """The suppression list: numbers that opted out and never receive an SMS (R3 ``opted_out``).
 
-Numbers are normalised as the roster's are (:func:`sms_core.rules.phones.classify`), so
-``+81 90-1234-5678`` and ``０９０…`` are one entry, and then stored only as a keyed hash
-(HMAC-SHA-256 under ``SMS_OPTOUT_KEY``) with their last 4 digits: the list honours a
+Numbers are normalised as the roster's are
+(:func:`sms_core.rules.phone_verdict.classify`), so ``+81 90-1234-5678`` and ``０９０…``
+are one entry, and then stored only as a keyed hash (HMAC-SHA-256 under
+``SMS_OPTOUT_KEY``) with their last 4 digits: the list honours a
 number after its erasure without holding it (issue 13). Each entry keeps who added it,
 when and why; every change is audited, with the last 4 digits, never the number.
 
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session
 from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, InputError
 from sms_core.rules.optout_hash import HashedOptOuts, optout_hash
-from sms_core.rules.phones import classify
+from sms_core.rules.phone_verdict import classify
 from sms_core.store.db import rowcount
 from sms_core.store.models import AuditEvent, Suppression, audit
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import cast
 
 from argon2 import PasswordHasher
@@ -54,8 +55,14 @@ MAX_LOCK = timedelta(minutes=15)
 MIN_PASSWORD = 10  # characters; a generated one-time password has 16
 
 _hasher = PasswordHasher()
-# Verified against when the name is unknown, so that case costs the same as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that case costs the same as a wrong
+    password. Made at the first check, not on import: every process importing the store
+    (each command, each worker) would otherwise pay an argon2 hash (~0.1 s) on start."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _name(name: str) -> str:
@@ -190,9 +197,12 @@ def check_password(account: Account | None, password: str) -> tuple[bool, str | 
     click and receipt. Exactly one hash is verified whatever the account (a dummy one
     for an unknown, disabled or password-less account), so every answer costs the same.
     """
+    # Made before looking at the account: a process's first check costs the same for
+    # every name, as every later one does.
+    dummy = _dummy_hash()
     real = account is not None and account.usable
     # A usable account has a password hash (see account_of).
-    stored = cast(str, account.password_hash) if account is not None and real else _DUMMY_HASH
+    stored = cast(str, account.password_hash) if account is not None and real else dummy
     try:
         _hasher.verify(stored, password or "-")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -321,7 +331,7 @@ def set_phone(session: Session, name: str, number: str | None, *, actor: str) ->
     Only a mobile number that can receive an SMS (R1) is accepted: it is where that
     user's test sends go (issue 16). The audit trail keeps its last 4 digits only.
     """
-    from sms_core.rules.phones import classify
+    from sms_core.rules.phone_verdict import classify
 
     user = _find(session, _name(name))
     if user is None:

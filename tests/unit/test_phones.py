@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sms_core.rules import phones
+from sms_core.rules import phone_verdict, phones
 from sms_core.rules.phones import (
     REASON_CODES,
     PhoneArrays,
@@ -422,18 +422,19 @@ def test_r2_array_sliced_input():
 
 def test_sms_core_does_not_import_phonenumbers():
     """phonenumbers is a test oracle only; the product must not depend on it."""
-    tree = ast.parse(Path(phones.__file__).read_text(encoding="utf-8"))
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert "phonenumbers" not in imported
+    for module in (phones, phone_verdict):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        assert "phonenumbers" not in imported, module.__name__
 
 
 # --- properties: classify_array == classify --------------------------------------------
