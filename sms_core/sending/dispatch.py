@@ -71,6 +71,18 @@ log = logging.getLogger(__name__)
 M, C = MessageState, CampaignState
 
 
+# Read with every claim, so built once (building a statement costs about as much worker
+# CPU as running a small one).
+_CAMPAIGN_TERMS = select(
+    Campaign.id,
+    Campaign.quota_month,
+    Campaign.sender_mode,
+    Campaign.sender_number,
+    Campaign.deadline_at,
+    Campaign.quiet_hours_override_reason,
+).where(Campaign.id.in_(bindparam("ids", expanding=True)))
+
+
 @dataclass(frozen=True)
 class DispatchConfig:
     """How a worker paces itself; every value can come from the environment."""
@@ -489,16 +501,7 @@ class Worker:
         """
         quiet_start = handover.quiet_starts_after(cond.quiet, now)
         terms = {}
-        for c in s.execute(
-            select(
-                Campaign.id,
-                Campaign.quota_month,
-                Campaign.sender_mode,
-                Campaign.sender_number,
-                Campaign.deadline_at,
-                Campaign.quiet_hours_override_reason,
-            ).where(Campaign.id.in_(ids))
-        ):
+        for c in s.execute(_CAMPAIGN_TERMS, {"ids": list(ids)}):
             sender = c.sender_number if c.sender_mode == "dedicated" else None
             limits = [c.deadline_at]
             if c.quiet_hours_override_reason is None:
