@@ -1,11 +1,29 @@
 """Dispatch throughput: worker processes against the Karaden imitation, on both backends.
 
     .venv/bin/python benchmarks/dispatch.py [--messages 20000] [--workers 2] [--backend both]
-    .venv/bin/python benchmarks/dispatch.py --scale 1,2,4 [--messages 10000]
+    .venv/bin/python benchmarks/dispatch.py --scale 1,2,4 [--messages 10000] [--latency 0.05]
+
+``--latency SECONDS`` (default 0, any mode) makes the imitation answer every request that
+much later, as a real provider does over the internet (0.05: a realistic round trip to a
+Japanese SMS API). At 0 the imitation answers on loopback at once, and every party (the
+workers, the imitation, PostgreSQL) competes for the same processors.
 
 ``--scale 1,2,4`` (issue 14) sends the same size of campaign on PostgreSQL with 1, then 2,
-then 4 worker processes against the imitation (whose bare capacity with 4 × 4 loops is
-printed beside) and prints messages per second of each and its ratio to one worker.
+then 4 worker processes against one imitation (threaded: one thread per connection), and
+prints messages per second of each and its ratio to one worker (target: the most workers
+at least twice one worker). Beside it: the imitation's bare capacity, measured first with
+as many plain request loops as the most workers keep requests in flight, at the same
+latency (with latency, also what that many requests in flight can do at most). For each
+run it also prints where the CPU went, read from /proc (Linux): CPU milliseconds per
+message of the worker processes, the imitation, PostgreSQL (this database's backends and
+the server's own processes), the benchmark itself (its progress polls and their backend)
+and the rest of the machine (other programs), from the campaign's commit to its last
+message, and how busy all processors were. When the run with the most workers had them
+busy 90% of the time or more, it says plainly that the run is CPU-bound: on such a
+machine more workers cannot add up, since they share the processors with the imitation
+and PostgreSQL. It also says when other programs took a noticeable share of the machine.
+Every run is checked as (b) is below (nothing sent twice, the ledger equals the units
+accepted); exits 1 when a check fails or the target is missed.
 
 For each backend, in the same run, against one imitation Karaden server in its own process
 on loopback:
@@ -174,6 +192,7 @@ def shared_cap_main(args: argparse.Namespace) -> int:
 
 TARGET_SCALING = 2.0  # issue 14: 4 workers at least twice the rate of one
 SATURATED = 0.9  # a busy share of all cores at or above this: the run is CPU-bound
+OTHERS_NOTED = 0.1  # other programs' share of the processors above which the verdict says so
 BARE_SECONDS = 10.0  # with latency, the bare loops' run is sized to last about this long
 CPU_PARTIES = ("workers", "imitation", "postgres", "benchmark")
 
@@ -215,10 +234,12 @@ def print_scaling(
 ) -> int:
     """The scaling table, the CPU each party spent per message, and the verdict."""
     one = rows[0][1]["steady"]
+    ceiling = f"; {loops} in flight can do {loops / args.latency:,.0f}/s" if args.latency else ""
     print(
         f"dispatch scaling: {args.messages:,} messages per run, {args.concurrency} requests "
         f"in flight per worker, Karaden imitation on loopback answering after "
-        f"{args.latency * 1000:.0f} ms (bare capacity with {loops} loops: {bare:,.0f}/s)"
+        f"{args.latency * 1000:.0f} ms (bare capacity with {loops} loops: {bare:,.0f}/s"
+        f"{ceiling})"
     )
     parties = " ".join(f"{p:>9}" for p in (*CPU_PARTIES, "other"))
     print(
@@ -242,22 +263,29 @@ def print_scaling(
         "machine's busy time (other programs); busy: share of all processors' time busy"
     )
     n, last = rows[-1]
-    cpu = last["cpu"]
-    if cpu.busy_share >= SATURATED:
-        top = max(CPU_PARTIES, key=lambda p: cpu.seconds.get(p, 0.0))
-        print(
-            f"CPU-bound: with {n} workers the machine's {cpu.cpus} processors were busy "
-            f"{cpu.busy_share:.0%} of the run; every party shares them ({top} took most): "
-            "more workers cannot add up on this machine"
-        )
-    else:
-        print(
-            f"not CPU-bound: with {n} workers the machine's {cpu.cpus} processors were busy "
-            f"{cpu.busy_share:.0%} of the run"
-        )
+    print(verdict(n, last["cpu"]))
     scaled = last["steady"] / one
     print(f"target: {n} workers ≥ {TARGET_SCALING}× one worker (steady): {scaled:.2f}×")
     return 0 if ok and scaled >= TARGET_SCALING else 1
+
+
+def verdict(workers: int, cpu: CpuUsage) -> str:
+    """Whether the run with the most workers was bound by the machine's processors, and
+    how much of their time the run's own parties and other programs took."""
+    with_n = f"with {workers} worker{'s' if workers > 1 else ''}"
+    busy = f"the machine's {cpu.cpus} processors were busy {cpu.busy_share:.0%} of the run"
+    others = cpu.other / cpu.capacity if cpu.capacity else 0.0
+    shares = f"the run's own parties {cpu.busy_share - others:.0%}, other programs {others:.0%}"
+    if others > OTHERS_NOTED:
+        shares += ": not a quiet machine's figures"
+    if cpu.busy_share < SATURATED:
+        return f"not CPU-bound: {with_n} {busy} ({shares})"
+    top = max(CPU_PARTIES, key=lambda p: cpu.seconds.get(p, 0.0))
+    return (
+        f"CPU-bound: {with_n} {busy} ({shares}); the workers, the imitation and PostgreSQL "
+        f"share the processors ({top} took most), so more workers cannot add up while "
+        "they are saturated"
+    )
 
 
 def main() -> int:
