@@ -136,9 +136,12 @@ class CpuMeter:
         )
 
 
-def postgres_classifier(database: str, name: str = "postgres") -> Callable[[int], str | None]:
-    """``name`` for the PostgreSQL processes working for ``database``: its backends and
-    the server's own (writer, checkpointer, autovacuum); None for other databases' backends.
+def postgres_classifier(
+    database: str, name: str = "postgres", server: str = "pg server"
+) -> Callable[[int], str | None]:
+    """``name`` for the backends working for ``database``, ``server`` for the server's own
+    processes (WAL writer, checkpointer, …: they work for every database on it), None for
+    other databases' backends.
 
     A backend's title is ``postgres: [cluster: ]user database host(port) activity``.
     """
@@ -152,6 +155,6 @@ def postgres_classifier(database: str, name: str = "postgres") -> Callable[[int]
         # Another database's backend names its client: '127.0.0.1(5432)' or '[local]'.
         if any(w == "[local]" or (w.endswith(")") and "(" in w) for w in words[1:]):
             return None
-        return name
+        return server
 
     return classify

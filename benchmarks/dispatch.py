@@ -15,13 +15,15 @@ at least twice one worker). Beside it: the imitation's bare capacity, measured f
 as many plain request loops as the most workers keep requests in flight, at the same
 latency (with latency, also what that many requests in flight can do at most). For each
 run it also prints where the CPU went, read from /proc (Linux): CPU milliseconds per
-message of the worker processes, the imitation, PostgreSQL (this database's backends and
-the server's own processes), the benchmark itself (its progress polls and their backend)
-and the rest of the machine (other programs), from the campaign's commit to its last
-message, and how busy all processors were. When the run with the most workers had them
-busy 90% of the time or more, it says plainly that the run is CPU-bound: on such a
-machine more workers cannot add up, since they share the processors with the imitation
-and PostgreSQL. It also says when other programs took a noticeable share of the machine.
+message of the worker processes, the imitation, PostgreSQL (this database's backends,
+and apart the server's own processes, which work for every database), the benchmark
+itself (its progress polls and their backend) and the rest of the machine (other
+programs), from the campaign's commit to its last message, and how busy all processors
+were. When the run with the most workers had them busy 90% of the time or more, it says
+plainly that the run is CPU-bound: on such a machine more workers cannot add up, since
+they share the processors with the imitation and PostgreSQL; when other programs took
+more than a tenth of the processors, it says so instead (the run competed with them: not
+a quiet machine's figures).
 Every run is checked as (b) is below (nothing sent twice, the ledger equals the units
 accepted); exits 1 when a check fails or the target is missed.
 
@@ -194,7 +196,7 @@ TARGET_SCALING = 2.0  # issue 14: 4 workers at least twice the rate of one
 SATURATED = 0.9  # a busy share of all cores at or above this: the run is CPU-bound
 OTHERS_NOTED = 0.1  # other programs' share of the processors above which the verdict says so
 BARE_SECONDS = 10.0  # with latency, the bare loops' run is sized to last about this long
-CPU_PARTIES = ("workers", "imitation", "postgres", "benchmark")
+CPU_PARTIES = ("workers", "imitation", "postgres", "pg server", "benchmark")
 
 
 def run_scaling(url: str, args: argparse.Namespace, tmp: Path) -> int:
@@ -254,12 +256,13 @@ def print_scaling(
         ms = " ".join(f"{1000 * t / args.messages:>9.2f}" for t in per_message)
         print(
             f"{n:>7} {r['rate']:>8,.0f} {r['steady']:>9,.0f} {r['steady'] / one:>5.2f}  "
-            f"|                 {ms} | {cpu.busy_share:>5.0%}  {r['problems'] or 'ok'}"
+            f"| {'':15} {ms} | {cpu.busy_share:>5.0%}  {r['problems'] or 'ok'}"
         )
     print(
         "CPU ms/message: CPU time (user + system) from the campaign's commit to its last "
-        "message, per message; postgres: this database's backends and the server's own "
-        "processes; benchmark: this process and its progress polls; other: the rest of the "
+        "message, per message; postgres: this database's backends; pg server: the "
+        "server's own processes (WAL writer, checkpointer: they work for every database on "
+        "it); benchmark: this process and its progress polls; other: the rest of the "
         "machine's busy time (other programs); busy: share of all processors' time busy"
     )
     n, last = rows[-1]
@@ -276,15 +279,19 @@ def verdict(workers: int, cpu: CpuUsage) -> str:
     busy = f"the machine's {cpu.cpus} processors were busy {cpu.busy_share:.0%} of the run"
     others = cpu.other / cpu.capacity if cpu.capacity else 0.0
     shares = f"the run's own parties {cpu.busy_share - others:.0%}, other programs {others:.0%}"
-    if others > OTHERS_NOTED:
-        shares += ": not a quiet machine's figures"
     if cpu.busy_share < SATURATED:
         return f"not CPU-bound: {with_n} {busy} ({shares})"
+    if others > OTHERS_NOTED:
+        return (
+            f"saturated, not by the run alone: {with_n} {busy} ({shares}); the run competed "
+            "with other programs for the processors, so these are not a quiet machine's "
+            "figures; run it on a quiet machine to tell whether it is CPU-bound by itself"
+        )
     top = max(CPU_PARTIES, key=lambda p: cpu.seconds.get(p, 0.0))
     return (
         f"CPU-bound: {with_n} {busy} ({shares}); the workers, the imitation and PostgreSQL "
-        f"share the processors ({top} took most), so more workers cannot add up while "
-        "they are saturated"
+        f"share the processors ({top} took most), so more workers cannot add up on this "
+        "machine"
     )
 
 
