@@ -1,11 +1,31 @@
 """Dispatch throughput: worker processes against the Karaden imitation, on both backends.
 
     .venv/bin/python benchmarks/dispatch.py [--messages 20000] [--workers 2] [--backend both]
-    .venv/bin/python benchmarks/dispatch.py --scale 1,2,4 [--messages 10000]
+    .venv/bin/python benchmarks/dispatch.py --scale 1,2,4 [--messages 10000] [--latency 0.05]
+
+``--latency SECONDS`` (default 0, any mode) makes the imitation answer every request that
+much later, as a real provider does over the internet (0.05: a realistic round trip to a
+Japanese SMS API). At 0 the imitation answers on loopback at once, and every party (the
+workers, the imitation, PostgreSQL) competes for the same processors.
 
 ``--scale 1,2,4`` (issue 14) sends the same size of campaign on PostgreSQL with 1, then 2,
-then 4 worker processes against the imitation (whose bare capacity with 4 × 4 loops is
-printed beside) and prints messages per second of each and its ratio to one worker.
+then 4 worker processes against one imitation (threaded: one thread per connection), and
+prints messages per second of each and its ratio to one worker (target: the most workers
+at least twice one worker). Beside it: the imitation's bare capacity, measured first with
+as many plain request loops as the most workers keep requests in flight, at the same
+latency (with latency, also what that many requests in flight can do at most). For each
+run it also prints where the CPU went, read from /proc (Linux): CPU milliseconds per
+message of the worker processes, the imitation, PostgreSQL (this database's backends,
+and apart the server's own processes, which work for every database), the benchmark
+itself (its progress polls and their backend) and the rest of the machine (other
+programs), from the campaign's commit to its last message, and how busy all processors
+were. When the run with the most workers had them busy 90% of the time or more, it says
+plainly that the run is CPU-bound: on such a machine more workers cannot add up, since
+they share the processors with the imitation and PostgreSQL; when other programs took
+more than a tenth of the processors, it says so instead (the run competed with them: not
+a quiet machine's figures).
+Every run is checked as (b) is below (nothing sent twice, the ledger equals the units
+accepted); exits 1 when a check fails or the target is missed.
 
 For each backend, in the same run, against one imitation Karaden server in its own process
 on loopback:
@@ -40,216 +60,44 @@ PostgreSQL is a throwaway database on $SMS_TEST_POSTGRES_URL's server
 from __future__ import annotations
 
 import argparse
-import contextlib
-import multiprocessing
 import sys
 import tempfile
-import threading
-import time
-import uuid
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
-from throwaway_db import postgres_database  # noqa: E402
-
-from sms_core.store.db import make_engine, transaction, upgrade  # noqa: E402
-from sms_core.store.models import Message  # noqa: E402
-from tests.integration.dispatch_helpers import (  # noqa: E402
-    KARADEN_TENANT,
-    KARADEN_TOKEN,
-    WorkerProcess,
-    check_against_provider,
-    check_ledger,
-    confirm_bulk,
-    count_open,
-    karaden_env,
-    karaden_server_args,
-    make_contract,
-    outcome,
-    worker_env,
+from cpu_meter import CpuUsage  # noqa: E402
+from dispatch_runs import (  # noqa: E402
+    DEFAULT_CONCURRENCY,
+    bare_rate,
+    imitation,
+    per_backend,
+    prepare,
+    worker_run,
 )
-from tests.integration.fakes.process import ServerProcess  # noqa: E402
+from throwaway_db import database  # noqa: E402
 
 TARGET_RATIO = 0.5
 TARGET_CAP_DEVIATION = 0.05
-DEFAULT_CONCURRENCY = 4  # DispatchConfig's default: what each worker process runs
 
 
-# --- (a) the bare requests loop ------------------------------------------------------------
-
-
-def _bare_process(base_url: str, threads: int, per_thread: int, barrier, results) -> None:
-    import requests
-
-    url = f"{base_url}/api/{KARADEN_TENANT}/messages"
-    headers = {
-        "Authorization": f"Bearer {KARADEN_TOKEN}",
-        "Karaden-Version": "2023-01-01",
-        "Accept": "application/json",
-    }
-    prefix = uuid.uuid4().hex[:8]
-
-    def loop(thread: int, count: int, tag: str) -> None:
-        session = requests.Session()
-        session.trust_env = False  # as the adapter's transport
-        session.headers.update(headers)
-        for i in range(count):
-            data = [
-                ("service_id", "1"),
-                ("to", f"090{(thread * 1_000_000 + i) % 100_000_000:08d}"),
-                ("body", "山田様 会社説明会のご案内です。詳細は追ってお送りします。"),
-                ("tags[]", f"{tag}-{thread}-{i}"),
-            ]
-            resp = session.post(url, data=data, timeout=(5, 30))
-            resp.raise_for_status()
-            resp.json()
-        session.close()
-
-    def run(count: int, tag: str) -> None:
-        workers = [threading.Thread(target=loop, args=(t, count, tag)) for t in range(threads)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-
-    run(20, f"warm-{prefix}")  # imports, connections
-    barrier.wait()
-    started = time.perf_counter()
-    run(per_thread, f"bare-{prefix}")
-    results.put((started, time.perf_counter(), threads * per_thread))
-
-
-def bare_rate(base_url: str, processes: int, threads: int, requests_total: int) -> float:
-    """Sends per second of ``processes`` × ``threads`` plain requests loops."""
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(processes)
-    results = ctx.Queue()
-    per_thread = max(1, requests_total // (processes * threads))
-    procs = [
-        ctx.Process(target=_bare_process, args=(base_url, threads, per_thread, barrier, results))
-        for _ in range(processes)
-    ]
-    for p in procs:
-        p.start()
-    spans = [results.get(timeout=600) for _ in procs]
-    for p in procs:
-        p.join()
-    first = min(s for s, _, _ in spans)
-    last = max(e for _, e, _ in spans)
-    return sum(n for _, _, n in spans) / (last - first)
-
-
-# --- (b), (c) the workers ------------------------------------------------------------------
-
-
-def accepted_times(url: str, campaign_id: int) -> list[datetime]:
-    """When each message of the campaign was recorded as taken by the provider, in order."""
-    engine = make_engine(url)
-    try:
-        with transaction(engine) as s:
-            return sorted(
-                s.scalars(
-                    select(Message.accepted_at).where(
-                        Message.campaign_id == campaign_id, Message.accepted_at.is_not(None)
-                    )
-                )
-            )
-    finally:
-        engine.dispose()
-
-
-def worker_run(
-    url: str,
-    fake: ServerProcess,
-    messages: int,
-    workers: int,
-    tmp: Path,
-    *,
-    key: str,
-    poll: bool,
-    rate: float | None = None,
-    shared_rate: float | None = None,
-) -> dict[str, float]:
-    """Send a campaign of ``messages`` through ``workers`` worker processes; its figures."""
-    settings: dict[str, object] = {"idle_sleep": 0.02}
-    if not poll:
-        settings["status_poll_after"] = 3600
-    if rate:
-        settings["rate_per_second"] = rate / workers
-    if shared_rate:
-        settings["provider_rate_per_second"] = shared_rate
-        rate = shared_rate
-    env = worker_env(url, karaden_env(fake.url), **settings)
-    fake.reset()  # each run is checked on its own: no number twice within the campaign
-    engines: dict = {}
-    with contextlib.ExitStack() as stack:
-
-        @stack.callback
-        def dispose() -> None:
-            for engine in engines.values():
-                engine.dispose()
-
-        procs = [stack.enter_context(WorkerProcess(env, tmp)) for _ in range(workers)]
-        for p in procs:
-            p.wait_ready()
-        # The workers are up and idle; the clock starts when the campaign is committed.
-        info = confirm_bulk(url, messages, provider="karaden", key=key, contract=-1)
-        committed = time.time()
-        # Generous: a stalled run (seen with the first claim query) must end, not hang.
-        timeout = max(120.0, messages / 50, 3 * messages / rate if rate else 0.0)
-        deadline = time.monotonic() + timeout
-        while (open_ := count_open(url, engines)[0]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if open_:
-            raise RuntimeError(f"{open_:,} messages still open after {timeout:.0f} s")
-        for p in procs:
-            if p.terminate() != 0:
-                raise RuntimeError(f"a worker did not exit cleanly:\n{p.log()}")
-    stats = fake.stats()
-    problems = []
-    if stats["duplicates"] or stats["tag_duplicates"]:
-        problems.append(f"{len(stats['duplicates'])} numbers got the same text twice")
-    try:
-        result = outcome(url, info.id)
-        if result.open or result.states["accepted"] + result.states["delivered"] != messages:
-            problems.append(f"messages not all accepted: {dict(result.states)}")
-        check_against_provider(result, fake.messages(), "karaden")
-        check_ledger(outcome(url))
-    except AssertionError as exc:
-        problems.append(str(exc))
-    times = accepted_times(url, info.id)
-    last = times[-1].timestamp()
-    # Steady state: leave out the first and last 10%, where workers start and run dry.
-    lo, hi = times[len(times) // 10], times[len(times) - 1 - len(times) // 10]
-    steady = (len(times) - 1 - 2 * (len(times) // 10)) / max((hi - lo).total_seconds(), 1e-9)
-    return {
-        "rate": len(times) / (last - committed),
-        "steady": steady,
-        "problems": "; ".join(problems),
-    }
-
-
-def run_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, object]:
+def run_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """(a), (b) and (c) on one database."""
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    # Room for every campaign of the run.
-    make_contract(url, 4 * args.messages + 1000)
-    figures: dict[str, object] = {}
+    prepare(url, 4 * args.messages + 1000)  # room for every campaign of the run
+    figures: dict[str, Any] = {}
     bare_requests = min(args.messages, args.bare_requests)
-    with ServerProcess("karaden", *karaden_server_args("--delivery-delay", "0.5")) as fake:
+    delay = {"latency": args.latency}
+    with imitation(args) as fake:
         # Before and after the workers: the machine's other load varies, and the ratio is
         # taken against the better of the two (the harder target).
         before = bare_rate(fake.url, args.workers, args.concurrency, bare_requests)
-        full = worker_run(url, fake, args.messages, args.workers, tmp, key="full", poll=args.poll)
+        full = worker_run(
+            url, fake, args.messages, args.workers, tmp, key="full", poll=args.poll, **delay
+        )
         fake.reset()
         after = bare_rate(fake.url, args.workers, args.concurrency, bare_requests)
         figures.update(bare=max(before, after), bare_before=before, bare_after=after)
@@ -258,7 +106,15 @@ def run_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, obje
         cap = args.cap_share * min(full["steady"], figures["bare"])
         capped_messages = max(200, min(args.messages, int(cap * args.cap_seconds)))
         capped = worker_run(
-            url, fake, capped_messages, args.workers, tmp, key="capped", poll=args.poll, rate=cap
+            url,
+            fake,
+            capped_messages,
+            args.workers,
+            tmp,
+            key="capped",
+            poll=args.poll,
+            rate=cap,
+            **delay,
         )
         figures.update(cap=cap, capped=capped["steady"], capped_overall=capped["rate"])
     figures["checks"] = "; ".join(p for p in (full["problems"], capped["problems"]) if p) or "ok"
@@ -267,16 +123,11 @@ def run_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, obje
     return figures
 
 
-def shared_cap_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, object]:
+def shared_cap_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """(d): ``--shared-workers`` processes under one provider-wide limit of ``--shared-cap``."""
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
     messages = max(200, int(args.shared_cap * args.cap_seconds))
-    make_contract(url, 2 * messages + 1000)
-    with ServerProcess("karaden", *karaden_server_args("--delivery-delay", "0.5")) as fake:
+    prepare(url, 2 * messages + 1000)
+    with imitation(args) as fake:
         run = worker_run(
             url,
             fake,
@@ -286,6 +137,7 @@ def shared_cap_backend(url: str, args: argparse.Namespace, tmp: Path) -> dict[st
             key="shared",
             poll=args.poll,
             shared_rate=args.shared_cap,
+            latency=args.latency,
         )
         arrived = provider_rate(fake.messages())
     return {
@@ -315,17 +167,7 @@ def provider_rate(stored: list[dict]) -> float:
 
 def shared_cap_main(args: argparse.Namespace) -> int:
     """Run (d) on the chosen backends; exit 1 when the combined rate misses the cap by >5%."""
-    figures: dict[str, dict[str, object]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.backend in ("sqlite", "both"):
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            figures["sqlite"] = shared_cap_backend(url, args, Path(tmp))
-        if args.backend in ("postgresql", "both"):
-            url, drop = postgres_database()
-            try:
-                figures["postgresql"] = shared_cap_backend(url, args, Path(tmp))
-            finally:
-                drop()
+    figures = per_backend(args, shared_cap_backend)
     print(
         f"dispatch, one provider-wide limit of {args.shared_cap:,.0f}/s shared by "
         f"{args.shared_workers} worker processes (Karaden imitation on loopback)"
@@ -351,44 +193,106 @@ def shared_cap_main(args: argparse.Namespace) -> int:
 
 
 TARGET_SCALING = 2.0  # issue 14: 4 workers at least twice the rate of one
+SATURATED = 0.9  # a busy share of all cores at or above this: the run is CPU-bound
+OTHERS_NOTED = 0.1  # other programs' share of the processors above which the verdict says so
+BARE_SECONDS = 10.0  # with latency, the bare loops' run is sized to last about this long
+CPU_PARTIES = ("workers", "imitation", "postgres", "pg server", "benchmark")
 
 
 def run_scaling(url: str, args: argparse.Namespace, tmp: Path) -> int:
     """Issue 14: the same campaign size sent by 1, 2, 4 … worker processes in turn, against
-    one imitation Karaden server with spare capacity; messages per second of each."""
+    one imitation Karaden server with spare capacity; messages per second of each, and
+    where the CPU went."""
     counts = [int(n) for n in args.scale.split(",")]
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    make_contract(url, (len(counts) + 1) * args.messages + 1000)
+    prepare(url, (len(counts) + 1) * args.messages + 1000)
+    loops = max(counts) * args.concurrency
+    bare_requests = args.bare_requests
+    if args.latency:
+        bare_requests = min(bare_requests, int(loops / args.latency * BARE_SECONDS))
     rows = []
-    with ServerProcess("karaden", *karaden_server_args("--delivery-delay", "0.5")) as fake:
-        # The provider's spare capacity: as many bare loops as the most workers.
-        bare = bare_rate(fake.url, max(counts), args.concurrency, args.bare_requests)
+    with imitation(args) as fake:
+        # The provider's spare capacity: as many bare loops as the most workers have
+        # requests in flight.
+        bare = bare_rate(fake.url, max(counts), args.concurrency, bare_requests)
         fake.reset()
         for n in counts:
-            result = worker_run(url, fake, args.messages, n, tmp, key=f"scale-{n}", poll=False)
+            result = worker_run(
+                url,
+                fake,
+                args.messages,
+                n,
+                tmp,
+                key=f"scale-{n}",
+                poll=False,
+                latency=args.latency,
+            )
             fake.reset()
             rows.append((n, result))
+    return print_scaling(args, bare, loops, rows)
+
+
+def print_scaling(
+    args: argparse.Namespace, bare: float, loops: int, rows: list[tuple[int, dict[str, Any]]]
+) -> int:
+    """The scaling table, the CPU each party spent per message, and the verdict."""
     one = rows[0][1]["steady"]
+    ceiling = f"; {loops} in flight can do {loops / args.latency:,.0f}/s" if args.latency else ""
     print(
         f"dispatch scaling: {args.messages:,} messages per run, {args.concurrency} requests "
-        f"in flight per worker, Karaden imitation on loopback (bare capacity with "
-        f"{max(counts)} × {args.concurrency} loops: {bare:,.0f}/s)"
+        f"in flight per worker, Karaden imitation on loopback answering after "
+        f"{args.latency * 1000:.0f} ms (bare capacity with {loops} loops: {bare:,.0f}/s"
+        f"{ceiling})"
     )
-    print(f"{'workers':>7} {'msg/s':>8} {'steady/s':>9} {'× 1 worker':>10}  checks")
+    parties = " ".join(f"{p:>9}" for p in (*CPU_PARTIES, "other"))
+    print(
+        f"{'workers':>7} {'msg/s':>8} {'steady/s':>9} {'× 1':>5}  | CPU ms/message: {parties} "
+        f"| {'busy':>5}  checks"
+    )
     ok = True
     for n, r in rows:
         ok &= not r["problems"]
+        cpu: CpuUsage = r["cpu"]
+        per_message = [cpu.seconds.get(p, 0.0) for p in CPU_PARTIES] + [cpu.other]
+        ms = " ".join(f"{1000 * t / args.messages:>9.2f}" for t in per_message)
         print(
-            f"{n:>7} {r['rate']:>8,.0f} {r['steady']:>9,.0f} {r['steady'] / one:>10.2f}  "
-            f"{r['problems'] or 'ok'}"
+            f"{n:>7} {r['rate']:>8,.0f} {r['steady']:>9,.0f} {r['steady'] / one:>5.2f}  "
+            f"| {'':15} {ms} | {cpu.busy_share:>5.0%}  {r['problems'] or 'ok'}"
         )
-    scaled = rows[-1][1]["steady"] / one
-    print(f"target: {rows[-1][0]} workers ≥ {TARGET_SCALING}× one worker (steady): {scaled:.2f}×")
+    print(
+        "CPU ms/message: CPU time (user + system) from the campaign's commit to its last "
+        "message, per message; postgres: this database's backends; pg server: the "
+        "server's own processes (WAL writer, checkpointer: they work for every database on "
+        "it); benchmark: this process and its progress polls; other: the rest of the "
+        "machine's busy time (other programs); busy: share of all processors' time busy"
+    )
+    n, last = rows[-1]
+    print(verdict(n, last["cpu"]))
+    scaled = last["steady"] / one
+    print(f"target: {n} workers ≥ {TARGET_SCALING}× one worker (steady): {scaled:.2f}×")
     return 0 if ok and scaled >= TARGET_SCALING else 1
+
+
+def verdict(workers: int, cpu: CpuUsage) -> str:
+    """Whether the run with the most workers was bound by the machine's processors, and
+    how much of their time the run's own parties and other programs took."""
+    with_n = f"with {workers} worker{'s' if workers > 1 else ''}"
+    busy = f"the machine's {cpu.cpus} processors were busy {cpu.busy_share:.0%} of the run"
+    others = cpu.other / cpu.capacity if cpu.capacity else 0.0
+    shares = f"the run's own parties {cpu.busy_share - others:.0%}, other programs {others:.0%}"
+    if cpu.busy_share < SATURATED:
+        return f"not CPU-bound: {with_n} {busy} ({shares})"
+    if others > OTHERS_NOTED:
+        return (
+            f"saturated, not by the run alone: {with_n} {busy} ({shares}); the run competed "
+            "with other programs for the processors, so these are not a quiet machine's "
+            "figures; run it on a quiet machine to tell whether it is CPU-bound by itself"
+        )
+    top = max(CPU_PARTIES, key=lambda p: cpu.seconds.get(p, 0.0))
+    return (
+        f"CPU-bound: {with_n} {busy} ({shares}); the workers, the imitation and PostgreSQL "
+        f"share the processors ({top} took most), so more workers cannot add up on this "
+        "machine"
+    )
 
 
 def main() -> int:
@@ -415,6 +319,14 @@ def main() -> int:
     )
     parser.add_argument("--shared-workers", type=int, default=4)
     parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="the imitation answers every request this much later (a real provider's round "
+        "trip, e.g. 0.05)",
+    )
+    parser.add_argument(
         "--scale",
         metavar="1,2,4",
         help="instead: on PostgreSQL, send with each of these numbers of workers in turn",
@@ -423,24 +335,10 @@ def main() -> int:
     if args.shared_cap:
         return shared_cap_main(args)
     if args.scale:
-        with tempfile.TemporaryDirectory() as tmp:
-            url, drop = postgres_database()
-            try:
-                return run_scaling(url, args, Path(tmp))
-            finally:
-                drop()
+        with tempfile.TemporaryDirectory() as tmp, database("postgresql") as url:
+            return run_scaling(url, args, Path(tmp))
 
-    figures: dict[str, dict[str, object]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.backend in ("sqlite", "both"):
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            figures["sqlite"] = run_backend(url, args, Path(tmp))
-        if args.backend in ("postgresql", "both"):
-            url, drop = postgres_database()
-            try:
-                figures["postgresql"] = run_backend(url, args, Path(tmp))
-            finally:
-                drop()
+    figures = per_backend(args, run_backend)
 
     print(
         f"dispatch: {args.messages:,} messages, {args.workers} workers × {args.concurrency} "

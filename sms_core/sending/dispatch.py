@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import Update, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
@@ -58,16 +58,29 @@ from sms_core.sending.states import (
     final_values,
     message_update,
     move_campaigns,
-    move_message_ids,
     move_messages,
+    run_message_move,
     settle_accepted,
 )
+from sms_core.sending.taken import taken_params, taken_statement
 from sms_core.store.db import rowcount, transaction
 from sms_core.store.models import Campaign, Message
 
 log = logging.getLogger(__name__)
 
 M, C = MessageState, CampaignState
+
+
+# Read with every claim, so built once (building a statement costs about as much worker
+# CPU as running a small one).
+_CAMPAIGN_TERMS = select(
+    Campaign.id,
+    Campaign.quota_month,
+    Campaign.sender_mode,
+    Campaign.sender_number,
+    Campaign.deadline_at,
+    Campaign.quiet_hours_override_reason,
+).where(Campaign.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -488,16 +501,7 @@ class Worker:
         """
         quiet_start = handover.quiet_starts_after(cond.quiet, now)
         terms = {}
-        for c in s.execute(
-            select(
-                Campaign.id,
-                Campaign.quota_month,
-                Campaign.sender_mode,
-                Campaign.sender_number,
-                Campaign.deadline_at,
-                Campaign.quiet_hours_override_reason,
-            ).where(Campaign.id.in_(ids))
-        ):
+        for c in s.execute(_CAMPAIGN_TERMS, {"ids": list(ids)}):
             sender = c.sender_number if c.sender_mode == "dedicated" else None
             limits = [c.deadline_at]
             if c.quiet_hours_override_reason is None:
@@ -583,11 +587,11 @@ class Worker:
         """Record the receipts of a batch; move the units of those still ours to used.
 
         The batch's database time is what limits throughput, so this is one UPDATE per
-        receipt state (nearly always one: accepted) and one ledger move per month, instead
-        of two statements per message. RETURNING says which messages this worker still
-        held: only those move units.
+        receipt state (nearly always one: accepted), built once per shape
+        (:mod:`sms_core.sending.taken`), and one ledger move per month, instead of two
+        statements per message. RETURNING says which messages this worker still held:
+        only those move units.
         """
-        table = Message.__table__
         now = now_utc()
         groups: dict[tuple[str, str | None], list[tuple[Claimed, Receipt]]] = {}
         for m, receipt in taken:
@@ -597,17 +601,9 @@ class Worker:
         for group in groups.values():
             by_id = {m.id: m for m, _ in group}
             to, values = self._receipt_values(group[0][1], now)
-            values["provider_id"] = case(
-                {m.id: receipt.provider_id for m, receipt in group}, value=table.c.id
-            )
-            changed = move_message_ids(
-                s,
-                to,
-                table.c.id.in_(list(by_id)),
-                table.c.lease_owner == self.id,
-                frm=M.SENDING,
-                **values,
-            )
+            statement = taken_statement(self.id, len(group), to, tuple(sorted(values)))
+            params = taken_params(list(by_id), [r.provider_id for _, r in group], values)
+            changed = run_message_move(s, statement, to, params, reason=group[0][1].reason)
             for message_id in changed:
                 m = by_id[message_id]
                 units[m.month] = units.get(m.month, 0) + m.units

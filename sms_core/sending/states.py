@@ -68,6 +68,7 @@ __all__ = [
     "move_message_ids",
     "move_messages",
     "release_units",
+    "run_message_move",
     "settle_accepted",
 ]
 
@@ -87,7 +88,8 @@ def message_update(
     A Core statement on the table (not the ORM entity): the worker runs these by the
     thousand, and no caller holds Message objects whose attributes would need refreshing.
     A move to ``failed`` built here must be followed by :func:`cancel_later_parts`; prefer
-    :func:`move_messages`, which does both.
+    :func:`move_messages`, or :func:`run_message_move` for a statement built once, which
+    do both.
     """
     sources = message_sources(to, frm)
     return (
@@ -106,9 +108,23 @@ def move_message_ids(
 ) -> list[int]:
     """Move messages as :func:`move_messages` does; the ids of those moved."""
     statement = message_update(to, *where, frm=frm, **values).returning(_message.c.id)
-    ids = list(session.scalars(statement).all())
+    return run_message_move(session, statement, to, reason=values.get("error_message"))
+
+
+def run_message_move(
+    session: Session,
+    statement: Update,
+    to: MessageState | str,
+    params: dict[str, Any] | None = None,
+    *,
+    reason: str | None = None,
+) -> list[int]:
+    """Run a move built by :func:`message_update` with ``.returning(id)`` (built once, run
+    with ``params``); the ids of the messages moved. A move to ``failed`` also cancels the
+    recipients' later queued parts (R8), ``reason`` saying why."""
+    ids = list(session.scalars(statement, params).all())
     if ids and MessageState(to) is M.FAILED:
-        cancel_later_parts(session, ids, reason=values.get("error_message"))
+        cancel_later_parts(session, ids, reason=reason)
     return ids
 
 

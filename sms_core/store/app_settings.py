@@ -35,8 +35,8 @@ __all__ = [
     "frequency_cap_in_use",
     "frequency_cap_of",
     "provider_in_use",
+    "quiet_hours_and_cap_of",
     "quiet_hours_in_use",
-    "quiet_hours_of",
     "reset_setting",
     "set_setting",
     "short_url_base_in_use",
@@ -180,9 +180,18 @@ def effective_all(
     session: Session, *, environ: Mapping[str, str] | None = None
 ) -> dict[str, EffectiveSetting]:
     """Every setting, as :func:`effective` gives it, in one query."""
+    return _effective_of(session, tuple(SETTINGS), environ)
+
+
+def _effective_of(
+    session: Session, keys: tuple[str, ...], environ: Mapping[str, str] | None = None
+) -> dict[str, EffectiveSetting]:
     environ = os.environ if environ is None else environ
-    rows = {r.key: r for r in session.scalars(select(AppSetting))}
-    return {key: _resolve(key, rows.get(key), environ) for key in SETTINGS}
+    query = select(AppSetting)
+    if len(keys) < len(SETTINGS):
+        query = query.where(AppSetting.key.in_(keys))
+    rows = {r.key: r for r in session.scalars(query)}
+    return {key: _resolve(key, rows.get(key), environ) for key in keys}
 
 
 def set_setting(session: Session, key: str, value: str, *, actor: str) -> EffectiveSetting:
@@ -252,9 +261,12 @@ def frequency_cap_of(session: Session) -> int:
     return int(_frequency_cap(effective(session, "frequency_cap").value))
 
 
-def quiet_hours_of(session: Session) -> QuietHours:
-    """The quiet hours in use, read in ``session`` (the worker's claim transaction)."""
-    return QuietHours.parse(effective(session, "quiet_hours").value)
+def quiet_hours_and_cap_of(session: Session) -> tuple[QuietHours, int]:
+    """The quiet hours and the frequency cap in use, read in ``session`` with one query
+    (the worker's claim transaction reads both before every claim)."""
+    both = _effective_of(session, ("quiet_hours", "frequency_cap"))
+    quiet, cap = both["quiet_hours"].value, both["frequency_cap"].value
+    return QuietHours.parse(quiet), int(_frequency_cap(cap))
 
 
 def frequency_cap_in_use(engine: Engine) -> int:
