@@ -9,10 +9,10 @@ itself. The outcome of a row (state, error, which timestamps it has) comes
 from a small table built here from :data:`FAILURES` and the state cycles, the same table
 :mod:`sms_core.demo.seed` counts its summary from.
 
-While the rows go in, the secondary indexes of ``message`` are dropped and built again
-afterwards in the same transaction: building an index from a million rows costs a
-fraction of a million insertions into it. The triggers that keep ``message_count``
-(migration 0010) fire as for any other insert.
+While the rows go in, the secondary indexes of ``message`` (and on PostgreSQL its foreign
+keys) are dropped and created again afterwards in the same transaction: building an index
+from a million rows costs a fraction of a million insertions into it. The triggers that
+keep ``message_count`` (migration 0010) fire as for any other insert.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def insert_messages(conn: Connection, plans: Sequence[Plan]) -> None:
     if raw is None:
         raise RuntimeError("the connection is closed")
     postgres = conn.dialect.name == "postgresql"
-    with _indexes_built_after(raw, postgres), _outcome_table(raw, postgres):
+    with _checked_after_the_rows(raw, postgres), _outcome_table(raw, postgres):
         if postgres:
             # A batch of campaigns per statement: each fires the statement-level trigger
             # of message_count once.
@@ -176,26 +176,37 @@ def insert_messages(conn: Connection, plans: Sequence[Plan]) -> None:
 
 
 @contextmanager
-def _indexes_built_after(raw: Any, postgres: bool) -> Iterator[None]:
-    """Drop the secondary indexes of ``message`` for the block, then build them again.
+def _checked_after_the_rows(raw: Any, postgres: bool) -> Iterator[None]:
+    """Drop the secondary indexes of ``message`` (and on PostgreSQL its foreign keys) for
+    the block, then create them again: each index is built from the rows in one sort, each
+    key is checked by one query, instead of once per row.
 
-    Only indexes that back no constraint (primary key, UNIQUE) are dropped: those keep
-    checking the rows as they go in. Each comes back from its own definition in the
-    catalog, so the schema after the block is the schema before it. In the caller's
-    transaction: if the block fails, the rollback brings the dropped indexes back.
+    The primary key and UNIQUE constraints stay: they still check every row as it goes
+    in. All comes back from its own definition in the catalog, so the schema after the
+    block is the schema before it. In the caller's transaction: if the block fails, the
+    rollback brings back what was dropped.
     """
     if postgres:
+        # (drop, create again) for the indexes that back no constraint, and the keys. No
+        # parameters: psycopg passes the % of format() through as it is.
         found = raw.execute(
-            "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index x"
-            " JOIN pg_class c ON c.oid = x.indexrelid WHERE x.indrelid = 'message'::regclass"
+            "SELECT format('DROP INDEX %I', c.relname), pg_get_indexdef(c.oid)"
+            " FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
+            " WHERE x.indrelid = 'message'::regclass"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)"
+            " UNION ALL"
+            " SELECT format('ALTER TABLE message DROP CONSTRAINT %I', conname),"
+            " format('ALTER TABLE message ADD CONSTRAINT %I ', conname)"
+            " || pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE conrelid = 'message'::regclass AND contype = 'f'"
         ).fetchall()
         # The builds sort in memory; for this transaction only.
         raw.execute("SET LOCAL maintenance_work_mem = '256MB'")
     else:
-        # Automatic indexes (UNIQUE, primary key) have no SQL of their own.
+        # Automatic indexes (UNIQUE, primary key) have no SQL of their own. SQLite cannot
+        # drop a foreign key; its check is a lookup of the campaign's rowid.
         found = raw.execute(
-            "SELECT name, sql FROM sqlite_master"
+            "SELECT 'DROP INDEX \"' || name || '\"', sql FROM sqlite_master"
             " WHERE type = 'index' AND tbl_name = 'message' AND sql IS NOT NULL"
         ).fetchall()
         # The UNIQUE indexes are still updated row by row, and the builds sort: with
@@ -203,11 +214,11 @@ def _indexes_built_after(raw: Any, postgres: bool) -> Iterator[None]:
         saved = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute("PRAGMA cache_size = -262144")
     try:
-        for name, _definition in found:
-            raw.execute(f'DROP INDEX "{name}"')
+        for drop, _create in found:
+            raw.execute(drop)
         yield
-        for _name, definition in found:
-            raw.execute(definition)
+        for _drop, create in found:
+            raw.execute(create)
     finally:
         if not postgres:
             raw.execute(f"PRAGMA cache_size = {int(saved)}")
