@@ -1,19 +1,20 @@
 """Synthetic send histories inserted in bulk, for the reports' tests, benchmarks and demos.
 
-A million messages go in within seconds: PostgreSQL through ``COPY … FROM STDIN`` (psycopg),
-SQLite through one ``executemany`` of a prepared INSERT, both inside a single transaction
-with the campaigns, the contract and the quota ledger, so a failure leaves nothing behind.
-The history is deterministic (no randomness): the same arguments give the same rows, and
-:class:`SeedSummary` returns what each report must find, computed in Python while the rows
-were generated, so tests can check the SQL against an independent count.
+A million messages go in within seconds: the database computes them itself from each
+campaign's plan (:mod:`sms_core.demo.seed_rows`), inside a single transaction with the
+campaigns, the contract and the quota ledger, so a failure leaves nothing behind. The
+history is deterministic (no randomness): the same arguments give the same rows, and
+:class:`SeedSummary` returns what each report must find, counted in Python from the same
+row patterns (never read back from the database), so tests can check the SQL against an
+independent count.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,6 +22,20 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
+from sms_core.demo.seed_rows import (
+    BODY,
+    CYCLE,
+    FAILURES,
+    MESSAGE_COLUMNS,
+    PERIOD,
+    STEP,
+    Outcome,
+    Plan,
+    insert_messages,
+    kind_of,
+    outcome_of,
+    units_of,
+)
 from sms_core.errors import InputError, StateError
 from sms_core.rules.schedule import JST
 from sms_core.sending.contract import get_contract, set_contract
@@ -36,58 +51,9 @@ __all__ = [
     "template_of",
 ]
 
-# The columns written per message; ``id`` comes from the table's own sequence/rowid.
-MESSAGE_COLUMNS: tuple[str, ...] = (
-    "campaign_id",
-    "recipient_row",
-    "part_index",
-    "part_count",
-    "candidate_id",
-    "name",
-    "kind",
-    "phone",
-    "body",
-    "units",
-    "state",
-    "client_ref",
-    "provider",
-    "provider_id",
-    "error_code",
-    "error_message",
-    "attempts",
-    "next_attempt_at",
-    "created_at",
-    "accepted_at",
-    "delivered_at",
-    "failed_at",
-    "updated_at",
-)
-
-# (error_code, error_message, accepted first?) of the failures the history holds. A
-# rejection at send time has no accepted_at; a carrier failure after acceptance has one
-# and, as the dispatch worker records receipts, no error code.
-FAILURES: dict[str, tuple[str | None, str, bool]] = {
-    "invalid": ("invalid_number", "the number does not exist", False),
-    "blocked": ("blocked", "the carrier blocked the message", False),
-    "unreachable": (None, "unreachable: handset off or out of coverage", True),
-}
-
-# The state of each message by ``recipient_row % 20``: finished campaigns, and the most
-# recent campaign, which is still sending. Row 18 of a finished campaign fails only on
-# every other cycle, so the three failure reasons have three different counts.
-_FINISHED = (
-    ["delivered"] * 14 + ["accepted"] * 2 + ["invalid", "unreachable", "blocked", "cancelled"]
-)
-_SENDING = (
-    ["delivered"] * 10
-    + ["queued"] * 5
-    + ["sending", "unknown", "accepted", "invalid", "unreachable"]
-)
 _OPEN = ("queued", "sending", "unknown")
 # The template each campaign was loaded from, by campaign id % 3 (None: written by hand).
 SEED_TEMPLATES: tuple[str | None, ...] = ("一次面接のご案内", "会社説明会のご案内", None)
-_STEP = timedelta(milliseconds=500)  # between two messages of one campaign
-_BODY = "{name}様\n一次面接のご案内です。日程のご確認をお願いいたします。株式会社サンプル 採用担当"
 
 
 @dataclass
@@ -108,7 +74,7 @@ class SeedSummary:
     units_used: int = 0
     successful_by_month: Counter[date] = field(default_factory=Counter)
     delivered_by_month: Counter[date] = field(default_factory=Counter)
-    failures: Counter[tuple[str | None, str]] = field(default_factory=Counter)
+    failures: Counter[tuple[str | None, str | None]] = field(default_factory=Counter)
     ledger: dict[date, list[int]] = field(default_factory=dict)  # month -> [used, reserved]
     campaign_ids: list[int] = field(default_factory=list)
     first_month: date | None = None
@@ -147,26 +113,20 @@ def seed_history(
     with engine.begin() as conn, Session(bind=conn) as session:
         if session.scalar(select(func.count()).select_from(Campaign)):
             raise StateError("seed_history needs a database without campaigns")
-        sqlite = conn.dialect.name == "sqlite"
-        plans = []
-        for k in range(campaigns):
-            count = per + (1 if k < extra else 0)
-            sent = start + span * k / campaigns
-            plans.append((k + 1, count, sent, k == campaigns - 1))
-        rows = _campaign_rows(plans, summary)
-        conn.execute(Campaign.__table__.insert(), rows)
-        if not sqlite:
+        plans = [
+            Plan(k + 1, per + (k < extra), start + span * k / campaigns, k == campaigns - 1)
+            for k in range(campaigns)
+        ]
+        conn.execute(Campaign.__table__.insert(), _campaign_rows(plans, summary))
+        if conn.dialect.name == "postgresql":
             # Explicit ids do not move the sequence; the next real campaign must not collide.
             conn.exec_driver_sql(
                 "SELECT setval(pg_get_serial_sequence('campaign', 'id'), "
                 "(SELECT max(id) FROM campaign))"
             )
-        generated = _messages(plans, summary)
-        raw = conn.connection.dbapi_connection
-        if sqlite:
-            _executemany(raw, generated)
-        else:
-            _copy(raw, generated)
+        insert_messages(conn, plans)
+        for plan in plans:
+            _count(plan, summary)
         _ledger(session, summary, now)
         session.flush()
     _settle(engine)
@@ -194,13 +154,13 @@ def _settle(engine: Engine) -> None:
 def _campaign_rows(plans, summary: SeedSummary) -> list[dict]:
     rows = []
     for cid, count, sent, is_open in plans:
-        units = count + count // 7  # every 7th message is 2 units
+        units = count + count // 7  # every 7th message is 2 units (units_of)
         month = jst_month(sent)
         rows.append(
             {
                 "id": cid,
                 "name": f"{month:%Y年%m月} 一次面接のご案内 #{cid}",
-                "body": _BODY,
+                "body": BODY,
                 "state": "sending" if is_open else "finished",
                 "scheduled_at": sent,
                 "quota_month": month,
@@ -214,7 +174,7 @@ def _campaign_rows(plans, summary: SeedSummary) -> list[dict]:
                 "created_by": "seed",
                 "created_at": sent - timedelta(days=1),
                 "started_at": sent,
-                "finished_at": None if is_open else sent + _STEP * count,
+                "finished_at": None if is_open else sent + STEP * count,
             }
         )
         summary.campaigns += 1
@@ -227,137 +187,77 @@ def template_of(campaign_id: int) -> str | None:
     return SEED_TEMPLATES[campaign_id % len(SEED_TEMPLATES)]
 
 
-def _outcome(row: int, is_open: bool) -> str:
-    outcome = (_SENDING if is_open else _FINISHED)[row % 20]
-    if outcome == "blocked" and row % 40 != 18:
-        return "delivered"
-    return outcome
+def _count(plan: Plan, summary: SeedSummary) -> None:
+    """Count the messages of ``plan`` into ``summary``, month by Japan-time month."""
+    month = in_month = jst_month(plan.sent)
+    ledger = summary.ledger.setdefault(month, [0, 0])  # the campaign's quota month
+    summary.by_template[template_of(plan.campaign_id)] += plan.size
+    summary.messages += plan.size
+    base = plan.sent.astimezone(UTC).replace(tzinfo=None)
+    first = 1
+    while first <= plan.size:  # sending may go on past midnight ending a Japan month
+        boundary = _jst_month_start_utc(add_months(in_month, 1))
+        # Row n is sent at base + (n - 1) * STEP: the rows before the boundary end at
+        # ceil((boundary - base) / STEP).
+        last = min(plan.size, -((base - boundary) // STEP))
+        for (residue, units, kind), n in _tally(first, last, plan.is_open).items():
+            _add(summary, ledger, in_month, outcome_of(residue, plan.is_open), units, kind, n)
+        first = max(first, last + 1)
+        in_month = add_months(in_month, 1)
 
 
-def _messages(plans, summary: SeedSummary) -> Iterator[tuple]:
-    """Yield message tuples in MESSAGE_COLUMNS order, counting them into ``summary``.
+def _add(
+    summary: SeedSummary,
+    ledger: list[int],
+    month: date,
+    outcome: Outcome,
+    units: int,
+    kind: str,
+    n: int,
+) -> None:
+    """Count ``n`` messages of one outcome, units and kind, sent in ``month``."""
+    state = outcome.state
+    summary.by_state[state] += n
+    summary.by_kind[kind] += n
+    summary.units += units * n
+    if state == "failed":
+        summary.failures[outcome.error_code, outcome.error_message] += n
+    if outcome.accepted:
+        summary.reached_acceptance += n
+        summary.units_used += units * n
+        ledger[0] += units * n
+    elif state in _OPEN:
+        ledger[1] += units * n
+    if state in ("accepted", "delivered"):
+        summary.successful_by_month[month] += n
+        if state == "delivered":
+            summary.delivered_by_month[month] += n
 
-    Timestamps are UTC wall-time text, ``2026-11-30 14:59:59.000000``: exactly what
-    SQLAlchemy's SQLite DateTime stores, so seeded rows sort and compare like rows the
-    product wrote; PostgreSQL reads the same text as UTC (the COPY runs with TimeZone UTC).
-    """
-    by_state = summary.by_state
-    successful, delivered_by_month = summary.successful_by_month, summary.delivered_by_month
-    second, half = timedelta(seconds=1), _STEP
-    for cid, count, sent, is_open in plans:
-        # Naive UTC and one month boundary per campaign: zone arithmetic per row would
-        # cost more than everything else here.
-        base = sent.astimezone(UTC).replace(tzinfo=None)
-        month = in_month = jst_month(sent)
-        boundary = _jst_month_start_utc(add_months(month, 1))
-        created = _text(base - timedelta(days=1))
-        ledger = summary.ledger.setdefault(month, [0, 0])
-        summary.by_template[template_of(cid)] += count
-        for row in range(1, count + 1):
-            outcome = _outcome(row, is_open)
-            units = 2 if row % 7 == 0 else 1
-            kind = "mid_career" if row % 3 == 0 else "new_grad"
-            at = base + half * (row - 1)
-            at_text = _text(at)
-            while at >= boundary:  # sending went on past midnight ending a Japan month
-                in_month = add_months(in_month, 1)
-                boundary = _jst_month_start_utc(add_months(in_month, 1))
-            accepted = delivered = failed = next_attempt = None
-            code = reason = provider_id = None
-            attempts = 1
-            if outcome in FAILURES:
-                state = "failed"
-                code, reason, was_accepted = FAILURES[outcome]
-                accepted = at_text if was_accepted else None
-                failed = _text(at + second * (30 if was_accepted else 1))
-                summary.failures[code, reason] += 1
-            else:
-                state = outcome
-                if state in ("accepted", "delivered"):
-                    accepted = at_text
-                    successful[in_month] += 1
-                    if state == "delivered":
-                        delivered = _text(at + 3 * second)
-                        delivered_by_month[in_month] += 1
-                elif state == "queued":
-                    attempts = 0
-                    next_attempt = at_text
-                elif state == "cancelled":
-                    attempts = 0
-                    reason = "an earlier part failed: the number does not exist"
-            if accepted is not None:
-                provider_id = f"sb-{cid}-{row}"
-                summary.reached_acceptance += 1
-                summary.units_used += units
-                ledger[0] += units
-            elif state in _OPEN:
-                ledger[1] += units
-            by_state[state] += 1
-            summary.by_kind[kind] += 1
-            summary.units += units
-            name = f"候補者{row}"
-            yield (
-                cid,
-                row,
-                1,
-                1,
-                f"C{cid:04d}-{row:06d}",
-                name,
-                kind,
-                f"090{(cid * 100_003 + row) % 100_000_000:08d}",
-                _BODY.format(name=name),
-                units,
-                state,
-                f"seed-{cid}-{row}-1",
-                "sandbox",
-                provider_id,
-                code,
-                reason,
-                attempts,
-                next_attempt,
-                created,
-                accepted,
-                delivered,
-                failed,
-                failed or delivered or accepted or created,
-            )
-        summary.messages += count
+
+def _tally(first: int, last: int, is_open: bool) -> Counter[tuple[int, int, str]]:
+    """How many of the rows ``first..last`` have each (row % CYCLE, units, kind)."""
+    periods, rest = divmod(max(0, last - first + 1), PERIOD)
+    tally: Counter[tuple[int, int, str]] = Counter()
+    if periods:
+        tally.update({key: n * periods for key, n in _period(is_open).items()})
+    tally.update(_row_key(row) for row in range(last - rest + 1, last + 1))
+    return tally
+
+
+@cache
+def _period(is_open: bool) -> Counter[tuple[int, int, str]]:
+    """The keys of PERIOD consecutive rows (the same for every run of that many)."""
+    return Counter(_row_key(row) for row in range(PERIOD))
+
+
+def _row_key(row: int) -> tuple[int, int, str]:
+    """What the summary needs to know of row ``row``: its outcome's place, units, kind."""
+    return row % CYCLE, units_of(row), kind_of(row)
 
 
 def _jst_month_start_utc(month: date) -> datetime:
     """Naive UTC instant at which ``month`` begins in Japan."""
     return datetime(month.year, month.month, 1) - timedelta(hours=9)
-
-
-def _text(value: datetime) -> str:
-    return value.isoformat(" ", "microseconds")
-
-
-def _executemany(raw, rows: Iterator[tuple]) -> None:
-    """One prepared INSERT for all rows, with a page cache big enough for the indexes."""
-    marks = ", ".join("?" * len(MESSAGE_COLUMNS))
-    # The five indexes of message are updated row by row; with SQLite's default 2 MB
-    # cache their pages are evicted and re-read all the time (a fifth of the insert time).
-    saved = raw.execute("PRAGMA cache_size").fetchone()[0]
-    raw.execute("PRAGMA cache_size = -262144")
-    try:
-        raw.executemany(
-            f"INSERT INTO message ({', '.join(MESSAGE_COLUMNS)}) VALUES ({marks})", rows
-        )
-    finally:
-        raw.execute(f"PRAGMA cache_size = {int(saved)}")
-
-
-def _copy(raw, rows: Iterator[tuple]) -> None:
-    """COPY the rows into message; psycopg formats them (in C, with psycopg_binary)."""
-    columns = ", ".join(MESSAGE_COLUMNS)
-    with raw.cursor() as cursor:
-        # The seeded timestamps are UTC wall-time text; for this transaction only.
-        cursor.execute("SET LOCAL TIME ZONE 'UTC'")
-        with cursor.copy(f"COPY message ({columns}) FROM STDIN") as copy:
-            write = copy.write_row
-            for row in rows:
-                write(row)
 
 
 def _ledger(session: Session, summary: SeedSummary, now: datetime) -> None:
