@@ -118,13 +118,15 @@ def seed_history(
             for k in range(campaigns)
         ]
         conn.execute(Campaign.__table__.insert(), _campaign_rows(plans, summary))
-        if conn.dialect.name == "postgresql":
-            # Explicit ids do not move the sequence; the next real campaign must not collide.
-            conn.exec_driver_sql(
-                "SELECT setval(pg_get_serial_sequence('campaign', 'id'), "
-                "(SELECT max(id) FROM campaign))"
-            )
         insert_messages(conn, plans)
+        if conn.dialect.name == "postgresql":
+            # Explicit ids do not move the sequences; the next real campaign or message
+            # must not collide.
+            for table in ("campaign", "message"):
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
         for plan in plans:
             _count(plan, summary)
         _ledger(session, summary, now)

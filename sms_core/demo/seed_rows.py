@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -40,8 +41,10 @@ __all__ = [
     "units_of",
 ]
 
-# The columns written per message; ``id`` comes from the table's own sequence/rowid.
+# The columns written per message. The ids are given too (1, 2, … in campaign and row
+# order, the table being empty), so they never depend on the order a plan yields rows in.
 MESSAGE_COLUMNS: tuple[str, ...] = (
+    "id",
     "campaign_id",
     "recipient_row",
     "part_index",
@@ -97,7 +100,7 @@ STEP = timedelta(milliseconds=500)  # between two messages of one campaign
 # The text of every seeded campaign; each message has the recipient's name in it.
 BODY = "{name}様\n一次面接のご案内です。日程のご確認をお願いいたします。株式会社サンプル 採用担当"
 _CANCELLED = "an earlier part failed: the number does not exist"
-# Campaigns per INSERT statement on PostgreSQL, each with five bound values.
+# Campaigns per INSERT statement on PostgreSQL, each with six bound values.
 _BATCH = 1000
 _OUTCOMES = "seed_outcome"  # the temporary table of outcomes by row
 
@@ -153,26 +156,24 @@ def kind_of(row: int) -> str:
 
 
 def insert_messages(conn: Connection, plans: Sequence[Plan]) -> None:
-    """Write every message of ``plans`` into ``message``, in ``conn``'s transaction.
-
-    They go in campaign after campaign, each in row order, as the product writes them
-    (only their ids show it): on SQLite by construction, on PostgreSQL as its plan runs
-    (a loop over the campaigns, each one's rows from its own series).
-    """
+    """Write every message of ``plans`` into ``message``, in ``conn``'s transaction, with
+    the ids 1, 2, … in campaign and row order (``message`` must be empty)."""
     raw = conn.connection.dbapi_connection
     if raw is None:
         raise RuntimeError("the connection is closed")
     postgres = conn.dialect.name == "postgresql"
+    first_ids = list(accumulate((p.size for p in plans[:-1]), initial=1))
     with _checked_after_the_rows(raw, postgres), _outcome_table(raw, postgres):
         if postgres:
             # A batch of campaigns per statement: each fires the statement-level trigger
             # of message_count once.
             for first in range(0, len(plans), _BATCH):
-                raw.execute(*_postgres_insert(plans[first : first + _BATCH]))
+                batch = slice(first, first + _BATCH)
+                raw.execute(*_postgres_insert(plans[batch], first_ids[batch]))
         else:
-            # One campaign per execution of one prepared statement: its rows come in
-            # row order (a join would let SQLite drop the ORDER BY of a CTE of several).
-            raw.executemany(_sqlite_insert(), [_sqlite_plan(p) for p in plans])
+            # One campaign per run of one prepared statement: SQLite inserts its rows in
+            # row order (the recursion's), where a join could interleave several campaigns.
+            raw.executemany(_sqlite_insert(), map(_sqlite_plan, plans, first_ids))
 
 
 @contextmanager
@@ -265,7 +266,7 @@ class _Dialect(NamedTuple):
 
 def _columns_sql(d: _Dialect) -> str:
     """The SELECT list in MESSAGE_COLUMNS order, over r (row number n and its campaign's
-    plan: cid, created) and p (its outcome)."""
+    plan: cid, first_id, created) and p (its outcome)."""
     head, tail = BODY.split("{name}")
     sent = d.at("0")
     accepted = f"CASE WHEN p.accepted = 1 THEN {sent} END"
@@ -273,6 +274,7 @@ def _columns_sql(d: _Dialect) -> str:
     failed = f"CASE WHEN p.failed_after IS NOT NULL THEN {d.at('p.failed_after')} END"
     return ", ".join(
         (
+            "r.first_id + r.n - 1",
             "r.cid",
             "r.n",
             "1",
@@ -326,23 +328,23 @@ def _sqlite_insert() -> str:
         )
 
     rows = (
-        "(WITH RECURSIVE r(cid, size, base_us, is_open, created, n) AS ("
-        "SELECT ?, ?, ?, ?, ?, 1 UNION ALL"
-        " SELECT cid, size, base_us, is_open, created, n + 1 FROM r WHERE n < size)"
+        "(WITH RECURSIVE r(cid, size, base_us, is_open, created, first_id, n) AS ("
+        "SELECT ?, ?, ?, ?, ?, ?, 1 UNION ALL"
+        " SELECT cid, size, base_us, is_open, created, first_id, n + 1 FROM r WHERE n < size)"
         " SELECT * FROM r) AS r"
     )
     dialect = _Dialect(at, lambda e, n: f"printf('%0{n}d', {e})", lambda e, n: f"({e}) % {n}")
     return _insert_sql(rows, dialect)
 
 
-def _sqlite_plan(plan: Plan) -> tuple:
-    """The parameters of :func:`_sqlite_insert` for ``plan``."""
+def _sqlite_plan(plan: Plan, first_id: int) -> tuple:
+    """The parameters of :func:`_sqlite_insert` for ``plan``, its first message's id."""
     sent = plan.sent.astimezone(UTC)
     created = _text(_created(sent))
-    return plan.campaign_id, plan.size, _micros(sent), int(plan.is_open), created
+    return plan.campaign_id, plan.size, _micros(sent), int(plan.is_open), created, first_id
 
 
-def _postgres_insert(batch: Sequence[Plan]) -> tuple[str, list]:
+def _postgres_insert(batch: Sequence[Plan], first_ids: Sequence[int]) -> tuple[str, list]:
     """PostgreSQL: rows from ``generate_series``, timestamps as timestamptz arithmetic."""
     step = STEP // timedelta(milliseconds=1)
 
@@ -357,12 +359,12 @@ def _postgres_insert(batch: Sequence[Plan]) -> tuple[str, list]:
         return f"lpad(({expr})::text, greatest({width}, length(({expr})::text)), '0')"
 
     params: list = []
-    for p in batch:
-        params += [p.campaign_id, p.size, p.sent, int(p.is_open), _created(p.sent)]
-    plans = ", ".join(["(%s::bigint, %s::int, %s::timestamptz, %s::int, %s::timestamptz)"])
+    for p, first_id in zip(batch, first_ids, strict=True):
+        params += [p.campaign_id, p.size, p.sent, int(p.is_open), _created(p.sent), first_id]
+    plan = "(%s::bigint, %s::int, %s::timestamptz, %s::int, %s::timestamptz, %s::bigint)"
     rows = (
-        f"(SELECT c.*, n FROM (VALUES {', '.join([plans] * len(batch))})"
-        " AS c(cid, size, sent, is_open, created)"
+        f"(SELECT c.*, n FROM (VALUES {', '.join([plan] * len(batch))})"
+        " AS c(cid, size, sent, is_open, created, first_id)"
         " CROSS JOIN LATERAL generate_series(1, c.size) AS n) AS r"
     )
     return _insert_sql(rows, _Dialect(at, pad, lambda e, n: f"mod({e}, {n})")), params
