@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, bindparam, exists, func, or_, select, update
+from sqlalchemy import Update, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
@@ -81,6 +81,15 @@ _CAMPAIGN_TERMS = select(
     Campaign.deadline_at,
     Campaign.quiet_hours_override_reason,
 ).where(Campaign.id.in_(bindparam("ids", expanding=True)))
+
+
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+# The newest campaign of a provider sending now: a new one means new messages (see
+# Worker._refresh_statistics).
+_NEWEST_SENDING = select(func.max(Campaign.id)).where(
+    Campaign.state == CampaignState.SENDING, Campaign.provider == bindparam("provider")
+)
 
 
 @dataclass(frozen=True)
@@ -214,6 +223,7 @@ class Worker:
         self._claim_statement = self._build_claim_statement()
         self._saturated = False
         self._next_housekeeping = 0.0
+        self._newest_sending = 0  # the newest sending campaign's id seen (see start_due…)
         self.stop = threading.Event()
 
     def close(self) -> None:
@@ -261,7 +271,10 @@ class Worker:
     # --- scheduling and reconciliation ---------------------------------------------------
 
     def start_due_campaigns(self, now: datetime) -> int:
-        """Scheduled campaigns whose time has come start sending."""
+        """Scheduled campaigns whose time has come start sending; on PostgreSQL, the
+        planner's statistics are refreshed when a campaign starts or one confirmed to
+        send now appears (see :meth:`_refresh_statistics`)."""
+        postgres = self.engine.dialect.name == "postgresql"
         with transaction(self.engine) as s:
             started = move_campaigns(
                 s,
@@ -270,7 +283,13 @@ class Worker:
                 frm=C.SCHEDULED,
                 started_at=func.coalesce(Campaign.started_at, now),
             )
-        if started and self.engine.dialect.name == "postgresql":
+            newest = (
+                s.scalar(_NEWEST_SENDING, {"provider": self.provider.name}) if postgres else None
+            )
+        appeared = False
+        if newest is not None and newest > self._newest_sending:
+            appeared, self._newest_sending = True, newest
+        if (started or appeared) and postgres:
             self._refresh_statistics()
         return started
 
@@ -281,7 +300,13 @@ class Worker:
         the planner believes they are not there: it then plans the claim as "every queued
         message, anti-joined, then sorted" (tens of ms per claim for 20,000 messages)
         instead of reading the first due ones off the (state, next_attempt_at) index
-        (about 1 ms). SKIP_LOCKED: never wait behind a running (auto)vacuum.
+        (about 1 ms). Worse, the claim is a prepared statement (psycopg prepares what
+        runs often): a worker that idled on an empty table keeps a generic plan made for
+        no rows, which reads every message of the campaign for each claim (seconds per
+        claim for 10,000 messages, several workers then queueing on each other's locks)
+        until the statistics change. So this runs for campaigns confirmed to send now
+        too, when the worker first sees them. SKIP_LOCKED: never wait behind a running
+        (auto)vacuum.
         """
         try:
             with self.engine.connect() as conn:
@@ -409,6 +434,13 @@ class Worker:
         # Sends may start until half the lease has run (see DispatchConfig.lease_seconds).
         send_by = time.monotonic() + self.config.lease_seconds / 2
         with transaction(self.engine) as s:
+            if self.engine.dialect.name == "postgresql":
+                # Planned for the table as it is now, every time: psycopg prepares what
+                # runs often, and a generic plan made while the table was empty or small
+                # reads a whole campaign per claim (anti-join by campaign alone, then a
+                # scan of every queued message): seen taking minutes for 10,000 messages,
+                # its row locks holding up the other workers' records the while.
+                s.execute(_CUSTOM_PLANS)
             cond = handover.conditions(s)
             self.last_checks = checks = handover.before_claim(s, now, self.provider.name, cond)
             rows = s.execute(self._claim_statement, {"claim_now": now, "claim_lease": lease}).all()
