@@ -117,7 +117,10 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Added; they sign in with their organisation account.",
     },
     "users.pick": {"ja": "ユーザー", "en": "User"},
-    "users.phone": {"ja": "テスト送信先の携帯電話番号", "en": "Mobile number for test sends"},
+    "users.phone": {
+        "ja": "本人の携帯電話番号（テスト送信用）",
+        "en": "Their mobile number (test sends)",
+    },
     "users.phone_help": {
         "ja": "そのユーザーが「自分の番号にテスト送信」で使う番号です。"
         "空欄で保存すると消去します。",

@@ -92,7 +92,8 @@ def test_an_admin_sets_and_clears_another_users_test_number(with_contract, run_a
         next(
             s for s in at.selectbox if s.label == "ユーザー" and s.form_id == "user_phone"
         ).set_value("sato")
-        next(w for w in at.text_input if w.label == "テスト送信先の携帯電話番号").set_value(number)
+        label = "本人の携帯電話番号（テスト送信用）"
+        next(w for w in at.text_input if w.label == label).set_value(number)
         return next(b for b in at.button if b.form_id == "user_phone").click().run()
 
     at = submit(run_app("admin"), "090-2222-3333")
