@@ -116,6 +116,8 @@ if svc.has_active_contract():
     test_progress()
 
 st.subheader(t("users.title"))
+# Read once per run: every change to the users below ends with st.rerun().
+people = svc.users()
 st.dataframe(
     [
         {
@@ -125,7 +127,7 @@ st.dataframe(
             t("users.disabled"): t("users.is_disabled") if u.disabled else "",
             t("users.last_login"): svc.japan_time(u.last_login_at),
         }
-        for u in svc.users()
+        for u in people
     ],
     hide_index=True,
 )
@@ -152,7 +154,7 @@ added = st.session_state.pop("user_added", None)
 if added is not None:
     st.success(added)
 with st.form("disable_user"):
-    names = [u.name for u in svc.users() if u.name != svc.principal.name]
+    names = [u.name for u in people if u.name != svc.principal.name]
     target = st.selectbox(t("users.pick"), names, index=None, placeholder=t("ui.choose"))
     left, right = st.columns(2)
     for button, disabled in ((left, True), (right, False)):
@@ -168,7 +170,7 @@ with st.form("disable_user"):
 with st.form("user_phone", clear_on_submit=True):
     left, right = st.columns(2)
     whose = left.selectbox(
-        t("users.pick"), [u.name for u in svc.users()], index=None, placeholder=t("ui.choose")
+        t("users.pick"), [u.name for u in people], index=None, placeholder=t("ui.choose")
     )
     number = right.text_input(t("users.phone"), placeholder="090-1234-5678")
     st.caption(t("users.phone_help"))
