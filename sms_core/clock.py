@@ -4,7 +4,9 @@ Tests set it (:func:`set_now`, :func:`frozen`, :func:`advance`) instead of sleep
 reading the wall clock, so the suite passes at any date and hour, including 23:59 Japan
 time on a month's last day. A subprocess (a worker under test) starts from ``SMS_NOW``
 (an ISO instant with its offset, e.g. ``2026-11-30T23:59:00+09:00``) and runs on in real
-time from there, so its leases and back-offs still advance.
+time from there, so its leases and back-offs still advance. ``SMS_NOW`` is read on the
+first reading of the clock, not on import: nothing in sms_core reads the environment when
+it is imported (tests/unit/test_import_reads_no_environment.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ _lock = threading.Lock()
 # Either None (the real clock) or (the instant it was set to, the monotonic reading then,
 # whether it stands still).
 _state: tuple[datetime, float, bool] | None = None
+# Whether SMS_NOW has been looked at (or the clock set, which overrides it).
+_environment_read = False
 
 
 def _parse(text: str) -> datetime:
@@ -36,6 +40,8 @@ def _parse(text: str) -> datetime:
 
 def now_utc() -> datetime:
     """The current instant, timezone-aware in UTC (what every column stores)."""
+    if not _environment_read:
+        _from_environment()
     state = _state
     if state is None:
         return datetime.now(UTC)
@@ -48,14 +54,20 @@ def now_utc() -> datetime:
 def set_now(instant: datetime | None, *, frozen: bool = True) -> None:
     """Make ``instant`` the current time (standing still unless ``frozen=False``);
     ``None`` returns to the real clock."""
-    global _state
+    global _state, _environment_read
     with _lock:
+        _environment_read = True
         if instant is None:
             _state = None
             return
         if instant.tzinfo is None:
             raise ValueError("the clock takes timezone-aware instants only")
-        _state = (instant.astimezone(UTC), time.monotonic(), frozen)
+        _set_locked(instant, frozen=frozen)
+
+
+def _set_locked(instant: datetime, *, frozen: bool) -> None:
+    global _state
+    _state = (instant.astimezone(UTC), time.monotonic(), frozen)
 
 
 def advance(seconds: float) -> datetime:
@@ -84,9 +96,15 @@ def frozen(instant: datetime) -> Iterator[datetime]:
 
 
 def _from_environment() -> None:
-    text = os.environ.get("SMS_NOW", "").strip()
-    if text:
-        set_now(_parse(text), frozen=False)
+    """Start from SMS_NOW if it is set, unless the clock was read or set before.
 
-
-_from_environment()
+    A malformed SMS_NOW raises ConfigError now and on every later reading (never the real
+    time instead)."""
+    global _environment_read
+    with _lock:
+        if _environment_read:
+            return
+        text = os.environ.get("SMS_NOW", "").strip()
+        if text:
+            _set_locked(_parse(text), frozen=False)
+        _environment_read = True
