@@ -63,7 +63,7 @@ from sms_core.sending.states import (
     settle_accepted,
 )
 from sms_core.sending.taken import taken_params, taken_statement
-from sms_core.store.db import rowcount, transaction
+from sms_core.store.db import rowcount, run_retrying, transaction
 from sms_core.store.models import Campaign, Message
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,14 @@ class CycleReport:
     withheld: int = 0  # stopped at hand-over: opted out, frequency cap (issue 12)
     lapsed: int = 0  # expired at hand-over: their deadline passed (issue 12)
     outcomes: dict[int, str] = field(default_factory=dict)
+
+    def add_recorded(self, other: CycleReport) -> None:
+        """Add the outcomes recorded in ``other`` (one batch's record) to this cycle's."""
+        self.accepted += other.accepted
+        self.retried += other.retried
+        self.unknown += other.unknown
+        self.failed += other.failed
+        self.outcomes.update(other.outcomes)
 
     @property
     def idle(self) -> bool:
@@ -433,7 +441,8 @@ class Worker:
         lease = now + timedelta(seconds=self.config.lease_seconds)
         # Sends may start until half the lease has run (see DispatchConfig.lease_seconds).
         send_by = time.monotonic() + self.config.lease_seconds / 2
-        with transaction(self.engine) as s:
+
+        def work(s: Session) -> list[Claimed]:
             if self.engine.dialect.name == "postgresql":
                 # Planned for the table as it is now, every time: psycopg prepares what
                 # runs often, and a generic plan made while the table was empty or small
@@ -465,6 +474,10 @@ class Worker:
                     )
                 )
             return handover.screen(s, claimed, now, self.id, cond, checks)
+
+        # A deadlock with another worker's record (both move the per-state counts) is run
+        # again, not left to fail the cycle.
+        return run_retrying(self.engine, work)
 
     def _build_claim_statement(self) -> Update:
         """The claim, built once: building it anew (two aliases of a wide table) costs more
@@ -606,12 +619,19 @@ class Worker:
                 slots = [granted.at(k) + offset for k in range(len(claimed))]
         outcomes = list(self._pool.map(self._send, claimed, slots))
         taken = [(m, o) for m, o in zip(claimed, outcomes, strict=True) if isinstance(o, Receipt)]
-        with transaction(self.engine) as s:
+
+        def record(s: Session) -> CycleReport:
+            recorded = CycleReport()
             if taken:
-                self._record_taken(s, taken, report)
+                self._record_taken(s, taken, recorded)
             for message, outcome in zip(claimed, outcomes, strict=True):
                 if not isinstance(outcome, Receipt):
-                    report.outcomes[message.id] = self._record(s, message, outcome, report)
+                    recorded.outcomes[message.id] = self._record(s, message, outcome, recorded)
+            return recorded
+
+        # The outcomes are known: a record that deadlocked with another worker's claim is
+        # run again rather than lost (its messages would wait for their leases to expire).
+        report.add_recorded(run_retrying(self.engine, record))
 
     def _record_taken(
         self, s: Session, taken: list[tuple[Claimed, Receipt]], report: CycleReport

@@ -11,17 +11,20 @@ failing with "database is locked" when its deferred read transaction tries to wr
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sms_core.errors import ConfigError
@@ -35,8 +38,10 @@ __all__ = [
     "alembic_config",
     "database_url",
     "head_revision",
+    "is_retryable",
     "make_engine",
     "rowcount",
+    "run_retrying",
     "session_factory",
     "transaction",
     "upgrade",
@@ -162,6 +167,40 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: yields a Session, commits on success, rolls back on any error."""
     with session_factory(engine)() as session, session.begin():
         yield session
+
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+# PostgreSQL's "try the transaction again" codes: deadlock_detected, serialization_failure.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for a transaction PostgreSQL aborted only so that another could go on
+    (a deadlock or a serialization failure): running it again is the documented remedy."""
+    return isinstance(exc, DBAPIError) and (getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES)
+
+
+def run_retrying(engine: Engine, work: Callable[[Session], T], *, attempts: int = 5) -> T:
+    """``work(session)`` in one transaction, run again (from the start, in a new
+    transaction) when PostgreSQL aborts it for a deadlock or a serialization failure.
+
+    ``work`` must have no effect outside the database that a second run would repeat. Other
+    errors, and the last retryable one, propagate. Used where transactions of several
+    processes update the same rows in no common order (the workers' claims and records,
+    which both move the per-state counts of :mod:`sms_core.store.models`).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction(engine) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            log.info("transaction aborted by the database (%s); running it again", exc.orig)
+            # A jittered pause, so the two sides of a deadlock do not meet again at once.
+            time.sleep(random.uniform(0, 0.02 * attempt))
+    raise AssertionError("unreachable")
 
 
 def rowcount(result: Result[Any]) -> int:
