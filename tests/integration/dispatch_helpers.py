@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -31,6 +30,7 @@ from sms_core.sending.campaigns import CampaignInfo, confirm_campaign
 from sms_core.sending.contract import set_contract
 from sms_core.store.db import make_engine, transaction
 from sms_core.store.models import Campaign, Message
+from tests.integration import warm_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_QUIET = QuietHours.parse("00:00-00:00")
@@ -94,19 +94,16 @@ def worker_env(database_url: str, provider: dict[str, str], **worker: object) ->
 
 
 class WorkerProcess:
-    """``python -m sms_core worker`` in its own process, its log in a file."""
+    """``python -m sms_core worker`` in its own process (started warm: see
+    :mod:`tests.integration.warm_cli`), its log in a file."""
 
     def __init__(self, env: dict[str, str], log_dir: Path | str, *args: str) -> None:
         fd, name = tempfile.mkstemp(prefix="worker-", suffix=".log", dir=log_dir)
         os.close(fd)
         self.log_path = Path(name)
         with self.log_path.open("w") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sms_core", "worker", *args],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+            self.proc = warm_cli.start(
+                ["worker", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
 
     @property

@@ -6,21 +6,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.integration import warm_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sms_core", *args],
-        cwd=ROOT,
-        env={**os.environ, "SMS_DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return warm_cli.run(args, cwd=ROOT, env={**os.environ, "SMS_DATABASE_URL": url}, timeout=120)
 
 
 def ok(url: str, *args: str):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from sms_core.store.db import make_engine, transaction
 from sms_core.store.models import Campaign, Message, User
 from sms_core.store.users import add_user
+from tests.integration import warm_cli
 from tests.integration.fakes.webhook_server import WebhookServer
 from tests.integration.ops_helpers import settle
 
@@ -41,12 +41,10 @@ def env(database_url, tmp_path) -> dict[str, str]:
 
 
 def run(env, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sms_core", *args],
+    return warm_cli.run(
+        args,
         cwd=env["TMP"],  # no .streamlit/secrets.toml there
         env={**env, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
         timeout=120,
     )
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.integration import warm_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = [
@@ -31,13 +32,7 @@ CONTRACT = [
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sms_core", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return warm_cli.run(args, cwd=cwd, timeout=120)
 
 
 def read_out(path: Path) -> list[dict[str, str]]:

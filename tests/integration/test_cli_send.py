@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from sms_core.clock import now_utc
 from sms_core.rules.schedule import JST
+from tests.integration import warm_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "roster_sample_cp932.csv"
@@ -37,14 +37,7 @@ def env(database_url, tmp_path) -> dict[str, str]:
 
 
 def run(env, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sms_core", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return warm_cli.run(args, cwd=ROOT, env=env, timeout=120)
 
 
 def ok(env, *args: str):
@@ -74,7 +67,7 @@ def contract(env, units: int = 1000) -> None:
     )
 
 
-def test_send_then_worker_delivers_and_history_shows_it(env):
+def test_send_then_worker_delivers_and_history_shows_it(env, tmp_path):
     contract(env)
     dry = ok(env, "send", str(SAMPLE), "--body", BODY, "--dry-run", "--json")
     assert dry["dry_run"] and dry["units"] > 0
@@ -84,14 +77,9 @@ def test_send_then_worker_delivers_and_history_shows_it(env):
     again = ok(env, "send", str(SAMPLE), "--body", BODY, "--key", "form-1", "--json")
     assert again["campaign"] == sent["campaign"] and not again["created"]
 
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "sms_core", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = warm_cli.start(["worker"], cwd=ROOT, env=env, stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -102,7 +90,7 @@ def test_send_then_worker_delivers_and_history_shows_it(env):
             time.sleep(0.3)
     finally:
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=30) == 0
+        assert worker.wait(timeout=30) == 0, log.read_text(errors="replace")
     assert history[0]["messages"] == {"delivered": sent["messages"]}
     messages = ok(env, "history", "--campaign", str(sent["campaign"]), "--json")
     assert all(m["phone"].startswith("*******") for m in messages)  # masked but the last 4

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.integration import warm_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "roster_sample_cp932.csv"
@@ -28,14 +29,7 @@ def env(database_url, tmp_path) -> dict[str, str]:
 
 
 def run(env, now: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sms_core", *args],
-        cwd=ROOT,
-        env={**env, "SMS_NOW": now},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return warm_cli.run(args, cwd=ROOT, env={**env, "SMS_NOW": now}, timeout=120)
 
 
 def dry_run(env, now: str, *extra: str) -> dict:

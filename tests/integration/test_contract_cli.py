@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.integration import warm_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,14 +37,7 @@ class Cli:
         self.env = {**os.environ, "SMS_DATABASE_URL": url}
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "sms_core", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return warm_cli.run(args, cwd=ROOT, env=self.env, timeout=120)
 
     def json(self, *args: str):
         done = self(*args, "--json")

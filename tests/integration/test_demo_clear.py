@@ -4,8 +4,6 @@ exactly what the seed made — never a team's own campaigns, templates or contra
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from sms_core.sending import quota
 from sms_core.service import SmsService
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Message, QuotaMonth, Template
+from tests.integration import warm_cli
 
 NOW = datetime(2026, 11, 30, 14, 59, tzinfo=UTC)  # 23:59 Japan time, a month's last day
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,14 +74,7 @@ def test_a_demo_contract_goes_with_the_demo_and_the_cli_says_what_went(
 ):
     assert seed_demo(engine, now=NOW)
     env = {"SMS_DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", "SMS_NOW": NOW.isoformat()}
-    out = subprocess.run(
-        [sys.executable, "-m", "sms_core", "demo", "clear", "--json"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = warm_cli.run(["demo", "clear", "--json"], env=env, cwd=ROOT, check=True).stdout
     done = json.loads(out)
     assert done["contract"] is True and done["campaigns"] >= 7 and done["templates"] == 3
     assert counts(engine)[:2] == (0, 0)

@@ -20,6 +20,7 @@ from sms_core.sending.workers import ProviderWorkers
 from sms_core.store.app_settings import set_setting
 from sms_core.store.db import transaction
 from sms_core.store.models import Campaign, Notification
+from tests.integration import warm_cli
 from tests.integration.fakes.webhook_server import WebhookServer
 from tests.integration.ops_helpers import NOON, confirm, contract, settle
 
@@ -173,7 +174,6 @@ def test_the_worker_process_posts_when_a_campaign_finishes(engine, database_url,
     import os
     import signal
     import subprocess
-    import sys
     import time
     from pathlib import Path
 
@@ -195,13 +195,15 @@ def test_the_worker_process_posts_when_a_campaign_finishes(engine, database_url,
             # At night Japan time the worker would hold the send until morning (issue 12).
             "SMS_QUIET_HOURS": "00:00-00:00",
         }
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "sms_core", "worker"],
-            cwd=tmp_path,
-            env={**env, "PYTHONPATH": str(root)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        log = tmp_path / "worker.log"
+        with log.open("wb") as err_file:
+            worker = warm_cli.start(
+                ["worker"],
+                cwd=tmp_path,
+                env={**env, "PYTHONPATH": str(root)},
+                stdout=subprocess.DEVNULL,
+                stderr=err_file,
+            )
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not any(
@@ -211,7 +213,8 @@ def test_the_worker_process_posts_when_a_campaign_finishes(engine, database_url,
             time.sleep(1)  # anything posted twice would arrive by now
         finally:
             worker.send_signal(signal.SIGTERM)
-            _, err = worker.communicate(timeout=30)
+            worker.wait(timeout=30)
+            err = log.read_bytes()
     finished = [p for p in hook.posts if "送信完了" in p["text"]]
     assert len(finished) == 1, (hook.posts, err.decode(errors="replace")[-2000:])
     assert f"#{info.id}" in finished[0]["text"] and "失敗 1" in finished[0]["text"]

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sms_core import clock, reports
 from sms_core.demo.seed import seed_history
 from sms_core.sending.quota import format_month
+from tests.integration import warm_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 # 12:00 on 10 December 2026 in Japan.
@@ -30,12 +29,10 @@ def test_r20_quota_history_counts_successes_as_the_chart_does(engine, database_u
         format_month(m): seeded.successful_by_month.get(m, 0) for m in chart["month"]
     }
     assert sum(expected.values()) > 0
-    done = subprocess.run(
-        [sys.executable, "-m", "sms_core", "quota", "--history", "6", "--json"],
+    done = warm_cli.run(
+        ["quota", "--history", "6", "--json"],
         cwd=ROOT,
         env={**os.environ, "SMS_DATABASE_URL": database_url, "SMS_NOW": NOW.isoformat()},
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
