@@ -30,6 +30,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PLANTED = "tw-PLANTED-auth-token-51d0e2"
 SID = "AC" + "ab" * 16
 FROM = "+815012345678"
+# Generous: a healthy imitation answers in milliseconds, but a loaded 2-core machine can
+# stall a thread for longer than half a second, which would read as a timeout.
+TIMEOUT = Timeout(5.0, 10.0)
+# For the tests of a slow answer only: the imitation holds it at least 1 s.
+SHORT = Timeout(1.0, 0.5)
 
 
 @pytest.fixture
@@ -44,7 +49,7 @@ def make(server: TwilioServer, **kw) -> TwilioProvider:
         auth_token=server.auth_token,
         from_number=FROM,
         base_url=server.base_url,
-        timeout=Timeout(1.0, 0.5),
+        timeout=TIMEOUT,
     )
     return TwilioProvider(**{**settings, **kw})
 
@@ -127,17 +132,19 @@ def test_a_sender_is_required(server):
 
 
 def test_status_goes_from_accepted_to_delivered_with_segments():
+    # Queued for the first 30 s, sent until 60 s, then delivered (on the imitation's clock).
     with (
-        TwilioServer(account_sid=SID, auth_token=PLANTED, delivery_delay=0.6) as server,
+        TwilioServer(account_sid=SID, auth_token=PLANTED, delivery_delay=60) as server,
         make(server) as twilio,
     ):
         receipt = twilio.send(msg(body="あ" * 71))
         assert receipt.charged_units == 2
-        assert twilio.status(receipt.provider_id).state == "accepted"  # queued
-        time.sleep(0.4)
+        assert server.stored()[0]["status"] == "queued"
+        assert twilio.status(receipt.provider_id).state == "accepted"
+        server.advance(35)
         assert server.stored()[0]["status"] == "sent"
         assert twilio.status(receipt.provider_id).state == "accepted"
-        time.sleep(0.3)
+        server.advance(30)
         assert twilio.status(receipt.provider_id).state == "delivered"
 
 
@@ -149,9 +156,9 @@ def test_status_goes_from_accepted_to_delivered_with_segments():
         ("08099990001", "failed (30001): queue overflow: Twilio never sent it"),
     ],
 )
-def test_delivery_failures_carry_code_and_meaning(twilio, to, reason):
+def test_delivery_failures_carry_code_and_meaning(server, twilio, to, reason):
     receipt = twilio.send(msg(to=to))
-    time.sleep(0.25)
+    server.advance(1)
     final = twilio.status(receipt.provider_id)
     assert final.state == "failed"
     assert final.reason.startswith(reason)
@@ -272,8 +279,8 @@ def test_refused_connection_is_transient(server):
 def test_maybe_processed_faults_are_ambiguous_and_find_settles_them(server, twilio, fault, says):
     since = earlier()
     server.fail_next(fault, delay=2.0)
-    with pytest.raises(ProviderAmbiguous, match=says):
-        twilio.send(msg())
+    with make(server, timeout=SHORT) as impatient, pytest.raises(ProviderAmbiguous, match=says):
+        impatient.send(msg())
     found = twilio.find(msg(), since)
     assert found is not None
     assert found.provider_id == server.stored()[0]["sid"]
@@ -366,7 +373,7 @@ def test_a_planted_auth_token_never_appears_in_errors_or_logs(caplog):
     errors: list[ProviderError] = []
     with (
         EchoingTwilio(account_sid=SID, auth_token=PLANTED, delivery_delay=0.2) as server,
-        make(server) as twilio,
+        make(server, timeout=SHORT) as twilio,  # one of the faults is a slow answer
     ):
         for fault in ("rate_limit", "server_error", "slow", "malformed", "drop"):
             server.fail_next(fault, delay=1.0)

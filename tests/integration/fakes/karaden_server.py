@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -137,7 +136,7 @@ class KaradenServer(FakeServer):
             errors["body"] = ["本文は660文字以内で指定してください。"]
         if errors:
             return self.error(422, errors=errors)
-        now = time.time()
+        now = self.now()
         record = {
             "id": str(uuid.uuid4()),
             "object": "message",
@@ -202,13 +201,13 @@ class KaradenServer(FakeServer):
                 return self.error(404)
             if self.render(record)["status"] != "waiting":
                 return self.error(422, "送信待ちのメッセージのみキャンセルできます。")
-            record["_canceled"] = time.time()
+            record["_canceled"] = self.now()
             return Response(200, self.render(record))
 
     def render(self, record: dict[str, Any]) -> dict[str, Any]:
         """The record as the API shows it now (its state follows the delivery delay)."""
         created = record["_created"]
-        age = time.time() - created
+        age = self.now() - created
         out = {k: v for k, v in record.items() if not k.startswith("_")}
         out.update(
             result="processing",

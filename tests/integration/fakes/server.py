@@ -192,6 +192,20 @@ class FakeServer:
         self._bucket = (float(rate_limit or 0), time.monotonic())
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._skew = 0.0
+
+    # --- its clock ---------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The imitation's epoch time, which moves its messages along (delivery_delay): the
+        wall clock, plus whatever :meth:`advance` added."""
+        return time.time() + self._skew
+
+    def advance(self, seconds: float) -> None:
+        """Move the imitation's clock forward: a test sees a message's later states at once,
+        without sleeping, and without racing a short delivery_delay on a loaded machine."""
+        with self.lock:
+            self._skew += seconds
 
     # --- lifecycle ---------------------------------------------------------------------
 

@@ -25,7 +25,6 @@ import argparse
 import base64
 import re
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -173,7 +172,7 @@ class TwilioServer(FakeServer):
             return self.error(
                 400, "The concatenated message body exceeds the 1600 character limit.", 21617
             )
-        now = time.time()
+        now = self.now()
         sid = "SM" + uuid.uuid4().hex
         record = {
             "sid": sid,
@@ -271,7 +270,7 @@ class TwilioServer(FakeServer):
     def render(self, record: dict[str, Any]) -> dict[str, Any]:
         """The record as the API shows it now; ``_sent_day`` serves the DateSent filters."""
         created = record["_created"]
-        age = time.time() - created
+        age = self.now() - created
         out = {k: v for k, v in record.items() if not k.startswith("_")}
         status, code = record["_initial"], None
         sent_at = None
@@ -281,7 +280,7 @@ class TwilioServer(FakeServer):
                 sent_at = created + self.delivery_delay / 2
         elif age >= self.delivery_delay / 2:
             status, sent_at = "sent", created + self.delivery_delay / 2
-        updated = created if status == record["_initial"] else time.time()
+        updated = created if status == record["_initial"] else self.now()
         out.update(
             status=status,
             error_code=code,
