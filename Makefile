@@ -14,6 +14,11 @@ JOBS ?= 4
 # --dist loadgroup: each group of tests that must not run beside one another (the process
 # races, the browser; see SERIAL_GROUPS in tests/conftest.py) runs in a single worker.
 PYTEST_PARALLEL := -n $(JOBS) --dist loadgroup
+# Python writes its bytecode caches (__pycache__/, ignored by git) even where the machine
+# says not to: a test run starts about a thousand Python processes, and without the caches
+# each compiles the product again, and each pytest process rewrites every test module
+# again (4 of its 12 s of CPU to collect the suite).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast test-faketime test-faketime-all lint typecheck lock bench samples notebook clean
 

@@ -6,7 +6,6 @@ comparison (the one autogenerate uses) must find no difference between them.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 from datetime import date
 
@@ -18,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from sms_core.store.db import alembic_config, make_engine, upgrade
 from sms_core.store.models import Base
+from tests.integration.race_processes import racing_context
 
 
 def head_revision() -> str:
@@ -115,7 +115,7 @@ def _upgrade_in_child(url: str) -> str:
 
 def test_concurrent_first_starts_migrate_once(empty_database_url):
     """Several app processes starting on a fresh database at once all end at head."""
-    ctx = multiprocessing.get_context("spawn")
+    ctx = racing_context("alembic", "alembic.command")
     with ctx.Pool(4) as pool:
         revisions = pool.map(_upgrade_in_child, [empty_database_url] * 4)
     assert revisions == [head_revision()] * 4

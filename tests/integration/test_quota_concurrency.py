@@ -1,6 +1,7 @@
 """R19: the quota is never overshot, whatever happens at once — with real processes.
 
-8 processes (spawned, so each has its own interpreter, engine and connections) wait at
+8 processes (each its own, with its own interpreter state, engine and connections: see
+race_processes) wait at
 a barrier and are released together; each then tries 20 reservations of 1-3 units
 against a month whose cap is 50, i.e. about 320 units of demand for 50. That is
 repeated for several rounds on SQLite and on PostgreSQL.
@@ -12,7 +13,6 @@ race is real and that the first test would see the bug if the product had it.
 
 from __future__ import annotations
 
-import multiprocessing
 import random
 
 import quota_race
@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sms_core.sending import quota
 from sms_core.sending.contract import set_contract
 from sms_core.store.db import make_engine, transaction
+from tests.integration.race_processes import racing_context
 
 WORKERS = 8
 ATTEMPTS = 20
@@ -30,7 +31,7 @@ ROUNDS = 8
 
 def race(url: str, kind: str, rounds: int) -> list[int]:
     """Run ``rounds`` rounds of WORKERS racing processes; the units granted per round."""
-    ctx = multiprocessing.get_context("spawn")
+    ctx = racing_context("quota_race")
     barrier = ctx.Barrier(WORKERS + 1)
     results = ctx.Queue()
     seed = random.randrange(1 << 30)
