@@ -87,6 +87,9 @@ def worker_env(database_url: str, provider: dict[str, str], **worker: object) ->
     env.update(provider)
     env["SMS_DATABASE_URL"] = database_url
     env["PYTHONUNBUFFERED"] = "1"
+    # No quiet hours, as the campaigns are confirmed (confirm_bulk): from 21:00 Japan time
+    # the worker would otherwise hold every send until 08:00, and the proofs would wait.
+    env["SMS_QUIET_HOURS"] = "00:00-00:00"
     for name, value in worker.items():
         prefix = "SMS_PROVIDER_" if name in ("connect_timeout", "read_timeout") else "SMS_WORKER_"
         env[prefix + name.upper()] = str(value)
