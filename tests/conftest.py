@@ -37,11 +37,13 @@ BACKENDS = ["sqlite", "postgresql"]
 
 # Tests that must not run beside others of their kind under pytest-xdist. Each kind is an
 # xdist group; `--dist loadgroup` (make test) runs a group in one worker, one test after
-# another, while the other workers share the rest. Two groups, so that the two longest
+# another, while the other workers share the rest. Three groups, so that the longest
 # strands of the suite run beside each other rather than end to end:
-#   "serial"  - races of many spawned processes, workers killed at random moments (and any
-#               test marked ``serial``);
-#   "browser" - the real-browser tests, which share one running product.
+#   "serial"       - races of many spawned processes, workers killed at random moments
+#                    (and any test marked ``serial``);
+#   "browser-send" - the real-browser tests of a send, on a running product of their own;
+#   "browser"      - the other real-browser tests (every page, lookup and resend, a reload),
+#                    on another.
 SERIAL_GROUPS = {
     "serial": (
         "tests/integration/test_quota_concurrency.py",
@@ -49,12 +51,22 @@ SERIAL_GROUPS = {
         "tests/integration/test_dispatch_crash.py",
         "tests/integration/test_dispatch_faults.py",
     ),
+    "browser-send": ("tests/e2e/test_send_browser.py",),
     "browser": ("tests/e2e/",),
 }
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Put the serial tests into their xdist groups (before xdist reads the groups)."""
+    """Put the serial tests into their xdist groups, and make xdist see the groups.
+
+    ``tryfirst``: xdist reads the groups in its own pytest_collection_modifyitems, which
+    is registered after this conftest. It marks a test's group by appending ``@group`` to
+    the node id, through a field pytest 9.2 no longer reads (pytest-xdist issue 1386):
+    the groups were silently ignored, every group's tests spread over the workers. Here
+    the node id is given its suffix directly. tests/unit/test_serial_groups.py checks
+    that a group runs in one worker."""
+    loadgroup = bool(config.getvalue("loadgroup")) if hasattr(config.option, "loadgroup") else False
     for item in items:
         for group, paths in SERIAL_GROUPS.items():
             if item.nodeid.startswith(paths) or (
@@ -62,6 +74,23 @@ def pytest_collection_modifyitems(config, items):
             ):
                 item.add_marker(pytest.mark.xdist_group(group))
                 break
+        if loadgroup:
+            _suffix_group(item)
+
+
+def _suffix_group(item) -> None:
+    """``node id@group`` for a test in an xdist group, as xdist's scheduler expects."""
+    groups = sorted(
+        {
+            str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+            for m in item.iter_markers("xdist_group")
+        }
+    )
+    if not groups or "@" in item.nodeid.rpartition("]")[2] or not hasattr(item, "_id"):
+        return  # no group; already suffixed; or a pytest where xdist's own suffix works
+    from _pytest.nodeid import coerce_node_id
+
+    item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 @pytest.fixture(autouse=True)
