@@ -405,9 +405,14 @@ def _serve(path: str) -> None:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     children: dict[int, socket.socket] = {}
+    parent = os.getppid()
     print("READY", flush=True)
     while not stopping:
-        readable, _, _ = select.select([listener, wake_r], [], [])
+        # Wakes every few seconds to see whether the test process that started it has
+        # gone without stopping it (killed): then it goes too, rather than linger.
+        readable, _, _ = select.select([listener, wake_r], [], [], 5.0)
+        if os.getppid() != parent:
+            break
         if wake_r in readable:
             try:
                 while os.read(wake_r, 512):
