@@ -33,6 +33,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -151,11 +152,7 @@ class _Zygote:
             except subprocess.TimeoutExpired:
                 proc.kill()
         if self._dir:
-            for name in ("zygote.sock",):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(self._dir, name))
-            with contextlib.suppress(OSError):
-                os.rmdir(self._dir)
+            shutil.rmtree(self._dir, ignore_errors=True)  # the socket's folder
 
     def start(
         self, args: list[str], env: Mapping[str, str], cwd: str, fds: list[int]
