@@ -66,7 +66,8 @@ def pytest_collection_modifyitems(config, items):
     the groups were silently ignored, every group's tests spread over the workers. Here
     the node id is given its suffix directly. tests/unit/test_serial_groups.py checks
     that a group runs in one worker."""
-    loadgroup = bool(config.getvalue("loadgroup")) if hasattr(config.option, "loadgroup") else False
+    # Set by xdist in its workers only (--dist loadgroup).
+    loadgroup = getattr(config.option, "loadgroup", False)
     for item in items:
         for group, paths in SERIAL_GROUPS.items():
             if item.nodeid.startswith(paths) or (

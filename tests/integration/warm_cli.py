@@ -193,14 +193,9 @@ def _pythonpath(env: Mapping[str, str]) -> list[str]:
     return [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
 
 
-def _fd_of(stream: IO[Any] | int | None) -> tuple[int, IO[Any] | None]:
-    """A descriptor for a child's stream: ``None`` means /dev/null (never the test's own)."""
-    if stream is None or stream == subprocess.DEVNULL:
-        devnull = open(os.devnull, "r+b")  # noqa: SIM115 - closed by the caller
-        return devnull.fileno(), devnull
-    if isinstance(stream, int):
-        return stream, None
-    return stream.fileno(), None
+def _command(args: Sequence[str]) -> list[str]:
+    """The cold command line: ``python -m sms_core ARGS``."""
+    return [sys.executable, "-m", "sms_core", *args]
 
 
 def start(
@@ -211,40 +206,32 @@ def start(
     stdout: IO[Any] | int | None = None,
     stderr: IO[Any] | int | None = None,
 ) -> WarmProcess | subprocess.Popen[bytes]:
-    """Start ``python -m sms_core ARGS``; stdout/stderr: a file, a descriptor, DEVNULL, or
-    (stderr) ``subprocess.STDOUT``. Returns a Popen-like process (pid, poll, wait,
-    send_signal, terminate, kill, returncode)."""
+    """Start ``python -m sms_core ARGS``; stdout/stderr: a file, a descriptor, DEVNULL (the
+    default), or (stderr) ``subprocess.STDOUT``. Returns a Popen-like process (pid, poll,
+    wait, send_signal, terminate, kill, returncode)."""
     args = [str(a) for a in args]
     env = dict(os.environ if env is None else env)
     cwd = str(cwd)
     if _cold(env, cwd):
         return subprocess.Popen(
-            [sys.executable, "-m", "sms_core", *args],
+            _command(args),
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL if stdout is None else stdout,
             stderr=subprocess.DEVNULL if stderr is None else stderr,
         )
-    opened: list[IO[Any]] = []
-    fds = []
-    for stream in (None, stdout):
-        fd, handle = _fd_of(stream)
-        fds.append(fd)
-        if handle:
-            opened.append(handle)
-    if stderr == subprocess.STDOUT:
-        fds.append(fds[1])
-    else:
-        fd, handle = _fd_of(stderr)
-        fds.append(fd)
-        if handle:
-            opened.append(handle)
-    try:
-        return _ZYGOTE.start(args, env, cwd, fds)
-    finally:
-        for handle in opened:
-            handle.close()
+    with open(os.devnull, "r+b") as devnull:
+
+        def fd_of(stream: IO[Any] | int | None) -> int:
+            if stream is None or stream == subprocess.DEVNULL:
+                return devnull.fileno()
+            return stream if isinstance(stream, int) else stream.fileno()
+
+        out = fd_of(stdout)
+        err = out if stderr == subprocess.STDOUT else fd_of(stderr)
+        # The zygote holds its own copies of the descriptors once start() returns.
+        return _ZYGOTE.start(args, env, cwd, [devnull.fileno(), out, err])
 
 
 def run(
@@ -277,7 +264,7 @@ def _run(
     env = dict(os.environ if env is None else env)
     if _cold(env, str(cwd)):
         return subprocess.run(
-            [sys.executable, "-m", "sms_core", *args],
+            _command(args),
             cwd=cwd,
             env=env,
             input=input,
@@ -305,7 +292,7 @@ def _run(
         out.seek(0)
         err.seek(0)
         return subprocess.CompletedProcess(
-            [sys.executable, "-m", "sms_core", *args],
+            _command(args),
             code,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
