@@ -149,6 +149,11 @@ def cmd_worker(args: argparse.Namespace, engine) -> int:
     in_use = provider_in_use(engine)
     get_provider(in_use).close()  # the provider in use must work here: ConfigError if not
     workers = ProviderWorkers(engine, config)
+    if not args.once:
+        # Before the first refresh: a SIGTERM while providers are being built must
+        # still stop the worker cleanly (exit 0), not kill it mid-start.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: workers.request_stop())
     try:
         workers.refresh()
         if args.once:
@@ -160,8 +165,6 @@ def cmd_worker(args: argparse.Namespace, engine) -> int:
                 }
             )
             return 0
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: workers.request_stop())
         print(
             f"worker sending through {', '.join(workers.workers)} (new sends: {in_use}); "
             "Ctrl-C stops it",

@@ -121,7 +121,7 @@ class WorkerProcess:
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Block until the worker says it is sending (imports and migration are done)."""
         deadline = time.monotonic() + timeout
-        while "sending through" not in self.log():
+        while "Ctrl-C stops it" not in self.log():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the worker exited with {self.proc.returncode}:\n{self.log()}")
             if time.monotonic() > deadline:

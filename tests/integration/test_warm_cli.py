@@ -87,7 +87,7 @@ def test_signals_reach_a_warm_worker(env, tmp_path):
         with log.open("wb") as handle:
             proc = warm_cli.start(["worker"], env=env, stdout=handle, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
-        while "sending through" not in log.read_text() and time.monotonic() < deadline:
+        while "Ctrl-C stops it" not in log.read_text() and time.monotonic() < deadline:
             assert proc.poll() is None, log.read_text()
             time.sleep(0.02)
         assert proc.poll() is None
