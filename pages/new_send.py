@@ -321,6 +321,8 @@ st.caption(
         spend=f"{svc.month_spend().used_yen:,}",
     )
 )
+if not svc.unit_price_yen():
+    st.caption(t("yen.unset"))
 if draft.empty_tag_rows:
     st.warning(f"{t('preview.empty_tags')}: {draft.empty_tag_rows:,}")
 

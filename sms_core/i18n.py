@@ -722,6 +722,16 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Download the preview (Excel)",
     },
     "yen.amount": {"ja": "{yen}円", "en": "{yen} yen"},
+    "yen.unset": {
+        "ja": (
+            "単価が未設定のため、金額は0円と表示されます。"
+            "管理者が設定画面で単価（円/通）を設定してください。"
+        ),
+        "en": (
+            "No unit price is set, so amounts show as 0 yen. "
+            "An admin can set the unit price (yen per unit) in Settings."
+        ),
+    },
     "yen.preview": {
         "ja": "費用（概算）: {yen}円（単価 {price}円/通）・今月の利用額: {spend}円",
         "en": "Cost (estimate): {yen} yen ({price} yen per unit); spent this month: {spend} yen",

@@ -113,6 +113,17 @@ def test_overview_and_settings_show_yen(with_contract, run_app):
     assert any("8" in m.value for m in at.markdown if "円" in m.value)
 
 
+def test_overview_says_when_no_unit_price_is_set(with_contract, run_app):
+    """0円 alone reads as "free": until an admin sets a price, Overview says why."""
+    unset = "単価が未設定"
+    at = run_app()
+    assert not at.exception
+    assert any(unset in c.value for c in at.caption)
+    with_contract.set_unit_price_yen("8")
+    at = run_app()
+    assert not any(unset in c.value for c in at.caption)
+
+
 def test_an_operator_saves_their_number_and_test_sends_to_it(with_contract, run_app):
     with transaction(with_contract.database_engine()) as s:
         add_user(s, "test-operator", "operator", actor="test")
