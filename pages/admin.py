@@ -13,6 +13,8 @@ from ui import actor, require, service, show_error, t
 require("settings")
 svc = service()
 st.title(t("admin.title"))
+if svc.optout_key_is_development():
+    st.warning(t("admin.optout_key_dev"))
 
 st.subheader(t("settings.config"))
 current = svc.settings()

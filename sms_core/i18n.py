@@ -72,6 +72,20 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "role.analyst": {"ja": "分析担当", "en": "Analyst"},
     "nav.admin": {"ja": "管理", "en": "Administration"},
     "nav.audit": {"ja": "監査ログ", "en": "Audit trail"},
+    "admin.optout_key_dev": {
+        "ja": (
+            "オプトアウト番号の保護鍵（SMS_OPTOUT_KEY）が未設定のため、公開されている開発用の鍵で"
+            "保存しています。デモ以外で使う前に、推測できない値を環境変数 SMS_OPTOUT_KEY "
+            "（または .streamlit/secrets.toml）に設定してください。"
+            "鍵を変えると、それまでのオプトアウト登録は照合できなくなります。"
+        ),
+        "en": (
+            "SMS_OPTOUT_KEY is not set, so opted-out numbers are protected with the published "
+            "development key. Before real use, set an unguessable SMS_OPTOUT_KEY in the "
+            "environment (or .streamlit/secrets.toml). Changing the key later makes the "
+            "opt-outs stored until then unmatchable."
+        ),
+    },
     "admin.title": {"ja": "管理", "en": "Administration"},
     "demo.banner": {
         "ja": "デモデータを表示しています（実際の送信履歴ではありません）。",

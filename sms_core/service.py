@@ -37,7 +37,13 @@ from sms_core.service_ops import MessageFilters, OpsTools
 from sms_core.store import app_settings, composer_autosave, users, web_sessions
 from sms_core.store.db import make_engine, read_only, transaction, upgrade
 from sms_core.store.models import MESSAGE_STATES, Campaign, Message, audit
-from sms_core.store.suppression import add_optout, import_optouts_bytes, list_optouts, remove_optout
+from sms_core.store.suppression import (
+    add_optout,
+    import_optouts_bytes,
+    list_optouts,
+    remove_optout,
+    uses_development_key,
+)
 from sms_core.store.templates import (
     delete_draft,
     delete_template,
@@ -190,6 +196,12 @@ class SmsService(OpsTools):
         """Whether the history holds the demo data ``make run`` seeds (pages label it)."""
         with transaction(self._reader) as s:
             return showcase.demo_present(s)
+
+    def optout_key_is_development(self) -> bool:
+        """Whether opt-outs are hashed with the published development key
+        (``SMS_OPTOUT_KEY`` unset): fine for the demo, never for a team's own data."""
+        self._who("settings")
+        return uses_development_key()
 
     def clear_demo(self) -> showcase.DemoCleared:
         """Remove the demo data (an admin's action, audited); a team's own data stays."""

@@ -53,6 +53,7 @@ __all__ = [
     "remove_optout",
     "suppressed_among",
     "suppressed_numbers",
+    "uses_development_key",
 ]
 
 # Where an entry came from (issue 12), shown in the opt-out list.
@@ -113,6 +114,11 @@ def optout_key(environ: dict[str, str] | None = None, secrets_path: Path | None 
             _warned = True
         value = DEVELOPMENT_KEY
     return value.encode()
+
+
+def uses_development_key() -> bool:
+    """Whether opt-outs are hashed with the published development key (admins are told)."""
+    return optout_key() == DEVELOPMENT_KEY.encode()
 
 
 def number_hash(national: str, key: bytes | None = None) -> str:

@@ -108,3 +108,17 @@ def test_an_admin_sets_and_clears_another_users_test_number(with_contract, run_a
     at = submit(at, "")
     assert any("消去しました" in s.value for s in at.success)
     assert with_contract.user_phone("sato") is None
+
+
+def test_admins_are_warned_while_opt_outs_use_the_development_key(
+    with_contract, run_app, monkeypatch
+):
+    """Without SMS_OPTOUT_KEY the published key protects nothing: admins are told so."""
+    monkeypatch.delenv("SMS_OPTOUT_KEY", raising=False)
+    at = run_app("admin")
+    assert not at.exception
+    assert any("SMS_OPTOUT_KEY" in w.value for w in at.warning)
+    monkeypatch.setenv("SMS_OPTOUT_KEY", "a-team-secret")
+    at = run_app("admin")
+    assert not at.exception
+    assert not any("SMS_OPTOUT_KEY" in w.value for w in at.warning)
