@@ -113,7 +113,7 @@ if restored := state.pop("send_restored", None):
 # 1. Roster: the last good one is kept in the session (the uploader forgets its file when
 # the page is left) and on the server.
 upload = st.file_uploader(
-    t("preview.upload"), type=["csv", "txt", "xlsx"], key=f"upload:{state['upload_gen']}"
+    t("preview.upload"), type=["csv", "tsv", "txt", "xlsx"], key=f"upload:{state['upload_gen']}"
 )
 st.caption(t("send.upload_caption"))
 if upload is not None and upload.file_id != state.get("upload_seen"):

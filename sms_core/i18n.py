@@ -479,10 +479,10 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The sample roster cannot be sent to. Upload your own roster file.",
     },
     "send.upload_caption": {
-        "ja": "CSV・TXT・XLSX形式（1ファイル256MBまで）。ここにドラッグ＆ドロップするか、"
-        "「ファイルを選択」を押してください。",
-        "en": "CSV, TXT or XLSX (up to 256 MB). Drag and drop the file here, or press "
-        "“Browse files”.",
+        "ja": "CSV・TSV・TXT（Unicodeテキスト）・XLSX形式（1ファイル256MBまで）。"
+        "ここにドラッグ＆ドロップするか、「ファイルを選択」を押してください。",
+        "en": "CSV, TSV, TXT (Unicode text) or XLSX (up to 256 MB). Drag and drop the file "
+        "here, or press “Browse files”.",
     },
     "send.st.upload_button": {"ja": "ファイルを選択", "en": "Browse files"},
     "send.st.dropzone": {

@@ -1,6 +1,8 @@
 """Reading candidate rosters: CSV (CP932 or UTF-8, detected) and Excel .xlsx (R21, R22).
 
-.xlsx is read by :mod:`sms_core.rules.xlsx` (python-calamine).
+.xlsx is read by :mod:`sms_core.rules.xlsx` (python-calamine). Excel's "Unicode text"
+(UTF-16 with a byte-order mark, tab-separated) and tab- or semicolon-separated exports are
+read too: the separator is told from the header line.
 
 A roster becomes an Arrow table whose every column is text (a phone number is never
 turned into a float), plus the mapping from the product's canonical fields to the
@@ -250,6 +252,10 @@ def load_roster(
         table, encoding = _read_xlsx(data.to_pybytes()), "xlsx"
     elif head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise RosterError("old Excel .xls files are not read; save the sheet as .xlsx or CSV")
+    elif head[:2] in _UTF16_BOMS:
+        data = pa.py_buffer(_utf16_as_utf8(data.to_pybytes()))
+        table, _ = _read_csv(data, data[:_SNIFF_BYTES].to_pybytes())
+        encoding = "utf-16"
     else:
         table, encoding = _read_csv(data, head)
     if table.num_rows > MAX_ROSTER_ROWS:
@@ -345,9 +351,35 @@ def _first_non_ascii_is_utf8(raw: bytes) -> bool:
     return True
 
 
-def _header(text_head: str) -> list[str]:
+# Excel's "Unicode text" export is UTF-16 with one of these byte-order marks.
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Comma first: a header line that splits as well on another separator is still CSV.
+_SEPARATORS = (",", "\t", ";")
+
+
+def _utf16_as_utf8(data: bytes) -> bytes:
+    """A UTF-16 file (with its byte-order mark) as UTF-8 bytes, read as any UTF-8 file."""
     try:
-        first = next(csv.reader(io.StringIO(text_head)))
+        text = data.decode("utf-16")
+    except UnicodeDecodeError as exc:
+        row = data[: exc.start].decode("utf-16", "replace").count("\n") + 1
+        raise RosterError(
+            "the file is UTF-16 text but this row is damaged; export it again from Excel",
+            row=row,
+        ) from None
+    return text.encode("utf-8")
+
+
+def _separator(text_head: str) -> str:
+    """The field separator: the one that splits the header line into the most cells."""
+    line = text_head.lstrip("\ufeff").splitlines()[0] if text_head.strip() else ""
+    counts = {d: len(next(csv.reader([line], delimiter=d), [])) for d in _SEPARATORS}
+    return max(_SEPARATORS, key=lambda d: (counts[d], d == ","))
+
+
+def _header(text_head: str, separator: str = ",") -> list[str]:
+    try:
+        first = next(csv.reader(io.StringIO(text_head, newline=""), delimiter=separator))
     except (StopIteration, csv.Error):
         raise RosterError("the file has no header row", row=1) from None
     headers = [h.strip() for h in first]
@@ -429,13 +461,15 @@ def _read_csv(data: pa.Buffer, head: bytes) -> tuple[pa.Table, str]:
                 "file again from Excel as 'CSV UTF-8'",
                 row=int(np.count_nonzero(np.frombuffer(body, np.uint8)[:utf8] == 0x0A)) + 1,
             )
-    headers = _header(head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore"))
+    text_head = head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore")
+    sep = _separator(text_head)
+    headers = _header(text_head, sep)
     try:
-        table = _parse_csv(body, headers, encoding, fast=True)
+        table = _parse_csv(body, headers, encoding, sep, fast=True)
         if table.num_rows != _line_count(body) - 1:
             # A quoted value holds a line break (or a blank line was skipped): the fast
             # parallel parse may have split a block inside it, so parse again safely.
-            table = _parse_csv(body, headers, encoding)
+            table = _parse_csv(body, headers, encoding, sep)
         return table, encoding
     except pa.ArrowInvalid as exc:
         if encoding != "cp932" and "invalid UTF8" in str(exc):
@@ -443,13 +477,13 @@ def _read_csv(data: pa.Buffer, head: bytes) -> tuple[pa.Table, str]:
             if encoding == "utf-8" and head.isascii() and not _first_non_ascii_is_utf8(raw):
                 # The sniffed start was plain ASCII; Japanese text further down is CP932.
                 try:
-                    return _parse_csv(body, headers, "cp932"), "cp932"
+                    return _parse_csv(body, headers, "cp932", sep), "cp932"
                 except pa.ArrowInvalid as again:
-                    raise _locate_csv_error(body, headers, "cp932", again) from None
+                    raise _locate_csv_error(body, headers, "cp932", sep, again) from None
             bad = _utf8_break(raw)
             if bad >= 0:
                 raise RosterError(_NOT_UTF8_ROW, row=raw.count(b"\n", 0, bad) + 1) from None
-        raise _locate_csv_error(body, headers, encoding, exc) from None
+        raise _locate_csv_error(body, headers, encoding, sep, exc) from None
     except UnicodeDecodeError:
         raise RosterError(
             "the file mixes text encodings; export it again from Excel as 'CSV UTF-8'"
@@ -478,6 +512,7 @@ def _parse_csv(
     body: pa.Buffer,
     headers: list[str],
     encoding: str,
+    separator: str = ",",
     *,
     handler: Callable[[Any], str] | None = None,
     threads: bool = True,
@@ -489,7 +524,9 @@ def _parse_csv(
     read = pcsv.ReadOptions(
         column_names=headers, skip_rows=1, use_threads=threads, block_size=8 << 20
     )
-    parse = pcsv.ParseOptions(newlines_in_values=not fast, invalid_row_handler=handler)
+    parse = pcsv.ParseOptions(
+        delimiter=separator, newlines_in_values=not fast, invalid_row_handler=handler
+    )
     convert = pcsv.ConvertOptions(
         column_types=dict.fromkeys(headers, pa.binary() if binary else pa.string()),
         strings_can_be_null=False,
@@ -502,7 +539,7 @@ def _parse_csv(
 
 
 def _locate_csv_error(
-    body: pa.Buffer, headers: list[str], encoding: str, exc: Exception
+    body: pa.Buffer, headers: list[str], encoding: str, separator: str, exc: Exception
 ) -> RosterError:
     """Where the file breaks the CSV structure, found by Python's csv module over the text.
 
@@ -513,7 +550,7 @@ def _locate_csv_error(
     """
     text = body.to_pybytes().decode("cp932" if encoding == "cp932" else "utf-8", "replace")
     width = len(headers)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=separator)
     row, start_line, bad = 0, 1, []
     try:
         for record in reader:
@@ -524,7 +561,7 @@ def _locate_csv_error(
     except csv.Error:
         if not bad:
             line = text.split("\n", start_line)[start_line - 1] if text else ""
-            index = _open_quote_cell(line)
+            index = _open_quote_cell(line, separator)
             return RosterError(
                 "a quoted value is not closed, or text follows its closing quote",
                 row=row + 1,
@@ -544,7 +581,7 @@ def _locate_csv_error(
     return RosterError("the file cannot be read as CSV; export it again from Excel")
 
 
-def _open_quote_cell(line: str) -> int:
+def _open_quote_cell(line: str, separator: str = ",") -> int:
     """The 0-based cell of ``line`` where a quote opens and is not properly closed."""
     cell, quoted, at_start, after_quote = 0, False, True, False
     for ch in line:
@@ -552,7 +589,7 @@ def _open_quote_cell(line: str) -> int:
             if ch == '"':
                 quoted, after_quote = False, True
             continue
-        if ch == ",":
+        if ch == separator:
             cell, at_start, after_quote = cell + 1, True, False
         elif ch == '"' and at_start:
             quoted, at_start = True, False
@@ -601,10 +638,14 @@ def read_headers(source: bytes, name: str | None = None) -> list[str]:
         raise RosterError("the file is empty")
     if head[:4] == b"PK\x03\x04":
         return _xlsx_headers(source)
+    if head[:2] in _UTF16_BOMS:
+        # Cut at an even length: a UTF-16 code unit is two bytes.
+        head = head[: len(head) // 2 * 2].decode("utf-16", "ignore").encode("utf-8")
     encoding = _detect_encoding(head)
     if encoding == "utf-8-sig":
         head = head[3:]
-    return _header(head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore"))
+    text = head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore")
+    return _header(text, _separator(text))
 
 
 def _xlsx_headers(data: bytes) -> list[str]:

@@ -131,3 +131,43 @@ def test_r21_cp932_text_with_half_width_kana_is_still_cp932():
     data = (HEADER + "C1,ﾔﾏﾀﾞ ﾀﾛｳ,新卒,09011112222\nC2,髙橋①～,新卒,09011112223\n").encode("cp932")
     roster = load_roster(data)
     assert roster.table.column("氏名").to_pylist() == ["ﾔﾏﾀﾞ ﾀﾛｳ", "髙橋①～"]
+
+
+# Excel's "Unicode text" (UTF-16 with a byte-order mark, tab-separated), TSV exports from
+# an ATS, semicolon CSV, and old Mac line endings (CR only) read as the CSV they stand for.
+def _as_tsv(text: str) -> str:
+    return text.replace(",", "\t")
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: _as_tsv(text).encode("utf-16"),  # Excel: Unicode テキスト (.txt)
+        lambda text: b"\xfe\xff" + _as_tsv(text).encode("utf-16-be"),
+        lambda text: _as_tsv(text).replace("\n", "\r\n").encode("utf-8-sig"),
+        lambda text: _as_tsv(text).encode("cp932"),
+        lambda text: text.replace(",", ";").encode("utf-8"),
+        lambda text: text.replace("\n", "\r").encode("cp932"),
+    ],
+    ids=["utf16-le-tsv", "utf16-be-tsv", "utf8-bom-crlf-tsv", "cp932-tsv", "semicolon", "cr"],
+)
+def test_r21_unicode_text_tab_and_semicolon_rosters_read_like_csv(encode):
+    text = HEADER + _rows(3) + 'C9,"佐藤 花子",新卒,080-1111-2222\n'
+    roster = load_roster(encode(text))
+    expected = load_roster(text.encode())
+    assert roster.column_names == expected.column_names == HEADER.strip().split(",")
+    assert roster.table.to_pylist() == expected.table.to_pylist()
+    assert roster.table.column("氏名")[3].as_py() == "佐藤 花子"
+
+
+def test_r22_a_tab_separated_unicode_text_row_with_too_many_cells_names_row_and_column():
+    data = _as_tsv(HEADER + _rows(2) + "C8,佐藤,新卒,09011112222,余分\n").encode("utf-16")
+    err = _refused(data)
+    assert err.row == 4 and err.column == "column E"
+
+
+def test_headers_of_unicode_text_are_offered_to_the_mapping_editor():
+    from sms_core.rules.roster import read_headers
+
+    data = _as_tsv(HEADER + _rows(1)).encode("utf-16")
+    assert read_headers(data) == ["応募者ID", "氏名", "区分", "携帯電話番号"]
