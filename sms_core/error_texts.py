@@ -29,6 +29,9 @@ GENERIC: dict[str, dict[str, str]] = {
 # Where in a roster: prefixed to a roster error's text when it names a row or column.
 WHERE: dict[str, dict[str, str]] = {
     "row_column": {"ja": "{row}行目・「{column}」列: "},
+    # A column with no header, named by its spreadsheet letter ("column E").
+    "row_letter": {"ja": "{row}行目・{letter}列: "},
+    "letter": {"ja": "{letter}列: "},
     "row": {"ja": "{row}行目: "},
     "column": {"ja": "「{column}」列: "},
 }
@@ -131,4 +134,123 @@ ERRORS: dict[str, dict[str, str]] = {
         "ja": "サンプル名簿はプレビューを試すためのもので、送信できません。"
         "自分の名簿ファイルをアップロードしてください。"
     },
+    # The message body
+    "body.too_long": {
+        "ja": "本文が{chars:,}文字あります。1回の送信で送れるのは{max:,}文字までです。"
+    },
+    "template.unclosed": {
+        "ja": "差し込みタグが「{{{{」で始まっていますが「}}}}」で閉じられていません。"
+    },
+    "template.empty_tag": {"ja": "本文に中身のない差し込みタグ「{{{{}}}}」があります。"},
+    "template.url_address": {
+        "ja": "URLタグ「{{{{{tag}}}}}」には http:// または https:// で始まるアドレスが必要です。"
+    },
+    "reschedule.no_new_url": {
+        "ja": "予約済みの送信の本文にURLタグは追加できません。"
+        "取り消して、名簿から送信し直してください。"
+    },
+    "reschedule.unknown_tag": {
+        "ja": "予約済みの送信の編集では「{{{{{tag}}}}}」を差し込めません（名簿は保存されません）。"
+        "使えるタグ: {available}"
+    },
+    "reschedule.has_links": {
+        "ja": "短縮URLを含む送信の本文は編集できません（日時と送信名は変更できます）。"
+        "取り消して、名簿から送信し直してください。"
+    },
+    # Roster files (R21, R22): the row and column are put in front (WHERE).
+    "roster.cannot_open": {"ja": "ファイル「{path}」を開けません。"},
+    "roster.empty": {"ja": "ファイルが空です。"},
+    "roster.xls": {
+        "ja": "古いExcel形式（.xls）は読み込めません。"
+        "Excelで「Excelブック（.xlsx）」または「CSV」として保存し直してください。"
+    },
+    "roster.too_many_rows": {
+        "ja": "{rows:,}行あります。名簿は{max:,}行までです。ファイルを分けてください。"
+    },
+    "roster.too_big": {
+        "ja": "ファイルが{mib:,}MBあります。名簿は{max:,}MBまでです。ファイルを分けてください。"
+    },
+    "roster.too_many_columns": {"ja": "列が{columns:,}列あります。名簿は{max:,}列までです。"},
+    "roster.binary": {
+        "ja": "CSVのテキストファイルではありません（バイナリデータを含んでいます）。"
+        "Excelから「CSV UTF-8」または「CSV」で書き出してください。"
+    },
+    "roster.nul": {
+        "ja": "この行にNUL文字（バイナリデータ）があります。CSVのテキストファイルでないか、"
+        "ファイルが壊れています。Excelから「CSV UTF-8」または「CSV」で書き出し直してください。"
+    },
+    "roster.encoding": {
+        "ja": "UTF-8でもShift_JIS（CP932）でもない文字があります。"
+        "Excelから「CSV UTF-8」または「CSV」で書き出し直してください。"
+    },
+    "roster.not_utf8_row": {
+        "ja": "UTF-8のファイルですが、この行はUTF-8ではありません（Shift_JISの文字か、"
+        "壊れた文字があります）。Excelからファイル全体を「CSV UTF-8」で書き出し直してください。"
+    },
+    "roster.utf8_in_cp932": {
+        "ja": "Shift_JIS（CP932）のファイルですが、この行はUTF-8です。"
+        "Excelからファイル全体を「CSV UTF-8」で書き出し直してください。"
+    },
+    "roster.mixed_encodings": {
+        "ja": "ファイルに複数の文字コードが混在しています。"
+        "Excelから「CSV UTF-8」で書き出し直してください。"
+    },
+    "roster.utf16_damaged": {
+        "ja": "UTF-16（Unicodeテキスト）のファイルですが、この行が壊れています。"
+        "Excelから書き出し直してください。"
+    },
+    "roster.not_cp932_value": {
+        "ja": "この値はShift_JIS（CP932）の文字ではありません。"
+        "Excelからファイルを書き出し直してください。"
+    },
+    "roster.no_header": {"ja": "1行目に見出し（列名）がありません。"},
+    "roster.blank_header": {"ja": "この列には見出し（列名）がありません。"},
+    "roster.header_twice": {"ja": "同じ見出しが2回あります。どちらかの名前を変えてください。"},
+    "roster.header_twins": {
+        "ja": "見出し「{first}」と「{second}」は全角・半角、大文字・小文字、空白、"
+        "「_」の違いしかないため区別できません。どちらかの名前を変えてください。"
+    },
+    "roster.open_quote": {
+        "ja": '引用符（"）で始まる値が閉じられていないか、閉じた引用符の後に文字があります。'
+    },
+    "roster.cell_count": {"ja": "この行は{cells}列ありますが、見出しは{width}列です。"},
+    "roster.not_csv": {"ja": "CSVとして読み込めません。Excelから書き出し直してください。"},
+    "roster.broken_xlsx": {
+        "ja": "Excelファイルが壊れているか、.xlsx形式ではありません。"
+        "Excelで開き、.xlsx（またはCSV）として保存し直してからアップロードしてください。"
+    },
+    "roster.xlsx_too_big": {
+        "ja": "Excelファイルの中身が大きすぎます。名簿はもっと小さいはずです。"
+        "CSVで保存し直してください。"
+    },
+    "roster.sheet_too_wide": {
+        "ja": "シートが{bottom:,}行目・{right}列まで広がっていて、"
+        "名簿として扱える範囲を超えています。名簿以外のセルを削除するか、CSVで保存してください。"
+    },
+    "roster.outside_header": {"ja": "見出しのない列に値があります。"},
+    "roster.header_below": {
+        "ja": "見出し（列名）が{at}行目にあります。見出しが1行目になるよう、"
+        "その上の行（タイトルやメモ）を削除してください。"
+    },
+    "roster.sheet_empty": {"ja": "シートが空です。"},
+    "roster.no_kind_column": {
+        "ja": "候補者区分の列（区分 / kind。「新卒」か「中途」）がありません。"
+        "このファイルの列: {columns}"
+    },
+    "roster.unknown_field": {"ja": "「{field}」は名簿の項目ではありません。項目: {fields}"},
+    "roster.mapped_column_missing": {
+        "ja": "「{field}」に割り当てた列がファイルにありません。このファイルの列: {columns}"
+    },
+    "roster.unknown_kind": {
+        "ja": "候補者区分が「{value}」です。「新卒」か「中途」を入れてください。"
+    },
+    "roster.empty_kind": {"ja": "候補者区分が空です。「新卒」か「中途」を入れてください。"},
+    "roster.no_phone_column": {"ja": "名簿に次の列がありません: {columns}"},
+    "roster.message_too_long": {
+        "ja": "この値を差し込むと本文が{chars:,}文字になります。"
+        "1人に送れるのは{max:,}文字までです。"
+    },
 }
+
+# Appended when an error stands for several rows (``others`` in its params).
+OTHERS: dict[str, str] = {"ja": "（ほかに同様の行が{others:,}行あります）"}

@@ -6,9 +6,10 @@ Codes stay stable English ids in data and exports (R3); people see these words.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from sms_core.error_texts import ERRORS, GENERIC, WHERE
+from sms_core.error_texts import ERRORS, GENERIC, OTHERS, WHERE
 from sms_core.errors import RosterError, SmsError
 
 DEFAULT_LANGUAGE = "ja"
@@ -1041,15 +1042,29 @@ def error_text(exc: BaseException, lang: str = DEFAULT_LANGUAGE) -> str:
     if entry is None or lang not in entry:
         return str(exc)
     text = _format(entry[lang], exc.params)
+    others = exc.params.get("others")
+    if isinstance(others, int) and others > 0 and lang in OTHERS:
+        text += _format(OTHERS[lang], exc.params)
     if isinstance(exc, RosterError):
-        params: dict[str, object] = {"row": exc.row, "column": exc.column}
+        letter = _COLUMN_LETTER.fullmatch(exc.column or "")
+        params: dict[str, object] = {
+            "row": exc.row,
+            "column": exc.column,
+            "letter": letter and letter.group(1),
+        }
+        column_kind = "letter" if letter else "column"
         if exc.row is not None and exc.column is not None:
-            text = _format(WHERE["row_column"][lang], params) + text
+            where = "row_letter" if letter else "row_column"
+            text = _format(WHERE[where][lang], params) + text
         elif exc.row is not None:
             text = _format(WHERE["row"][lang], params) + text
         elif exc.column is not None:
-            text = _format(WHERE["column"][lang], params) + text
+            text = _format(WHERE[column_kind][lang], params) + text
     return text
+
+
+# How a roster error names a column that has no header: by its spreadsheet letter.
+_COLUMN_LETTER = re.compile(r"column ([A-Z]+)")
 
 
 def column_headers(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:

@@ -133,4 +133,5 @@ def _not_cp932(k: int, indices: pa.Array, rows: np.ndarray, header: str) -> Rost
         "this value is not Shift_JIS (CP932) text; export the file again from Excel",
         row=int(rows[first]) + 2,
         column=header,
+        key="roster.not_cp932_value",
     )

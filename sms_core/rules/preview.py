@@ -453,7 +453,10 @@ def _render(roster: Roster, body: str, short_url_base: str | None) -> _Rendered:
     if len(body) > text.MAX_BODY_CHARS:
         raise TemplateError(
             f"the message is {len(body):,} characters; at most {text.MAX_BODY_CHARS:,} "
-            "can be sent as one SMS send"
+            "can be sent as one SMS send",
+            key="body.too_long",
+            chars=len(body),
+            max=text.MAX_BODY_CHARS,
         )
     n = roster.num_rows
     pieces = parse_body(body, roster)
@@ -533,6 +536,10 @@ def _check_lengths(chars: np.ndarray, column_lengths: list[tuple[str, np.ndarray
         f"{text.MAX_BODY_CHARS:,} can be sent to one candidate{more}",
         row=first + 2,
         column=header,
+        key="roster.message_too_long",
+        chars=int(chars[first]),
+        max=text.MAX_BODY_CHARS,
+        others=len(over) - 1,
     )
 
 

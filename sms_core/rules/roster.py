@@ -78,6 +78,39 @@ def _fold(text: str) -> str:
 
 
 _KIND_LOOKUP = {_fold(v): code for code, values in _KIND_VALUES.items() for v in values}
+# Every header the product recognises by default, folded: how a header row is told from a
+# title above it, and a roster sheet from a cover sheet.
+_KNOWN_HEADERS = {_fold(h) for pair in FIELD_HEADERS.values() for h in pair}
+# How far below row 1 a header row is looked for under a title.
+_TITLE_ROWS = 20
+
+
+def _lines_below(text_head: str) -> list[str]:
+    """The lines under the first where a header row may stand below a title."""
+    return text_head.splitlines()[1 : _TITLE_ROWS + 1]
+
+
+def _looks_like_headers(cells: Sequence[object]) -> bool:
+    """Whether a row holds at least two of the headers the product recognises."""
+    return len({_fold(str(c)) for c in cells} & _KNOWN_HEADERS) >= 2
+
+
+def _check_header_row(
+    headers: Sequence[str], below: Sequence[Sequence[object]], first: int
+) -> None:
+    """RosterError when row ``first`` holds no known header but a row under it does: a
+    title above the headers, which would otherwise read as a one-column roster."""
+    if {_fold(h) for h in headers} & _KNOWN_HEADERS:
+        return
+    for offset, cells in enumerate(below[:_TITLE_ROWS], start=1):
+        if _looks_like_headers(cells):
+            raise RosterError(
+                f"the column headers are in row {first + offset}, not in row {first}: delete "
+                "the rows above them (a title, notes) so that the headers are the first row",
+                row=first + offset,
+                key="roster.header_below",
+                at=first + offset,
+            )
 
 
 @dataclass(frozen=True)
@@ -158,7 +191,9 @@ class Roster:
         except RosterError as exc:
             assert exc.row is not None  # decode_column names the row of a bad value
             header = if_true if pick[exc.row - 2] else if_false
-            raise RosterError(exc.reason, row=exc.row, column=header) from None
+            raise RosterError(
+                exc.reason, row=exc.row, column=header, key=exc.key, **exc.params
+            ) from None
 
     def text_rows(self, header: str, rows: np.ndarray) -> pa.Array:
         """The text of column ``header`` at ``rows`` (0-based), decoding only those rows."""
@@ -169,7 +204,10 @@ class Roster:
             return _one_array(decode_column(values, header))
         except RosterError as exc:
             assert exc.row is not None  # decode_column names the row of a bad value
-            raise RosterError(exc.reason, row=int(rows[exc.row - 2]) + 2, column=header) from None
+            row = int(rows[exc.row - 2]) + 2
+            raise RosterError(
+                exc.reason, row=row, column=header, key=exc.key, **exc.params
+            ) from None
 
     def _raw(self, header: str) -> pa.ChunkedArray:
         """A column as decoded if it already is, else as parsed (bytes for CP932)."""
@@ -243,15 +281,19 @@ def load_roster(
             # Mapped, not read: the parser takes the pages straight from the OS cache.
             data = pa.memory_map(str(path)).read_buffer()
         except OSError as exc:
-            raise RosterError(f"cannot open '{path}': {exc.strerror}") from None
+            raise RosterError(
+                f"cannot open '{path}': {exc.strerror}", key="roster.cannot_open", path=str(path)
+            ) from None
     _check_size(data.size)
     head = data[:_SNIFF_BYTES].to_pybytes()
     if not head.strip() and (data.size <= _SNIFF_BYTES or not data.to_pybytes().strip()):
-        raise RosterError("the file is empty")
+        raise RosterError("the file is empty", key="roster.empty")
     if head[:4] == b"PK\x03\x04":
         table, encoding = _read_xlsx(data.to_pybytes()), "xlsx"
     elif head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise RosterError("old Excel .xls files are not read; save the sheet as .xlsx or CSV")
+        raise RosterError(
+            "old Excel .xls files are not read; save the sheet as .xlsx or CSV", key="roster.xls"
+        )
     elif head[:2] in _UTF16_BOMS:
         data = pa.py_buffer(_utf16_as_utf8(data.to_pybytes()))
         table, _ = _read_csv(data, data[:_SNIFF_BYTES].to_pybytes())
@@ -260,7 +302,10 @@ def load_roster(
         table, encoding = _read_csv(data, head)
     if table.num_rows > MAX_ROSTER_ROWS:
         raise RosterError(
-            f"{table.num_rows:,} rows is more than the {MAX_ROSTER_ROWS:,} a roster may hold"
+            f"{table.num_rows:,} rows is more than the {MAX_ROSTER_ROWS:,} a roster may hold",
+            key="roster.too_many_rows",
+            rows=table.num_rows,
+            max=MAX_ROSTER_ROWS,
         )
     fields = _map_fields(table.column_names, mapping or {})
     kind = _read_kinds(table.column(fields["kind"]), fields["kind"])
@@ -276,7 +321,10 @@ def _check_size(size: int) -> None:
     if size > MAX_ROSTER_BYTES:
         raise RosterError(
             f"the file is {size / 2**20:,.0f} MiB; a roster may be at most "
-            f"{MAX_ROSTER_BYTES // 2**20} MiB"
+            f"{MAX_ROSTER_BYTES // 2**20} MiB",
+            key="roster.too_big",
+            mib=round(size / 2**20),
+            max=MAX_ROSTER_BYTES // 2**20,
         )
 
 
@@ -285,7 +333,7 @@ def _detect_encoding(head: bytes) -> str:
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if b"\x00" in head:
-        raise RosterError("this is not a CSV text file (it holds binary data)")
+        raise RosterError("this is not a CSV text file (it holds binary data)", key="roster.binary")
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -296,7 +344,9 @@ def _detect_encoding(head: bytes) -> str:
         if _UTF8_JAPANESE.search(head, 0, exc.start):
             # Japanese in UTF-8 before the break: a UTF-8 file with a row that is not.
             # Read as CP932 it would turn every other row into mojibake (螻ｱ逕ｰ様).
-            raise RosterError(_NOT_UTF8_ROW, row=head.count(b"\n", 0, exc.start) + 1) from None
+            raise RosterError(
+                _NOT_UTF8_ROW, row=head.count(b"\n", 0, exc.start) + 1, key="roster.not_utf8_row"
+            ) from None
     # Strict shift_jis fails on 髙, 﨑, ①, －, ～ that Excel writes: Excel's "Shift_JIS" is cp932.
     try:
         head.decode("cp932")
@@ -306,6 +356,7 @@ def _detect_encoding(head: bytes) -> str:
                 "the file is neither UTF-8 nor Shift_JIS (CP932) text; "
                 "export it from Excel as 'CSV UTF-8' or 'CSV'",
                 row=head.count(b"\n", 0, exc.start) + 1,
+                key="roster.encoding",
             ) from None
     return "cp932"
 
@@ -366,6 +417,7 @@ def _utf16_as_utf8(data: bytes) -> bytes:
         raise RosterError(
             "the file is UTF-16 text but this row is damaged; export it again from Excel",
             row=row,
+            key="roster.utf16_damaged",
         ) from None
     return text.encode("utf-8")
 
@@ -381,17 +433,29 @@ def _header(text_head: str, separator: str = ",") -> list[str]:
     try:
         first = next(csv.reader(io.StringIO(text_head, newline=""), delimiter=separator))
     except (StopIteration, csv.Error):
-        raise RosterError("the file has no header row", row=1) from None
+        raise RosterError("the file has no header row", row=1, key="roster.no_header") from None
     headers = [h.strip() for h in first]
     if len(headers) > MAX_COLUMNS:
-        raise RosterError(f"{len(headers)} columns; a roster may have at most {MAX_COLUMNS}")
+        raise RosterError(
+            f"{len(headers)} columns; a roster may have at most {MAX_COLUMNS}",
+            key="roster.too_many_columns",
+            columns=len(headers),
+            max=MAX_COLUMNS,
+        )
     seen: dict[str, int] = {}
     folded: dict[str, str] = {}
     for index, header in enumerate(headers, start=1):
         if not header:
-            raise RosterError(f"column {index} has no header", row=1)
+            raise RosterError(
+                f"column {index} has no header",
+                row=1,
+                column=f"column {column_letters(index)}",
+                key="roster.blank_header",
+            )
         if header in seen:
-            raise RosterError("this header appears twice", row=1, column=header)
+            raise RosterError(
+                "this header appears twice", row=1, column=header, key="roster.header_twice"
+            )
         seen[header] = index
         # Fields and merge tags are matched loosely (width, case, spaces, '_'): two
         # headers that match alike would make the choice between them silent.
@@ -402,6 +466,9 @@ def _header(text_head: str, separator: str = ",") -> list[str]:
                 "or '_', so the file is ambiguous: rename one of them",
                 row=1,
                 column=header,
+                key="roster.header_twins",
+                first=twin,
+                second=header,
             )
     return headers
 
@@ -447,6 +514,7 @@ def _read_csv(data: pa.Buffer, head: bytes) -> tuple[pa.Table, str]:
             "this row holds a NUL byte (binary data): this is not a CSV text file, or it "
             "is damaged; export it again from Excel as 'CSV UTF-8' or 'CSV'",
             row=row,
+            key="roster.nul",
         )
     encoding = _detect_encoding(head)
     body = data.slice(3) if encoding == "utf-8-sig" else data
@@ -460,10 +528,14 @@ def _read_csv(data: pa.Buffer, head: bytes) -> tuple[pa.Table, str]:
                 "the file is Shift_JIS (CP932) text but this row is UTF-8; export the whole "
                 "file again from Excel as 'CSV UTF-8'",
                 row=int(np.count_nonzero(np.frombuffer(body, np.uint8)[:utf8] == 0x0A)) + 1,
+                key="roster.utf8_in_cp932",
             )
     text_head = head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore")
     sep = _separator(text_head)
     headers = _header(text_head, sep)
+    # Line by line, so a stray quote in a title cannot hide the header row beneath it.
+    below = [next(csv.reader([line], delimiter=sep), []) for line in _lines_below(text_head)]
+    _check_header_row(headers, below, 1)
     try:
         table = _parse_csv(body, headers, encoding, sep, fast=True)
         if table.num_rows != _line_count(body) - 1:
@@ -482,11 +554,14 @@ def _read_csv(data: pa.Buffer, head: bytes) -> tuple[pa.Table, str]:
                     raise _locate_csv_error(body, headers, "cp932", sep, again) from None
             bad = _utf8_break(raw)
             if bad >= 0:
-                raise RosterError(_NOT_UTF8_ROW, row=raw.count(b"\n", 0, bad) + 1) from None
+                raise RosterError(
+                    _NOT_UTF8_ROW, row=raw.count(b"\n", 0, bad) + 1, key="roster.not_utf8_row"
+                ) from None
         raise _locate_csv_error(body, headers, encoding, sep, exc) from None
     except UnicodeDecodeError:
         raise RosterError(
-            "the file mixes text encodings; export it again from Excel as 'CSV UTF-8'"
+            "the file mixes text encodings; export it again from Excel as 'CSV UTF-8'",
+            key="roster.mixed_encodings",
         ) from None
 
 
@@ -566,6 +641,7 @@ def _locate_csv_error(
                 "a quoted value is not closed, or text follows its closing quote",
                 row=row + 1,
                 column=headers[index] if index < width else f"column {column_letters(index + 1)}",
+                key="roster.open_quote",
             )
     if bad:
         number, actual = bad[0]
@@ -575,10 +651,18 @@ def _locate_csv_error(
             f"this row has {actual} cells but the header has {width}{more}",
             row=number,
             column=column,
+            key="roster.cell_count",
+            cells=actual,
+            width=width,
+            others=len(bad) - 1,
         )
     if "invalid UTF8" in str(exc):
-        return RosterError("the file is not valid UTF-8 or Shift_JIS (CP932) text")
-    return RosterError("the file cannot be read as CSV; export it again from Excel")
+        return RosterError(
+            "the file is not valid UTF-8 or Shift_JIS (CP932) text", key="roster.encoding"
+        )
+    return RosterError(
+        "the file cannot be read as CSV; export it again from Excel", key="roster.not_csv"
+    )
 
 
 def _open_quote_cell(line: str, separator: str = ",") -> int:
@@ -604,9 +688,12 @@ def _open_quote_cell(line: str, separator: str = ",") -> int:
 
 def _read_xlsx(data: bytes) -> pa.Table:
     """The first sheet of an .xlsx workbook (see :mod:`sms_core.rules.xlsx`), as text."""
-    sheet = read_rows(data)
+    sheet = read_rows(data, _looks_like_headers)
     rows = sheet.rows
     headers = _sheet_headers(rows[0] if rows else None)
+    _check_header_row(
+        headers, [[cell_text(c) for c in r] for r in rows[1 : _TITLE_ROWS + 1]], sheet.first_row
+    )
     width, total = len(headers), len(rows[0]) if rows else 0
     body = rows[1:]
     for index in range(width, total):  # a value right of the last header
@@ -616,6 +703,7 @@ def _read_xlsx(data: bytes) -> pa.Table:
                 "a value stands outside the header's columns",
                 row=sheet.first_row + 1 + found,
                 column=f"column {column_letters(sheet.first_col + index)}",
+                key="roster.outside_header",
             )
     # Excel keeps formatted but empty rows (most often at the end of a sheet).
     body = [row for row in body if row.count("") < total]
@@ -635,7 +723,7 @@ def read_headers(source: bytes, name: str | None = None) -> list[str]:
     """
     head = source[:_SNIFF_BYTES]
     if not head.strip():
-        raise RosterError("the file is empty")
+        raise RosterError("the file is empty", key="roster.empty")
     if head[:4] == b"PK\x03\x04":
         return _xlsx_headers(source)
     if head[:2] in _UTF16_BOMS:
@@ -651,14 +739,14 @@ def read_headers(source: bytes, name: str | None = None) -> list[str]:
 def _xlsx_headers(data: bytes) -> list[str]:
     # The whole sheet is read: its first row is only known for sure once every cell's
     # reference is (a workbook's <dimension> may be wrong), and calamine is fast.
-    rows = read_rows(data).rows
+    rows = read_rows(data, _looks_like_headers).rows
     return _sheet_headers(rows[0] if rows else None)
 
 
 def _sheet_headers(first: Sequence[object] | None) -> list[str]:
     """The checked headers of a sheet's first row (trailing empty cells dropped)."""
     if not first:
-        raise RosterError("the sheet is empty", row=1)
+        raise RosterError("the sheet is empty", row=1, key="roster.sheet_empty")
     cells = [cell_text(v) for v in first]
     while cells and not cells[-1]:
         cells.pop()
@@ -681,7 +769,9 @@ def _map_fields(headers: list[str], mapping: Mapping[str, str]) -> dict[str, str
     if "kind" not in fields:
         raise RosterError(
             "the roster has no candidate-kind column (区分 / kind, holding 新卒 or 中途); "
-            f"its columns are: {', '.join(headers)}"
+            f"its columns are: {', '.join(headers)}",
+            key="roster.no_kind_column",
+            columns="、".join(headers),
         )
     return fields
 
@@ -692,13 +782,21 @@ def _match_fields(headers: list[str], mapping: Mapping[str, str]) -> dict[str, s
     for canonical, header in mapping.items():
         if canonical not in FIELD_HEADERS:
             known = ", ".join(FIELD_HEADERS)
-            raise RosterError(f"'{canonical}' is not a roster field; fields are: {known}")
+            raise RosterError(
+                f"'{canonical}' is not a roster field; fields are: {known}",
+                key="roster.unknown_field",
+                field=canonical,
+                fields=known,
+            )
         actual = header if header in headers else folded.get(_fold(header))
         if actual is None:
             raise RosterError(
                 f"the mapping for '{canonical}' names a column the file does not have; "
                 f"its columns are: {', '.join(headers)}",
                 column=header,
+                key="roster.mapped_column_missing",
+                field=canonical,
+                columns="、".join(headers),
             )
         fields[canonical] = actual
     taken = set(fields.values())
@@ -732,6 +830,7 @@ def _read_kinds(column: pa.ChunkedArray, header: str) -> np.ndarray:
                     "this value is not Shift_JIS (CP932) text; export the file again from Excel",
                     row=int(np.flatnonzero(indices == k)[0]) + 2,
                     column=header,
+                    key="roster.not_cp932_value",
                 ) from None
         values = words
     if not len(values):
@@ -748,16 +847,25 @@ def _read_kinds(column: pa.ChunkedArray, header: str) -> np.ndarray:
             f"the candidate kind is {shown}; expected 新卒 (new_grad) or 中途 (mid_career){more}",
             row=first + 2,
             column=header,
+            key="roster.unknown_kind" if value else "roster.empty_kind",
+            value=value,
+            others=len(unknown) - 1,
         )
     return kind
 
 
 def _require_phone_columns(fields: dict[str, str], kind: np.ndarray) -> None:
     """R4: new graduates need the mobile column, mid-career candidates 電話番号1."""
-    needs = []
+    needs, lacking = [], []
     if (kind == NEW_GRAD).any() and "mobile" not in fields:
         needs.append(f"{FIELD_HEADERS['mobile'][0]} / mobile (for 新卒 rows)")
+        lacking.append(f"{FIELD_HEADERS['mobile'][0]}（新卒の行）")
     if (kind == MID_CAREER).any() and "phone1" not in fields:
         needs.append(f"{FIELD_HEADERS['phone1'][0]} / phone1 (for 中途 rows)")
+        lacking.append(f"{FIELD_HEADERS['phone1'][0]}（中途の行）")
     if needs:
-        raise RosterError("the roster lacks the column " + " and ".join(needs))
+        raise RosterError(
+            "the roster lacks the column " + " and ".join(needs),
+            key="roster.no_phone_column",
+            columns="・".join(lacking),
+        )

@@ -86,7 +86,9 @@ def parse_body(body: str, roster: Roster) -> tuple[Piece, ...]:
         position = match.end()
     rest = body[position:]
     if "{{" in rest:
-        raise TemplateError("a merge tag is opened with '{{' but never closed with '}}'")
+        raise TemplateError(
+            "a merge tag is opened with '{{' but never closed with '}}'", key="template.unclosed"
+        )
     if rest:
         pieces.append(Piece(TEXT, rest))
     return tuple(pieces)
@@ -94,13 +96,17 @@ def parse_body(body: str, roster: Roster) -> tuple[Piece, ...]:
 
 def _resolve(tag: str, roster: Roster) -> Piece:
     if not tag:
-        raise TemplateError("an empty merge tag '{{}}' is in the message")
+        raise TemplateError("an empty merge tag '{{}}' is in the message", key="template.empty_tag")
     if tag.lower() in OPTOUT_TAGS and roster.resolve_tag(tag) is None:
         return Piece(URL, OPTOUT_TARGET, tag)
     if tag.lower().startswith("url:"):
         target = tag[4:].strip()
         if not re.match(_URL_VALUE, target):
-            raise TemplateError(f"the URL tag '{{{{{tag}}}}}' needs an http:// or https:// address")
+            raise TemplateError(
+                f"the URL tag '{{{{{tag}}}}}' needs an http:// or https:// address",
+                key="template.url_address",
+                tag=tag,
+            )
         return Piece(URL, target, tag)
     header = roster.resolve_tag(tag)
     if header is None:

@@ -19,7 +19,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -89,13 +89,14 @@ def _check_extent(data: bytes) -> None:
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
         ]
     except _ZIP_ERRORS:
-        raise RosterError(_BROKEN) from None
+        raise RosterError(_BROKEN, key="roster.broken_xlsx") from None
     if not members:
-        raise RosterError(_BROKEN)
+        raise RosterError(_BROKEN, key="roster.broken_xlsx")
     if sum(info.file_size for info in book.infolist()) > MAX_XML_BYTES:
         raise RosterError(
             f"the Excel file expands to more than {MAX_XML_BYTES // 2**30} GiB; "
-            "a roster is far smaller: save it again as CSV"
+            "a roster is far smaller: save it again as CSV",
+            key="roster.xlsx_too_big",
         )
     far_row, far_col, far_row_of_col = 0, 0, 0
     try:
@@ -112,13 +113,16 @@ def _check_extent(data: bytes) -> None:
                         far_col, far_row_of_col = col, row_of_col
                     far_row = max(far_row, _farthest_row(text))
     except _ZIP_ERRORS:
-        raise RosterError(_BROKEN) from None
+        raise RosterError(_BROKEN, key="roster.broken_xlsx") from None
     if far_col * far_row > MAX_CELLS:
         raise RosterError(
             f"the sheet reaches row {far_row:,} and column {column_letters(far_col)}: "
             f"more than the {MAX_CELLS:,} cells a roster workbook may span; delete what "
             "lies outside the roster, or save it as CSV",
             row=far_row_of_col if far_col > 500 else far_row,
+            key="roster.sheet_too_wide",
+            bottom=far_row,
+            right=column_letters(far_col),
         )
 
 
@@ -154,27 +158,38 @@ class Sheet:
     first_col: int
 
 
-def read_rows(data: bytes) -> Sheet:
-    """The first sheet of an .xlsx workbook; RosterError for a broken or oversized one."""
+def read_rows(data: bytes, wanted: Callable[[list[Cell]], bool] | None = None) -> Sheet:
+    """The first sheet of an .xlsx workbook; RosterError for a broken or oversized one.
+
+    With ``wanted``, the first sheet whose first row it accepts, when the first sheet's
+    is not (a workbook with a cover or notes sheet before the roster); else the first.
+    """
     _check_extent(data)
     try:
         from python_calamine import CalamineWorkbook  # only .xlsx uploads pay its import
 
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        rows: list[list[Cell]] = []
+        start: tuple[int, int] = (0, 0)
         try:
-            sheet = book.get_sheet_by_index(0)
-            rows = sheet.to_python(skip_empty_area=True)
-            start = sheet.start or (0, 0)
+            for index in range(len(book.sheet_names)):
+                sheet = book.get_sheet_by_index(index)
+                found = sheet.to_python(skip_empty_area=True)
+                if index == 0:
+                    rows, start = found, sheet.start or (0, 0)
+                if wanted is None or (found and wanted(found[0])):
+                    rows, start = found, sheet.start or (0, 0)
+                    break
         finally:
             book.close()
     except RosterError:
         raise
     except Exception:  # calamine's own errors and anything its parser trips on
-        raise RosterError(_BROKEN) from None
+        raise RosterError(_BROKEN, key="roster.broken_xlsx") from None
     except BaseException as exc:  # a Rust panic reaches Python as PanicException
         if type(exc).__name__ != "PanicException":
             raise
-        raise RosterError(_BROKEN) from None
+        raise RosterError(_BROKEN, key="roster.broken_xlsx") from None
     return Sheet(rows, start[0] + 1, start[1] + 1)
 
 

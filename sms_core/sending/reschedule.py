@@ -64,19 +64,25 @@ def render_stored(body: str, values: dict[str, str | None]) -> str:
         if tag.lower().startswith("url:"):
             raise TemplateError(
                 "a scheduled send's body cannot gain a URL tag when edited; cancel it and "
-                "send again from the roster"
+                "send again from the roster",
+                key="reschedule.no_new_url",
             )
         field = STORED_TAGS.get(tag.lower())
         if field is None:
             raise TemplateError(
                 f"'{{{{{tag}}}}}' cannot be filled when editing a scheduled send (rosters "
-                f"are not stored); available: {allowed}"
+                f"are not stored); available: {allowed}",
+                key="reschedule.unknown_tag",
+                tag=tag,
+                available=allowed,
             )
         return values.get(field) or ""
 
     rendered = TAG_RE.sub(fill, body)
     if "{{" in rendered:
-        raise TemplateError("a merge tag is opened with '{{' but never closed with '}}'")
+        raise TemplateError(
+            "a merge tag is opened with '{{' but never closed with '}}'", key="template.unclosed"
+        )
     return normalize_newlines(rendered)
 
 
@@ -182,7 +188,8 @@ def _rerender(session: Session, campaign: Campaign, body: str) -> list[dict]:
     if session.scalar(select(func.count()).where(ShortLink.campaign_id == campaign.id)):
         raise TemplateError(
             "this send has short links: its body cannot be edited (its time and name can); "
-            "cancel it and send again from the roster"
+            "cancel it and send again from the roster",
+            key="reschedule.has_links",
         )
     recipients = [
         _Recipient(*r)

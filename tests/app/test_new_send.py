@@ -414,3 +414,15 @@ def test_the_confirmation_shows_the_longest_message_when_lengths_differ(with_con
     assert "最長のメッセージ（5行目の宛先：73文字・2通・キャリア分割 2）" in captions
     assert "長谷川太郎様 " + "あ" * 66 in [t.value for t in at.text]
     assert "1名あたり **1〜2通**" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_bad_roster_is_explained_in_japanese_naming_row_column_and_reason(with_contract, run_app):
+    """R22: the operator reads what is wrong and where, in Japanese, not only that the
+    file cannot be read."""
+    at = run_app("new_send")
+    ragged = "応募者ID,氏名,区分,携帯電話番号\nC1,山田,新卒,09011112222\nC2,佐藤,正社員,090\n"
+    at.file_uploader[0].set_value(("ats.csv", ragged.encode("cp932"), "text/csv")).run()
+    assert not at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "3行目・「区分」列: 候補者区分が「正社員」です。" in shown, shown
+    assert "名簿ファイルを読み込めません" not in shown

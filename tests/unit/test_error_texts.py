@@ -95,3 +95,68 @@ def test_no_japanese_text_leaks_a_rule_id_or_an_internal_name():
         text = entry["ja"]
         assert not re.search(r"\bR\d+\b", text), text
         assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), text  # snake_case ids
+
+
+def _calls(source: str, name: str):
+    """Each ``name(...)`` call in ``source`` with its arguments, as text."""
+    for match in re.finditer(rf"\b{name}\(", source):
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            end += 1
+        yield source[match.start() : end]
+
+
+def test_every_roster_and_body_error_has_its_own_code():
+    """A Japanese user is told what is wrong with the file or the body, not only that
+    something is: no roster or template error falls back to its class's generic text."""
+    generic = []
+    for path in (ROOT / "sms_core").rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for name in ("RosterError", "TemplateError"):
+            for call in _calls(source, name):
+                if "key=" not in call and not call.startswith(f"{name}(InputError)"):
+                    generic.append(f"{path.relative_to(ROOT)}: {call[:80]}")
+    assert not generic, generic
+
+
+def test_roster_errors_read_in_japanese_with_row_column_and_reason():
+    from sms_core.rules.roster import load_roster
+
+    def ja(data: bytes) -> str:
+        with pytest.raises(RosterError) as caught:
+            load_roster(data)
+        text = error_text(caught.value)
+        assert text != GENERIC["roster"]["ja"] and GENERIC["roster"]["ja"] not in text
+        return text
+
+    header = "応募者ID,氏名,区分,携帯電話番号\n"
+    ragged = header + "C1,山田,新卒,09011112222,余分\nC2,佐藤,新卒,09022223333,余分\n"
+    assert ja(ragged.encode()) == (
+        "2行目・E列: この行は5列ありますが、見出しは4列です。（ほかに同様の行が1行あります）"
+    )
+    assert ja((header + "C1,山田,正社員,09011112222\n").encode()) == (
+        "2行目・「区分」列: 候補者区分が「正社員」です。「新卒」か「中途」を入れてください。"
+    )
+    assert ja("氏名,携帯電話番号\n山田,09011112222\n".encode("cp932")).startswith(
+        "候補者区分の列（区分 / kind。「新卒」か「中途」）がありません。このファイルの列: 氏名、"
+    )
+    assert ja(b"") == "ファイルが空です。"
+    titled = "応募者一覧（11月30日出力）\n\n" + header + "C1,山田,新卒,09011112222\n"
+    assert ja(titled.encode()).startswith("3行目: 見出し（列名）が3行目にあります。")
+
+
+def test_body_errors_read_in_japanese():
+    from sms_core.rules.preview import preview
+    from sms_core.rules.roster import load_roster
+
+    roster = load_roster("区分,携帯電話番号\n新卒,09011112222\n".encode())
+    for body, expected in (
+        ("{{氏名", "差し込みタグが「{{」で始まっていますが「}}」で閉じられていません。"),
+        ("{{}}", "本文に中身のない差し込みタグ「{{}}」があります。"),
+        ("{{url:ftp://x}}", "URLタグ「{{url:ftp://x}}」には http:// または https://"),
+        ("あ" * 20_000, "本文が20,000文字あります。"),
+    ):
+        with pytest.raises(TemplateError) as caught:
+            preview(roster, body)
+        assert error_text(caught.value).startswith(expected), error_text(caught.value)

@@ -151,3 +151,32 @@ def test_r22_a_corrupt_workbook_is_reported_as_a_broken_excel_file(damage, capfd
         load_roster(damage(_xlsx(ROWS)))
     assert "CSV text" not in str(err.value)
     assert capfd.readouterr().err == ""
+
+
+def test_a_roster_behind_a_cover_sheet_is_read_from_its_own_sheet():
+    """A workbook whose first sheet holds notes: the first sheet with roster headers."""
+    book = openpyxl.Workbook()
+    book.active.title = "説明"
+    book.active.append(["このブックは2026年11月の応募者一覧です"])
+    roster = book.create_sheet("名簿")
+    for row in ROWS:
+        roster.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    loaded = load_roster(buffer.getvalue())
+    assert loaded.num_rows == len(ROWS) - 1
+    assert loaded.column_names == ROWS[0]
+    from sms_core.rules.roster import read_headers
+
+    assert read_headers(buffer.getvalue()) == ROWS[0]
+
+
+def test_r22_a_title_above_the_headers_is_refused_naming_the_header_row():
+    data = _xlsx([["応募者一覧（2026/11/30 出力）"], [], *ROWS])
+    with pytest.raises(RosterError) as caught:
+        load_roster(data)
+    assert caught.value.row == 3 and caught.value.key == "roster.header_below"
+    # A sheet with no known header anywhere keeps the error it always had.
+    with pytest.raises(RosterError) as caught:
+        load_roster(_xlsx([["メモ"], ["a", "b"]]))
+    assert caught.value.key == "roster.outside_header"
