@@ -7,6 +7,7 @@ import secrets
 import streamlit as st
 
 from sms_core.errors import SmsError
+from sms_core.i18n import format_yen
 from ui import actor, lang, service, show_error, t
 
 PAGE_SIZE = 20
@@ -74,7 +75,7 @@ if svc.principal.can("send"):
                 st.caption(
                     t(
                         "history.resend_plan",
-                        yen=f"{svc.cost_yen(plan.units):,}",
+                        yen=format_yen(svc.cost_yen(plan.units)),
                         **{k: getattr(plan, k) for k in plan.__slots__},
                     )
                 )

@@ -22,6 +22,7 @@ from pathlib import Path
 import streamlit as st
 
 from sms_core.errors import SmsError
+from sms_core.i18n import format_yen
 from ui import (
     actor,
     composer_alive,
@@ -316,9 +317,9 @@ cols[4].metric(
 st.caption(
     t(
         "yen.preview",
-        yen=f"{svc.cost_yen(draft.units):,}",
-        price=svc.unit_price_yen(),
-        spend=f"{svc.month_spend().used_yen:,}",
+        yen=format_yen(svc.cost_yen(draft.units)),
+        price=format_yen(svc.unit_price_yen()),
+        spend=format_yen(svc.month_spend().used_yen),
     )
 )
 if not svc.unit_price_yen():
@@ -467,8 +468,8 @@ def confirm() -> None:
             per=per_min if per_min == high else t("send.confirm.range", low=per_min, high=high),
             units=draft.units,
             segments=draft.segments,
-            yen=draft.cost_yen,
-            price=f"{draft.unit_price_yen:g}",
+            yen=format_yen(svc.cost_yen(draft.units)),
+            price=format_yen(draft.unit_price_yen),
             month=draft.month_label,
             after=draft.remaining_after,
             cap=draft.cap,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from sms_core.i18n import format_yen
 from ui import lang, service, t
 
 svc = service()
@@ -23,8 +24,8 @@ with right:
     # Issue 16: this month's spend in yen (used and reserved units × the unit price).
     spend = svc.month_spend()
     cols = st.columns(2)
-    cols[0].metric(t("yen.month_spend"), t("yen.amount", yen=f"{spend.used_yen:,}"))
-    cols[1].metric(t("yen.month_reserved"), t("yen.amount", yen=f"{spend.reserved_yen:,}"))
+    cols[0].metric(t("yen.month_spend"), t("yen.amount", yen=format_yen(spend.used_yen)))
+    cols[1].metric(t("yen.month_reserved"), t("yen.amount", yen=format_yen(spend.reserved_yen)))
     if not svc.unit_price_yen():
         st.caption(t("yen.unset"))
     # Messages handed to the provider today (Japan time): not scheduled, not cancelled.

@@ -7,6 +7,7 @@ import secrets
 import streamlit as st
 
 from sms_core.errors import SmsError
+from sms_core.i18n import format_yen
 from ui import actor, lang, service, show_error, t, table
 
 svc = service()
@@ -153,7 +154,7 @@ if contract is not None:
                 except SmsError as exc:
                     show_error(exc)
     else:
-        st.markdown(t("yen.amount", yen=f"{price:,}"))
+        st.markdown(t("yen.amount", yen=format_yen(price)))
     st.subheader(t("notify.title"))
     notify = svc.notify_status()
     if notify.configured:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 
 from sms_core.error_texts import ERRORS, GENERIC, OTHERS, WHERE
 from sms_core.errors import RosterError, SmsError
@@ -517,7 +518,7 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "- 通数: 1名あたり **{per}通**、合計 **{units:,}通**"
         "（キャリア分割 {segments:,}）\n"
         "- 請求・契約の対象: **通数**（{units:,}通）。キャリア分割数は請求の対象外です。\n"
-        "- 概算費用: **{yen:,}円**（1通 {price}円 × {units:,}通、税別）\n"
+        "- 概算費用: **{yen}円**（1通 {price}円 × {units:,}通、税別）\n"
         "- 対象月: **{month}**\n- 送信後の残り（{month}）: **{after:,}通** "
         "（月の上限 {cap:,}通）\n"
         "- 送信元番号: **{sender}**\n- 送信日時: **{when}**",
@@ -526,7 +527,7 @@ _CATALOGUE: dict[str, dict[str, str]] = {
         "- Units: **{per}** per recipient, **{units:,} units** in total "
         "({segments:,} carrier segments)\n"
         "- Billed: **units** ({units:,}); carrier segments are not billed.\n"
-        "- Estimated cost: **¥{yen:,}** (¥{price} × {units:,} units, before tax)\n"
+        "- Estimated cost: **¥{yen}** (¥{price} × {units:,} units, before tax)\n"
         "- Month: **{month}**\n- Left after ({month}): **{after:,} units** "
         "(monthly cap {cap:,})\n"
         "- Sender: **{sender}**\n- When: **{when}**",
@@ -1076,6 +1077,14 @@ def column_headers(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
 
 _JST = timezone(timedelta(hours=9))
 DISPLAY_TIME = "%Y/%m/%d %H:%M"
+
+
+def format_yen(amount: object) -> str:
+    """Yen as people write it: ``1,234`` for whole yen, ``22.5`` or ``7.25`` only when a
+    fractional unit price leaves sen (never ``0.00``)."""
+    value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    text = f"{value:,.2f}"
+    return text[:-3] if text.endswith(".00") else text.rstrip("0")
 
 
 def display_time(instant: object) -> str:

@@ -39,6 +39,13 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, lang: str, empty: bool) 
     return fig
 
 
+def _counts_axis(fig: go.Figure, axis: str, top: float) -> None:
+    """Ticks of a count axis are whole numbers: Plotly would put 0.5 steps on a chart of
+    one or two failures, and there is no half a message."""
+    whole = {"tickformat": ",d", **({"dtick": 1} if top <= 5 else {})}
+    (fig.update_xaxes if axis == "x" else fig.update_yaxes)(**whole)
+
+
 def _month_labels(months: pd.Series) -> list[str]:
     return [format_month(m) for m in months]
 
@@ -57,6 +64,7 @@ def figure_monthly_success(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
         )
     )
     fig.update_xaxes(type="category")
+    _counts_axis(fig, "y", float(df["successful"].max()) if len(df) else 0)
     title = label("monthly_success.title", lang, n=len(df))
     empty = len(df) == 0 or int(df["successful"].sum()) == 0
     return _layout(fig, title, label("axis.month", lang), label("axis.messages", lang), lang, empty)
@@ -80,6 +88,8 @@ def figure_daily_sends(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
     fig.update_layout(barmode="stack")
     # Plotly's date ticks speak English ("Nov 15"); numbers read the same in both.
     fig.update_xaxes(tickformat="%m/%d")
+    states = [s for s in MESSAGE_STATES if s in df]
+    _counts_axis(fig, "y", float(df[states].sum(axis=1).max()) if len(df) and states else 0)
     title = label("daily_sends.title", lang, n=len(df))
     empty = not fig.data
     return _layout(fig, title, label("axis.day", lang), label("axis.messages", lang), lang, empty)
@@ -129,6 +139,7 @@ def figure_failure_reasons(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
             hovertemplate="%{y}: %{x:,}<extra></extra>",
         )
     )
+    _counts_axis(fig, "x", max(counts.values(), default=0))
     x, y = label("axis.messages", lang), label("axis.reason", lang)
     return _layout(fig, label("failure_reasons.title", lang), x, y, lang, len(df) == 0)
 
@@ -202,6 +213,8 @@ def figure_units_per_campaign(df: pd.DataFrame, lang: str = "ja") -> go.Figure:
     )
     fig.update_layout(barmode="stack")
     fig.update_xaxes(type="category")
+    parts = ["units_used", "units_pending", "units_released"]
+    _counts_axis(fig, "y", float(df[parts].sum(axis=1).max()) if len(df) else 0)
     x, y = label("axis.campaign", lang), label("axis.units", lang)
     return _layout(fig, label("units_per_campaign.title", lang), x, y, lang, len(df) == 0)
 

@@ -107,7 +107,7 @@ def test_overview_and_settings_show_yen(with_contract, run_app):
     at = run_app()
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
-    assert shown["予約分の金額"] == "8.00円"
+    assert shown["予約分の金額"] == "8円"
     at = run_app("settings", role="operator")
     assert not at.exception
     assert any("8" in m.value for m in at.markdown if "円" in m.value)
@@ -146,7 +146,7 @@ def test_new_send_shows_the_cost_in_yen_and_offers_the_preview_as_excel(with_con
     at.file_uploader[0].set_value((roster.name, roster.read_bytes(), "text/csv")).run()
     assert not at.exception
     units = int(next(m.value for m in at.metric if m.label == "合計通数").replace(",", ""))
-    assert any(f"費用（概算）: {units * 8:,}.00円" in c.value for c in at.caption)
+    assert any(f"費用（概算）: {units * 8:,}円" in c.value for c in at.caption)
     labels = [b.label for b in at.get("download_button")]
     assert "プレビューをExcelでダウンロード" in labels
     next(b for b in at.button if b.label == "内容を確認して送信").click().run()

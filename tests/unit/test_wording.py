@@ -145,3 +145,30 @@ def test_the_gauge_leaves_room_for_the_caps_label():
     fig = figure_quota_gauge(SimpleNamespace(cap=5000, used=1200, reserved=300))
     assert fig.layout.margin.l >= 40 and fig.layout.margin.r >= 40
     assert fig.data[0].gauge.axis.tickformat == ","
+
+
+def test_yen_reads_as_people_write_it():
+    """Whole yen without decimals (never 0.00円); sen only when a fractional price leaves
+    them: the preview, the confirmation, Overview and History all say the same."""
+    from decimal import Decimal
+
+    from sms_core.i18n import format_yen
+
+    cases = {
+        Decimal("0.00"): "0",
+        Decimal("8"): "8",
+        Decimal("22.50"): "22.5",
+        Decimal("7.25"): "7.25",
+        Decimal("1234567.00"): "1,234,567",
+        22.5: "22.5",
+    }
+    assert {k: format_yen(k) for k in cases} == cases
+
+
+def test_count_axes_tick_whole_numbers():
+    """Two failures must not be drawn on a 0, 0.5, 1, 1.5, 2 axis."""
+    df = pd.DataFrame({"error_code": ["30005"], "error_message": [""], "messages": [2]})
+    fig = figure_failure_reasons(df, "ja")
+    assert (fig.layout.xaxis.dtick, fig.layout.xaxis.tickformat) == (1, ",d")
+    many = pd.DataFrame({"error_code": ["30005"], "error_message": [""], "messages": [500]})
+    assert figure_failure_reasons(many, "ja").layout.xaxis.dtick is None
