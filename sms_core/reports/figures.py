@@ -36,6 +36,9 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, lang: str, empty: bool) 
         fig.add_annotation(
             text=label("empty", lang), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
         )
+        # No data: Plotly's made-up ranges (-1 to 4, 0 to 6) would read as data.
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
     return fig
 
 

@@ -172,3 +172,10 @@ def test_count_axes_tick_whole_numbers():
     assert (fig.layout.xaxis.dtick, fig.layout.xaxis.tickformat) == (1, ",d")
     many = pd.DataFrame({"error_code": ["30005"], "error_message": [""], "messages": [500]})
     assert figure_failure_reasons(many, "ja").layout.xaxis.dtick is None
+
+
+def test_an_empty_chart_says_so_and_draws_no_made_up_axes():
+    empty = pd.DataFrame({"error_code": [], "error_message": [], "messages": []})
+    fig = figure_failure_reasons(empty, "ja")
+    assert fig.layout.annotations[0].text == "データがありません"
+    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
