@@ -28,6 +28,7 @@ from ui import (
     composer_alive,
     composer_keys,
     keep_composer,
+    lang,
     language_changed,
     require,
     service,
@@ -165,7 +166,9 @@ mapping: dict[str, str] = {}
 with st.expander(t("send.mapping"), expanded=bool(unrecognised)):
     st.caption(t("send.mapping_help"))
     if unrecognised:
-        st.warning(t("send.mapping_missing", fields=", ".join(unrecognised)))
+        # The fields by their names in the user's language (区分), never their ids (kind).
+        names = [columns_info.fields[f][0 if lang() == "ja" else 1] for f in unrecognised]
+        st.warning(t("send.mapping_missing", fields=("、" if lang() == "ja" else ", ").join(names)))
     columns = st.columns(4)
     for i, (field, (japanese, english)) in enumerate(columns_info.fields.items()):
         map_key = f"map:{source_id}:{field}"

@@ -29,7 +29,7 @@ import pyarrow.csv as pcsv
 
 from sms_core.errors import RosterError
 from sms_core.rules.cp932 import decode_column
-from sms_core.rules.xlsx import cell_text, column_letters, column_text, read_rows
+from sms_core.rules.xlsx import Sheet, cell_text, column_letters, column_text, read_rows
 
 if TYPE_CHECKING:
     pass
@@ -531,11 +531,7 @@ def _read_csv(data: pa.Buffer, head: bytes) -> tuple[pa.Table, str]:
                 key="roster.utf8_in_cp932",
             )
     text_head = head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore")
-    sep = _separator(text_head)
-    headers = _header(text_head, sep)
-    # Line by line, so a stray quote in a title cannot hide the header row beneath it.
-    below = [next(csv.reader([line], delimiter=sep), []) for line in _lines_below(text_head)]
-    _check_header_row(headers, below, 1)
+    headers, sep = _csv_headers(text_head)
     try:
         table = _parse_csv(body, headers, encoding, sep, fast=True)
         if table.num_rows != _line_count(body) - 1:
@@ -690,10 +686,7 @@ def _read_xlsx(data: bytes) -> pa.Table:
     """The first sheet of an .xlsx workbook (see :mod:`sms_core.rules.xlsx`), as text."""
     sheet = read_rows(data, _looks_like_headers)
     rows = sheet.rows
-    headers = _sheet_headers(rows[0] if rows else None)
-    _check_header_row(
-        headers, [[cell_text(c) for c in r] for r in rows[1 : _TITLE_ROWS + 1]], sheet.first_row
-    )
+    headers = _checked_sheet_headers(sheet)
     width, total = len(headers), len(rows[0]) if rows else 0
     body = rows[1:]
     for index in range(width, total):  # a value right of the last header
@@ -732,15 +725,32 @@ def read_headers(source: bytes, name: str | None = None) -> list[str]:
     encoding = _detect_encoding(head)
     if encoding == "utf-8-sig":
         head = head[3:]
-    text = head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore")
-    return _header(text, _separator(text))
+    return _csv_headers(head.decode("cp932" if encoding == "cp932" else "utf-8", "ignore"))[0]
+
+
+def _csv_headers(text_head: str) -> tuple[list[str], str]:
+    """The checked header row of a CSV's decoded start, and its field separator."""
+    sep = _separator(text_head)
+    headers = _header(text_head, sep)
+    # Line by line, so a stray quote in a title cannot hide the header row beneath it.
+    below = [next(csv.reader([line], delimiter=sep), []) for line in _lines_below(text_head)]
+    _check_header_row(headers, below, 1)
+    return headers, sep
 
 
 def _xlsx_headers(data: bytes) -> list[str]:
     # The whole sheet is read: its first row is only known for sure once every cell's
     # reference is (a workbook's <dimension> may be wrong), and calamine is fast.
-    rows = read_rows(data, _looks_like_headers).rows
-    return _sheet_headers(rows[0] if rows else None)
+    return _checked_sheet_headers(read_rows(data, _looks_like_headers))
+
+
+def _checked_sheet_headers(sheet: Sheet) -> list[str]:
+    """The checked header row of a sheet: its first row, unless a title stands there."""
+    rows = sheet.rows
+    headers = _sheet_headers(rows[0] if rows else None)
+    below = [[cell_text(c) for c in r] for r in rows[1 : _TITLE_ROWS + 1]]
+    _check_header_row(headers, below, sheet.first_row)
+    return headers
 
 
 def _sheet_headers(first: Sequence[object] | None) -> list[str]:

@@ -171,3 +171,14 @@ def test_headers_of_unicode_text_are_offered_to_the_mapping_editor():
 
     data = _as_tsv(HEADER + _rows(1)).encode("utf-16")
     assert read_headers(data) == ["応募者ID", "氏名", "区分", "携帯電話番号"]
+
+
+def test_r22_the_mapping_editor_is_told_of_a_title_above_the_headers_too():
+    """The column editor would offer the title as the only column; it gets the same
+    error as loading, naming the row the headers are in."""
+    from sms_core.rules.roster import read_headers
+
+    data = ("応募者一覧\n\n" + HEADER + _rows(2)).encode("cp932")
+    with pytest.raises(RosterError) as caught:
+        read_headers(data)
+    assert (caught.value.key, caught.value.row) == ("roster.header_below", 3)
