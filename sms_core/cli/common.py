@@ -13,6 +13,11 @@ from pathlib import Path
 from sms_core.errors import InputError
 
 EXIT_BAD_INPUT = 2
+# What the ``roster`` argument of ``preview`` and ``send`` reads.
+ROSTER_HELP = (
+    "roster file: CSV (UTF-8 or Shift_JIS/CP932; comma, tab or semicolon), "
+    "Excel's Unicode text (UTF-16) or .xlsx"
+)
 
 
 def cli_language() -> str:

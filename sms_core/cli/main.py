@@ -13,6 +13,7 @@ from typing import Any
 
 from sms_core.cli.common import (
     EXIT_BAD_INPUT,
+    ROSTER_HELP,
     actor,
     cli_language,
     parse_mapping,
@@ -399,7 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("preview", help="who can receive an SMS and what it costs")
-    p.add_argument("roster", help="roster file: CSV (UTF-8 or Shift_JIS/CP932) or .xlsx")
+    p.add_argument(
+        "roster",
+        help=ROSTER_HELP,
+    )
     p.add_argument("--body", help="the message text, with {{tags}}")
     p.add_argument("--body-file", help="read the message text from this UTF-8 file")
     p.add_argument(

@@ -12,7 +12,7 @@ import secrets
 import signal
 import sys
 
-from sms_core.cli.common import parse_mapping, print_json, read_body, with_db
+from sms_core.cli.common import ROSTER_HELP, parse_mapping, print_json, read_body, with_db
 from sms_core.errors import InputError
 
 
@@ -299,7 +299,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_send_commands(commands) -> None:
     """Register the sending commands on the CLI's subparsers."""
     p = commands.add_parser("send", help="confirm a send of a roster, now or at --at")
-    p.add_argument("roster", help="roster file: CSV (UTF-8 or Shift_JIS/CP932) or .xlsx")
+    p.add_argument(
+        "roster",
+        help=ROSTER_HELP,
+    )
     p.add_argument("--body", help="the message text, with {{tags}}")
     p.add_argument("--body-file", help="read the message text from this UTF-8 file")
     p.add_argument("--template", help="use the saved template of this name")
