@@ -89,6 +89,45 @@ ERRORS: dict[str, dict[str, str]] = {
     "contract.too_short": {"ja": "契約期間は{min}か月以上にしてください。"},
     "contract.too_long": {"ja": "契約期間は{max}か月以内にしてください。"},
     "contract.race": {"ja": "契約が同時に変更されました。もう一度お試しください。"},
+    "contract.start": {"ja": "契約の開始月を選んでください（契約は月の1日から始まります）。"},
+    "contract.none": {
+        "ja": "SMSの契約が登録されていません。先に「設定」で契約を登録してください。"
+    },
+    "contract.ended": {
+        "ja": "SMSの契約は{month}で終了しています。"
+        "「設定」で新しい契約を登録するまで送信できません。"
+    },
+    # The monthly quota: a send's units are reserved in the month it goes out in, and a
+    # contract change must keep every month's sends.
+    "quota.short": {
+        "ja": "{month}の残りは{remaining:,}通で、この送信に必要な{needed:,}通に"
+        "{shortfall:,}通足りません。送信は行われていません。"
+    },
+    "quota.short_edit": {
+        "ja": "{month}の残りは{remaining:,}通で、変更後の送信に必要な{needed:,}通に"
+        "{shortfall:,}通足りません。変更は保存されていません。"
+    },
+    "quota.outside_contract": {
+        "ja": "{month}はSMSの契約期間（{start}〜{end}）外のため、送信できません。"
+        "契約期間内の日時を選ぶか、「設定」で契約を見直してください。"
+    },
+    "quota.contract_removed": {
+        "ja": "送信の処理中にSMSの契約が削除されました。送信は行われていません。"
+    },
+    "quota.busy": {
+        "ja": "{month}の残り通数が短い間に何度も変わったため、通数を確保できませんでした。"
+        "送信は行われていません。もう一度お試しください。"
+    },
+    "quota.units_taken": {
+        "ja": "月間通数を{units:,}通にはできません。"
+        "{month}はすでに{taken:,}通が使用済みまたは予約済みです。"
+    },
+    "quota.period_leaves_out": {
+        "ja": "新しい契約期間（{start}〜{end}）には{month}が含まれませんが、"
+        "{month}にはすでに{taken:,}通の使用または予約があります。"
+        "先にその月の送信を取り消してください。"
+    },
+    "month.format": {"ja": "月は「2026-12」の形で入力してください（入力: {value}）。"},
     # Opt-outs
     "optout.number": {"ja": "「{number}」は電話番号の形式ではありません。"},
     "optout.encoding": {
@@ -108,6 +147,59 @@ ERRORS: dict[str, dict[str, str]] = {
     "test_send.not_mobile": {
         "ja": "この番号にはテスト送信できません。"
         "携帯電話の番号（070・080・090）を入力してください。"
+    },
+    "test_send.no_number": {"ja": "テスト送信先の携帯電話番号を入力してください。"},
+    "campaign.not_pausable": {
+        "ja": "送信 #{id} は完了・取り消し済みか、すでに一時停止中のため、一時停止できません。"
+    },
+    "campaign.not_paused": {"ja": "送信 #{id} は一時停止中ではないため、再開できません。"},
+    # Send time, name and deadline (New send, History, the command line). Times are
+    # Japan time, written as the pages show them.
+    "send.time_passed": {
+        "ja": "{at}（日本時間）はすでに過ぎています。これから先の日時を指定してください。"
+    },
+    "send.quiet_hours": {
+        "ja": "{at}は送信停止時間帯（{window}、日本時間）に入っています。"
+        "時刻を変えるか、朝まで延期するか、緊急として理由を記入してください。"
+    },
+    "send.urgent_reason": {"ja": "緊急として送る理由を記入してください（記録されます）。"},
+    "send.deadline": {
+        "ja": "送信期限（{until}）は送信開始（{at}、日本時間）より後にしてください。"
+    },
+    "send.name": {"ja": "送信名を入力してください（送信履歴で探すときに使います）。"},
+    "send.no_body": {"ja": "本文を入力するか、テンプレートを選んでください。"},
+    "send.no_roster_name": {
+        "ja": "名簿ファイルの名前が分かりません。ファイルを選び直してください。"
+    },
+    "send.no_key": {
+        "ja": "送信を確定できませんでした。画面を読み込み直して、もう一度お試しください。"
+    },
+    "ratelimit.rate": {
+        "ja": "送信速度の上限は、1秒あたりの通数を0より大きい数で指定してください（入力: {rate}）。"
+    },
+    # Editing a scheduled send, resending to the unreached (History)
+    "reschedule.nothing": {"ja": "変更する日時・送信名・本文のいずれかを指定してください。"},
+    "reschedule.not_scheduled": {
+        "ja": "送信 #{id} は編集できません。"
+        "編集できるのは、まだ始まっていない予約済みの送信だけです。"
+    },
+    "reschedule.started": {"ja": "送信 #{id} はすでに送信が始まっているため、編集できません。"},
+    "reschedule.row_empty": {
+        "ja": "名簿の{row}行目の宛先への本文が空になります。"
+        "差し込む値が空でも文章が残る本文にしてください。"
+    },
+    "resend.not_finished": {
+        "ja": "送信 #{id} はまだ終わっていないため、再送できません。"
+        "完了するまで待つか、取り消してから再送してください。"
+    },
+    "resend.nobody": {
+        "ja": "送信 #{id} には再送できる未達の宛先がありません（除外: 配信停止 {optouts:,}、"
+        "確認中 {open:,}、再送済み {resent:,}、マスク済み {masked:,}）。"
+    },
+    # Erasing a candidate's data by number
+    "erase.waiting": {
+        "ja": "この番号へのメッセージがまだ送信待ちです（送信 {ids}）。"
+        "送信を取り消すか、送信が終わってから削除してください。"
     },
     # Administration's settings
     "provider.not_configured": {
@@ -137,6 +229,10 @@ ERRORS: dict[str, dict[str, str]] = {
     # The message body
     "body.too_long": {
         "ja": "本文が{chars:,}文字あります。1回の送信で送れるのは{max:,}文字までです。"
+    },
+    "body.url_too_long": {
+        "ja": "URLが{chars:,}文字あり、1通（{max:,}文字）に収まりません。"
+        "URLを短くしてください: {url}"
     },
     "template.unclosed": {
         "ja": "差し込みタグが「{{{{」で始まっていますが「}}}}」で閉じられていません。"
