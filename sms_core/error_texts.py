@@ -53,6 +53,9 @@ ERRORS: dict[str, dict[str, str]] = {
     "password.short": {"ja": "パスワードは{min}文字以上にしてください。"},
     "password.wrong": {"ja": "現在のパスワードが正しくありません。"},
     "password.same": {"ja": "現在とは異なる新しいパスワードを設定してください。"},
+    # A browser session whose account an admin disabled meanwhile, or none signed in.
+    "session.disabled": {"ja": "このアカウントは無効になっています。管理者に連絡してください。"},
+    "session.signed_out": {"ja": "先にログインしてください。"},
     # Users
     "user.name": {"ja": "ユーザー名は1〜200文字で入力してください。"},
     "user.role": {"ja": "役割を選んでください。"},
@@ -135,6 +138,7 @@ ERRORS: dict[str, dict[str, str]] = {
     },
     "optout.too_many": {"ja": "一度に登録できるのは{max:,}行までです。"},
     "optout.line_empty": {"ja": "{line}行目に電話番号がありません。"},
+    "optout.unreadable": {"ja": "配信停止のファイル「{path}」を読み込めません。"},
     "optout.no_column": {
         "ja": "電話番号の列が見つかりません。見出しを「電話番号」にするか、"
         "番号だけを1列に並べたファイルにしてください。"
@@ -149,6 +153,10 @@ ERRORS: dict[str, dict[str, str]] = {
         "携帯電話の番号（070・080・090）を入力してください。"
     },
     "test_send.no_number": {"ja": "テスト送信先の携帯電話番号を入力してください。"},
+    "test_send.no_phone": {
+        "ja": "先に「設定」で自分の携帯電話番号を登録してください。"
+        "テスト送信はその番号にだけ送られます。"
+    },
     "campaign.not_pausable": {
         "ja": "送信 #{id} は完了・取り消し済みか、すでに一時停止中のため、一時停止できません。"
     },
@@ -178,6 +186,21 @@ ERRORS: dict[str, dict[str, str]] = {
         "ja": "送信速度の上限は、1秒あたりの通数を0より大きい数で指定してください（入力: {rate}）。"
     },
     # Editing a scheduled send, resending to the unreached (History)
+    # Choosing the recipients and narrowing them (New send)
+    "filter.no_column": {"ja": "名簿に「{column}」列がないため、この条件では絞り込めません。"},
+    "plan.row_missing": {"ja": "{row}行目は名簿にありません。"},
+    "plan.row_blocked": {"ja": "{row}行目の宛先にはSMSを送れません。"},
+    "plan.chosen_twice": {"ja": "同じ宛先が2回選ばれています。"},
+    "plan.same_number": {"ja": "{row}行目: 同じ電話番号が2回選ばれています。"},
+    "plan.nobody": {"ja": "この送信を受け取れる宛先がありません。"},
+    "plan.url_missing": {
+        "ja": "{row}行目: URLタグ「{{{{{tag}}}}}」のアドレスが空です。"
+        "アドレスを入力するか、この候補者を送信先から外してください。"
+    },
+    "time.format": {
+        "ja": "「{text}」は日時として読み取れません。"
+        "「2026-12-01 10:00」（日本時間）の形で入力してください。"
+    },
     "reschedule.nothing": {"ja": "変更する日時・送信名・本文のいずれかを指定してください。"},
     "reschedule.not_scheduled": {
         "ja": "送信 #{id} は編集できません。"
@@ -218,6 +241,41 @@ ERRORS: dict[str, dict[str, str]] = {
         "ja": "送信停止時間帯は「21:00-08:00」の形で指定してください（入力: {text}）。"
     },
     "settings.short_url": {"ja": "短縮URLは http:// または https:// で始めてください。"},
+    "settings.frequency_cap": {
+        "ja": "1日あたりの送信上限は1〜{max:,}の整数で入力してください（入力: {value}）。"
+    },
+    "settings.unit_price": {
+        "ja": "単価は1通あたりの円で、「8」や「7.5」のように数字で入力してください"
+        "（入力: {value}）。"
+    },
+    "settings.unit_price_range": {
+        "ja": "単価は0〜{max:,}円、小数点以下2桁までで入力してください（入力: {value}）。"
+    },
+    "settings.notify_format": {
+        "ja": "通知の形式は Slack か Teams から選んでください（入力: {value}）。"
+    },
+    "settings.threshold": {
+        "ja": "しきい値は「0.1」のような割合か、「10%」のような百分率で入力してください"
+        "（入力: {value}）。"
+    },
+    "settings.threshold_range": {
+        "ja": "しきい値は0〜1（0%〜100%）の範囲で入力してください（入力: {value}）。"
+    },
+    "provider.no_sender": {
+        "ja": "Twilioの送信元（送信元番号またはメッセージングサービス）がサーバーに"
+        "設定されていないため、選べません。"
+    },
+    "provider.secrets_file": {
+        "ja": "サーバーの認証情報ファイルを読み込めないため、送信プロバイダ「{provider}」を"
+        "使えません。サーバーの管理担当者にファイルの内容を確認してもらってください。"
+    },
+    "provider.seconds": {
+        "ja": "送信プロバイダ「{provider}」の待ち時間の設定が正しくありません。"
+        "サーバーの管理担当者に設定を確認してもらってください。"
+    },
+    # Candidate lookup
+    "lookup.not_a_phone": {"ja": "「{number}」は検索できる電話番号ではありません。"},
+    "lookup.one_of": {"ja": "応募者IDか電話番号のどちらか一方を入力してください。"},
     # New send (issue 15)
     "template.unknown_tag": {
         "ja": "差し込みタグ「{{{{{tag}}}}}」は名簿にありません。使えるタグ: {available}"
