@@ -190,9 +190,14 @@ def table(rows: list[dict]) -> None:
         st.caption(t("overview.none"))
 
 
+def error_words(exc: BaseException) -> str:
+    """An error of the product as the user reads it, in their language (its code's text)."""
+    return error_text(exc, lang())
+
+
 def show_error(exc: BaseException) -> None:
     """Show an error of the product in the user's language (its stable code's text)."""
-    st.error(error_text(exc, lang()))
+    st.error(error_words(exc))
 
 
 def actor() -> str:

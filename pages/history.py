@@ -62,12 +62,21 @@ if row["state"] == "held":
 
 # Issue 16: pause/resume, resend to the unreached, edit a scheduled send (operators act).
 if svc.principal.can("send"):
+    # The state shown may be stale (another user, the worker): a refusal is said, not raised.
     if row["state"] in ("scheduled", "sending") and st.button(t("history.pause", id=choice)):
-        svc.pause(int(choice))
-        st.rerun()
+        try:
+            svc.pause(int(choice))
+        except SmsError as exc:
+            show_error(exc)
+        else:
+            st.rerun()
     if row["state"] == "paused" and st.button(t("history.resume", id=choice)):
-        svc.resume(int(choice))
-        st.rerun()
+        try:
+            svc.resume(int(choice))
+        except SmsError as exc:
+            show_error(exc)
+        else:
+            st.rerun()
     if row["state"] in ("finished", "cancelled"):
         plan = svc.resend_plan(int(choice))
         if plan.recipients:
@@ -108,7 +117,7 @@ if svc.principal.can("send"):
                     )
                     st.success(t("history.edited", id=choice))
                 except SmsError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
 
 left, right = st.columns(2)
 left.plotly_chart(svc.figure("funnel", svc.funnel(int(choice)), lang()), width="stretch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sms_core.errors import SmsError
-from ui import service, t
+from ui import service, show_error, t
 
 svc = service()
 st.title(t("lookup.title"))
@@ -26,7 +26,7 @@ if submitted and query.strip():
             phone=query if by == "phone" else None,
         )
     except SmsError as exc:
-        st.error(str(exc))
+        show_error(exc)
     else:
         if not found:
             st.info(t("lookup.none"))

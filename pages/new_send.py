@@ -27,6 +27,7 @@ from ui import (
     actor,
     composer_alive,
     composer_keys,
+    error_words,
     keep_composer,
     lang,
     language_changed,
@@ -416,7 +417,7 @@ def blocked_message() -> str | None:
     if reason == "sample":
         return t("send.blocked.sample")
     if reason == "time":
-        return draft.problem
+        return error_words(draft.problem_error) if draft.problem_error else draft.problem
     if reason == "quiet_refused":
         return t("send.quiet_warning.refuse", window=draft.quiet_window)
     if reason == "contract_ended":

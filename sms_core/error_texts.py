@@ -53,6 +53,9 @@ ERRORS: dict[str, dict[str, str]] = {
     "password.short": {"ja": "パスワードは{min}文字以上にしてください。"},
     "password.wrong": {"ja": "現在のパスワードが正しくありません。"},
     "password.same": {"ja": "現在とは異なる新しいパスワードを設定してください。"},
+    # A browser session whose account an admin disabled meanwhile, or none signed in.
+    "session.disabled": {"ja": "このアカウントは無効になっています。管理者に連絡してください。"},
+    "session.signed_out": {"ja": "先にログインしてください。"},
     # Users
     "user.name": {"ja": "ユーザー名は1〜200文字で入力してください。"},
     "user.role": {"ja": "役割を選んでください。"},
@@ -89,6 +92,45 @@ ERRORS: dict[str, dict[str, str]] = {
     "contract.too_short": {"ja": "契約期間は{min}か月以上にしてください。"},
     "contract.too_long": {"ja": "契約期間は{max}か月以内にしてください。"},
     "contract.race": {"ja": "契約が同時に変更されました。もう一度お試しください。"},
+    "contract.start": {"ja": "契約の開始月を選んでください（契約は月の1日から始まります）。"},
+    "contract.none": {
+        "ja": "SMSの契約が登録されていません。先に「設定」で契約を登録してください。"
+    },
+    "contract.ended": {
+        "ja": "SMSの契約は{month}で終了しています。"
+        "「設定」で新しい契約を登録するまで送信できません。"
+    },
+    # The monthly quota: a send's units are reserved in the month it goes out in, and a
+    # contract change must keep every month's sends.
+    "quota.short": {
+        "ja": "{month}の残りは{remaining:,}通で、この送信に必要な{needed:,}通に"
+        "{shortfall:,}通足りません。送信は行われていません。"
+    },
+    "quota.short_edit": {
+        "ja": "{month}の残りは{remaining:,}通で、変更後の送信に必要な{needed:,}通に"
+        "{shortfall:,}通足りません。変更は保存されていません。"
+    },
+    "quota.outside_contract": {
+        "ja": "{month}はSMSの契約期間（{start}〜{end}）外のため、送信できません。"
+        "契約期間内の日時を選ぶか、「設定」で契約を見直してください。"
+    },
+    "quota.contract_removed": {
+        "ja": "送信の処理中にSMSの契約が削除されました。送信は行われていません。"
+    },
+    "quota.busy": {
+        "ja": "{month}の残り通数が短い間に何度も変わったため、通数を確保できませんでした。"
+        "送信は行われていません。もう一度お試しください。"
+    },
+    "quota.units_taken": {
+        "ja": "月間通数を{units:,}通にはできません。"
+        "{month}はすでに{taken:,}通が使用済みまたは予約済みです。"
+    },
+    "quota.period_leaves_out": {
+        "ja": "新しい契約期間（{start}〜{end}）には{month}が含まれませんが、"
+        "{month}にはすでに{taken:,}通の使用または予約があります。"
+        "先にその月の送信を取り消してください。"
+    },
+    "month.format": {"ja": "月は「2026-12」の形で入力してください（入力: {value}）。"},
     # Opt-outs
     "optout.number": {"ja": "「{number}」は電話番号の形式ではありません。"},
     "optout.encoding": {
@@ -96,6 +138,7 @@ ERRORS: dict[str, dict[str, str]] = {
     },
     "optout.too_many": {"ja": "一度に登録できるのは{max:,}行までです。"},
     "optout.line_empty": {"ja": "{line}行目に電話番号がありません。"},
+    "optout.unreadable": {"ja": "配信停止のファイル「{path}」を読み込めません。"},
     "optout.no_column": {
         "ja": "電話番号の列が見つかりません。見出しを「電話番号」にするか、"
         "番号だけを1列に並べたファイルにしてください。"
@@ -108,6 +151,78 @@ ERRORS: dict[str, dict[str, str]] = {
     "test_send.not_mobile": {
         "ja": "この番号にはテスト送信できません。"
         "携帯電話の番号（070・080・090）を入力してください。"
+    },
+    "test_send.no_number": {"ja": "テスト送信先の携帯電話番号を入力してください。"},
+    "test_send.no_phone": {
+        "ja": "先に「設定」で自分の携帯電話番号を登録してください。"
+        "テスト送信はその番号にだけ送られます。"
+    },
+    "campaign.not_pausable": {
+        "ja": "送信 #{id} は完了・取り消し済みか、すでに一時停止中のため、一時停止できません。"
+    },
+    "campaign.not_paused": {"ja": "送信 #{id} は一時停止中ではないため、再開できません。"},
+    # Send time, name and deadline (New send, History, the command line). Times are
+    # Japan time, written as the pages show them.
+    "send.time_passed": {
+        "ja": "{at}（日本時間）はすでに過ぎています。これから先の日時を指定してください。"
+    },
+    "send.quiet_hours": {
+        "ja": "{at}は送信停止時間帯（{window}、日本時間）に入っています。"
+        "時刻を変えるか、朝まで延期するか、緊急として理由を記入してください。"
+    },
+    "send.urgent_reason": {"ja": "緊急として送る理由を記入してください（記録されます）。"},
+    "send.deadline": {
+        "ja": "送信期限（{until}）は送信開始（{at}、日本時間）より後にしてください。"
+    },
+    "send.name": {"ja": "送信名を入力してください（送信履歴で探すときに使います）。"},
+    "send.no_body": {"ja": "本文を入力するか、テンプレートを選んでください。"},
+    "send.no_roster_name": {
+        "ja": "名簿ファイルの名前が分かりません。ファイルを選び直してください。"
+    },
+    "send.no_key": {
+        "ja": "送信を確定できませんでした。画面を読み込み直して、もう一度お試しください。"
+    },
+    "ratelimit.rate": {
+        "ja": "送信速度の上限は、1秒あたりの通数を0より大きい数で指定してください（入力: {rate}）。"
+    },
+    # Editing a scheduled send, resending to the unreached (History)
+    # Choosing the recipients and narrowing them (New send)
+    "filter.no_column": {"ja": "名簿に「{column}」列がないため、この条件では絞り込めません。"},
+    "plan.row_missing": {"ja": "{row}行目は名簿にありません。"},
+    "plan.row_blocked": {"ja": "{row}行目の宛先にはSMSを送れません。"},
+    "plan.chosen_twice": {"ja": "同じ宛先が2回選ばれています。"},
+    "plan.same_number": {"ja": "{row}行目: 同じ電話番号が2回選ばれています。"},
+    "plan.nobody": {"ja": "この送信を受け取れる宛先がありません。"},
+    "plan.url_missing": {
+        "ja": "{row}行目: URLタグ「{{{{{tag}}}}}」のアドレスが空です。"
+        "アドレスを入力するか、この候補者を送信先から外してください。"
+    },
+    "time.format": {
+        "ja": "「{text}」は日時として読み取れません。"
+        "「2026-12-01 10:00」（日本時間）の形で入力してください。"
+    },
+    "reschedule.nothing": {"ja": "変更する日時・送信名・本文のいずれかを指定してください。"},
+    "reschedule.not_scheduled": {
+        "ja": "送信 #{id} は編集できません。"
+        "編集できるのは、まだ始まっていない予約済みの送信だけです。"
+    },
+    "reschedule.started": {"ja": "送信 #{id} はすでに送信が始まっているため、編集できません。"},
+    "reschedule.row_empty": {
+        "ja": "名簿の{row}行目の宛先への本文が空になります。"
+        "差し込む値が空でも文章が残る本文にしてください。"
+    },
+    "resend.not_finished": {
+        "ja": "送信 #{id} はまだ終わっていないため、再送できません。"
+        "完了するまで待つか、取り消してから再送してください。"
+    },
+    "resend.nobody": {
+        "ja": "送信 #{id} には再送できる未達の宛先がありません（除外: 配信停止 {optouts:,}、"
+        "確認中 {open:,}、再送済み {resent:,}、マスク済み {masked:,}）。"
+    },
+    # Erasing a candidate's data by number
+    "erase.waiting": {
+        "ja": "この番号へのメッセージがまだ送信待ちです（送信 {ids}）。"
+        "送信を取り消すか、送信が終わってから削除してください。"
     },
     # Administration's settings
     "provider.not_configured": {
@@ -126,6 +241,41 @@ ERRORS: dict[str, dict[str, str]] = {
         "ja": "送信停止時間帯は「21:00-08:00」の形で指定してください（入力: {text}）。"
     },
     "settings.short_url": {"ja": "短縮URLは http:// または https:// で始めてください。"},
+    "settings.frequency_cap": {
+        "ja": "1日あたりの送信上限は1〜{max:,}の整数で入力してください（入力: {value}）。"
+    },
+    "settings.unit_price": {
+        "ja": "単価は1通あたりの円で、「8」や「7.5」のように数字で入力してください"
+        "（入力: {value}）。"
+    },
+    "settings.unit_price_range": {
+        "ja": "単価は0〜{max:,}円、小数点以下2桁までで入力してください（入力: {value}）。"
+    },
+    "settings.notify_format": {
+        "ja": "通知の形式は Slack か Teams から選んでください（入力: {value}）。"
+    },
+    "settings.threshold": {
+        "ja": "しきい値は「0.1」のような割合か、「10%」のような百分率で入力してください"
+        "（入力: {value}）。"
+    },
+    "settings.threshold_range": {
+        "ja": "しきい値は0〜1（0%〜100%）の範囲で入力してください（入力: {value}）。"
+    },
+    "provider.no_sender": {
+        "ja": "Twilioの送信元（送信元番号またはメッセージングサービス）がサーバーに"
+        "設定されていないため、選べません。"
+    },
+    "provider.secrets_file": {
+        "ja": "サーバーの認証情報ファイルを読み込めないため、送信プロバイダ「{provider}」を"
+        "使えません。サーバーの管理担当者にファイルの内容を確認してもらってください。"
+    },
+    "provider.seconds": {
+        "ja": "送信プロバイダ「{provider}」の待ち時間の設定が正しくありません。"
+        "サーバーの管理担当者に設定を確認してもらってください。"
+    },
+    # Candidate lookup
+    "lookup.not_a_phone": {"ja": "「{number}」は検索できる電話番号ではありません。"},
+    "lookup.one_of": {"ja": "応募者IDか電話番号のどちらか一方を入力してください。"},
     # New send (issue 15)
     "template.unknown_tag": {
         "ja": "差し込みタグ「{{{{{tag}}}}}」は名簿にありません。使えるタグ: {available}"
@@ -137,6 +287,10 @@ ERRORS: dict[str, dict[str, str]] = {
     # The message body
     "body.too_long": {
         "ja": "本文が{chars:,}文字あります。1回の送信で送れるのは{max:,}文字までです。"
+    },
+    "body.url_too_long": {
+        "ja": "URLが{chars:,}文字あり、1通（{max:,}文字）に収まりません。"
+        "URLを短くしてください: {url}"
     },
     "template.unclosed": {
         "ja": "差し込みタグが「{{{{」で始まっていますが「}}}}」で閉じられていません。"

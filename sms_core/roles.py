@@ -47,7 +47,9 @@ class Principal:
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
-            raise InputError(f"a role is one of {', '.join(ROLES)}, not {self.role!r}")
+            raise InputError(
+                f"a role is one of {', '.join(ROLES)}, not {self.role!r}", key="user.role"
+            )
 
     def can(self, permission: str) -> bool:
         """Whether this role has ``permission`` (see PERMISSIONS)."""

@@ -136,7 +136,7 @@ class SmsService(OpsTools):
         with transaction(self._reader) as s:
             current = users.current_principal(s, self._principal)
         if current is None:
-            raise AccessError(REFUSED_SESSION)
+            raise AccessError(REFUSED_SESSION, key="session.disabled")
         return current
 
     def for_user(self, principal: Principal) -> SmsService:
@@ -223,7 +223,7 @@ class SmsService(OpsTools):
         """Begin a browser session for the signed-in user: its id and the one-time code the
         browser trades for its cookie at ``/session/start``."""
         if self.principal is SYSTEM:
-            raise AccessError("sign in first")
+            raise AccessError("sign in first", key="session.signed_out")
         with transaction(self._engine) as s:
             return web_sessions.begin(s, self.principal.name)
 

@@ -171,7 +171,9 @@ class OpsTools:
         with transaction(self._reader) as s:
             c = s.get(Campaign, campaign_id)
             if c is None:
-                raise InputError(f"there is no campaign {campaign_id}")
+                raise InputError(
+                    f"there is no campaign {campaign_id}", key="campaign.missing", id=campaign_id
+                )
             when = c.scheduled_at.astimezone(JST) if c.scheduled_at else None
             return EditableSend(c.id, c.name, c.body, c.state, when)
 
@@ -272,7 +274,10 @@ class OpsTools:
         self.principal.require("test_send_own")
         number = self.my_phone()
         if not number:
-            raise InputError("set your own mobile number first: test sends go only there")
+            raise InputError(
+                "set your own mobile number first: test sends go only there",
+                key="test_send.no_phone",
+            )
         # The same one send use case as every other send (issue 11).
         draft = draft_test_send(self._engine, number, body, key=key)
         return confirm_send(self._engine, draft, actor=self.principal.name, quiet=NO_QUIET_HOURS)

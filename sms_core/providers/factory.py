@@ -146,5 +146,9 @@ def _seconds(provider: str, key: str, value: object, *, zero_ok: bool = False) -
         seconds = math.nan
     if not (math.isfinite(seconds) and (seconds > 0 or (zero_ok and seconds == 0))):
         least = "≥ 0" if zero_ok else "> 0"
-        raise ConfigError(f"the {provider} setting '{key}' must be a number of seconds {least}")
+        raise ConfigError(
+            f"the {provider} setting '{key}' must be a number of seconds {least}",
+            key="provider.seconds",
+            provider=provider,
+        )
     return seconds

@@ -160,12 +160,20 @@ def _secrets_table(provider: str, path: Path | str | None) -> dict[str, object]:
         return {}
     except tomllib.TOMLDecodeError as e:
         # The decoder's message gives a line and column, never the text of the line.
-        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+        raise ConfigError(
+            f"{path} is not valid TOML: {e}", key="provider.secrets_file", provider=provider
+        ) from None
     except OSError as e:
-        raise ConfigError(f"{path} cannot be read: {e.strerror}") from None
+        raise ConfigError(
+            f"{path} cannot be read: {e.strerror}", key="provider.secrets_file", provider=provider
+        ) from None
     table = data.get("providers", {}).get(provider, {})
     if not isinstance(table, dict):
-        raise ConfigError(f"[providers.{provider}] in {path} must be a table")
+        raise ConfigError(
+            f"[providers.{provider}] in {path} must be a table",
+            key="provider.secrets_file",
+            provider=provider,
+        )
     return table
 
 

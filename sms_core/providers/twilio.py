@@ -113,7 +113,8 @@ class TwilioProvider(Provider):
         if not (from_number or messaging_service_sid):
             raise ConfigError(
                 "Twilio needs a sender: set 'from_number' (SMS_TWILIO_FROM) or "
-                "'messaging_service_sid' (SMS_TWILIO_MESSAGING_SERVICE_SID)"
+                "'messaging_service_sid' (SMS_TWILIO_MESSAGING_SERVICE_SID)",
+                key="provider.no_sender",
             )
         secret = auth_token.reveal() if isinstance(auth_token, Secret) else auth_token
         self._account = quote(account_sid, safe="")

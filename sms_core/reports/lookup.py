@@ -65,7 +65,11 @@ def lookup_phone(raw: str) -> str:
     """The national form of a number typed in any form (hyphens, full width, +81…)."""
     national = classify(raw or "").national
     if not national:
-        raise InputError(f"'{(raw or '').strip()}' is not a phone number that can be looked up")
+        raise InputError(
+            f"'{(raw or '').strip()}' is not a phone number that can be looked up",
+            key="lookup.not_a_phone",
+            number=(raw or "").strip(),
+        )
     return national
 
 
@@ -83,7 +87,9 @@ def candidate_messages(
     one. ``mask`` keeps only the last 4 digits of each number (analysts).
     """
     if (candidate_id is None or not candidate_id.strip()) == (phone is None or not phone.strip()):
-        raise InputError("look a candidate up by 応募者ID (candidate id) or by phone number")
+        raise InputError(
+            "look a candidate up by 応募者ID (candidate id) or by phone number", key="lookup.one_of"
+        )
     if phone is not None and phone.strip():
         where = Message.phone == lookup_phone(phone)
     else:

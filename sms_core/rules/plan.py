@@ -102,21 +102,33 @@ def plan_send(
     if rows is not None:
         bad = chosen[(chosen < 0) | (chosen >= len(receivable))]
         if len(bad):
-            raise InputError(f"row {int(bad[0]) + 2} is not in the roster")
+            raise InputError(
+                f"row {int(bad[0]) + 2} is not in the roster",
+                key="plan.row_missing",
+                row=int(bad[0]) + 2,
+            )
         blocked = chosen[~receivable[chosen]]
         if len(blocked):
-            raise InputError(f"row {int(blocked[0]) + 2} cannot receive an SMS")
+            raise InputError(
+                f"row {int(blocked[0]) + 2} cannot receive an SMS",
+                key="plan.row_blocked",
+                row=int(blocked[0]) + 2,
+            )
         if len(np.unique(chosen)) != len(chosen):
-            raise InputError("a recipient is chosen twice")
+            raise InputError("a recipient is chosen twice", key="plan.chosen_twice")
         numbers = assessment.national.take(pa.array(chosen)).to_pylist()
         if len(set(numbers)) != len(numbers):
             seen: set[str] = set()
             for row, number in zip(chosen.tolist(), numbers, strict=True):
                 if number in seen:
-                    raise InputError(f"row {row + 2}: the same number is chosen twice")
+                    raise InputError(
+                        f"row {row + 2}: the same number is chosen twice",
+                        key="plan.same_number",
+                        row=row + 2,
+                    )
                 seen.add(number)
     if not len(chosen):
-        raise InputError("no recipient can receive this send")
+        raise InputError("no recipient can receive this send", key="plan.nobody")
     reference = reference or new_reference()
 
     links: list[PlannedLink] = []

@@ -292,7 +292,11 @@ class Preview:
         roster = self.assessment.roster
         for header, values in (filters or {}).items():
             if header not in roster.column_names:
-                raise InputError(f"the roster has no column '{header}' to narrow by")
+                raise InputError(
+                    f"the roster has no column '{header}' to narrow by",
+                    key="filter.no_column",
+                    column=header,
+                )
             chosen = pa.array(list(values), pa.string())
             keep &= pc.is_in(roster.text(header), value_set=chosen).to_numpy(zero_copy_only=False)
         narrowed = np.flatnonzero(keep)
@@ -342,7 +346,10 @@ class Preview:
                     if not target:
                         raise InputError(
                             f"row {row + 2}: the URL tag '{{{{{tag}}}}}' has no address; "
-                            "fill it in or leave this candidate out"
+                            "fill it in or leave this candidate out",
+                            key="plan.url_missing",
+                            row=row + 2,
+                            tag=tag,
                         )
                     code = link(row, target)
                     if len(code) != SHORT_CODE_LENGTH:

@@ -75,7 +75,9 @@ def parse_japan_time(text: str) -> datetime:
         local = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InputError(
-            f"'{text}' is not a date and time; write it as 2026-12-01 10:00 (Japan time)"
+            f"'{text}' is not a date and time; write it as 2026-12-01 10:00 (Japan time)",
+            key="time.format",
+            text=text,
         ) from None
     if local.tzinfo is None:
         local = local.replace(tzinfo=JST)

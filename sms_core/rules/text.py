@@ -159,13 +159,16 @@ def split_message(text: str) -> list[str]:
     characters, or a URL longer than one message.
     """
     if not text:
-        raise InputError("The message is empty; write something to send.")
+        raise InputError("The message is empty; write something to send.", key="body.empty")
     n = utf16_len(text)
     if n > MAX_BODY_CHARS:
         raise InputError(
             f"The message is {n:,} characters long; the limit is "
             f"{MAX_BODY_CHARS:,} ({MAX_BODY_CHARS // MAX_MESSAGE_CHARS} messages of "
-            f"{MAX_MESSAGE_CHARS})."
+            f"{MAX_MESSAGE_CHARS}).",
+            key="body.too_long",
+            chars=n,
+            max=MAX_BODY_CHARS,
         )
     if n <= MAX_MESSAGE_CHARS:
         return [text]
@@ -187,7 +190,11 @@ def split_message(text: str) -> list[str]:
             shown = shown if len(shown) <= 60 else shown[:60] + "…"
             raise InputError(
                 f"A URL is {end - begin:,} characters long and cannot fit in one message "
-                f"of {MAX_MESSAGE_CHARS}; shorten it: {shown}"
+                f"of {MAX_MESSAGE_CHARS}; shorten it: {shown}",
+                key="body.url_too_long",
+                chars=end - begin,
+                max=MAX_MESSAGE_CHARS,
+                url=shown,
             )
         allowed[begin + 1 : end] = False
 
@@ -251,7 +258,7 @@ def cost(text: str) -> Cost:
     """
     text = normalize_newlines(text)
     if not text:
-        raise InputError("The message is empty; write something to send.")
+        raise InputError("The message is empty; write something to send.", key="body.empty")
     parts = split_message(text)
     lengths = [utf16_len(part) for part in parts]
     return Cost(

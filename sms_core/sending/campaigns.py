@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from sms_core.clock import now_utc
 from sms_core.errors import ConfigError, InputError, QuotaError, StateError
-from sms_core.rules.schedule import JST, QuietHours, japan_time
+from sms_core.rules.schedule import JST, QuietHours, japan_display, japan_time
 from sms_core.rules.tags import URL, URL_COLUMN, parse_body
 from sms_core.sending import quota
 from sms_core.sending.contract import contract_end, get_contract
@@ -127,11 +127,15 @@ def plan_send_time(
     elif send_at.tzinfo is None:
         raise InputError("a send time needs its time zone (times are Japan time)")
     elif send_at < now - _PAST_GRACE:
-        raise InputError(f"{japan_time(send_at)} (Japan time) has already passed")
+        raise InputError(
+            f"{japan_time(send_at)} (Japan time) has already passed",
+            key="send.time_passed",
+            at=japan_display(send_at),
+        )
     else:
         requested = max(send_at, now)
     if urgent_reason is not None and not urgent_reason.strip():
-        raise InputError("an urgent send needs its reason written down")
+        raise InputError("an urgent send needs its reason written down", key="send.urgent_reason")
     if not quiet.contains(requested):
         return SendTime(requested, requested, "clear", quiet.label())
     if urgent_reason is not None:
@@ -161,7 +165,10 @@ def resolve_send_time(
         raise InputError(
             f"{japan_time(planned.requested)} is inside quiet hours ({planned.window} Japan "
             "time); schedule it for later, defer it to the morning, or mark it urgent with "
-            "a reason"
+            "a reason",
+            key="send.quiet_hours",
+            at=japan_display(planned.requested),
+            window=planned.window,
         )
     return planned.when
 
@@ -173,7 +180,9 @@ def contract_ended_error(contract, now: datetime) -> StateError | None:
         return None
     return StateError(
         f"the SMS contract ended with {quota.format_month(end)}; nothing can be sent until "
-        "a new contract is set up in Settings"
+        "a new contract is set up in Settings",
+        key="contract.ended",
+        month=quota.format_month(end),
     )
 
 
@@ -186,7 +195,10 @@ def check_deadline(deadline: datetime | None, when: datetime) -> None:
     if deadline <= when:
         raise InputError(
             f"the deadline {japan_time(deadline)} must be after the send starts "
-            f"({japan_time(when)}, Japan time)"
+            f"({japan_time(when)}, Japan time)",
+            key="send.deadline",
+            until=japan_display(deadline),
+            at=japan_display(when),
         )
 
 
@@ -217,9 +229,9 @@ def confirm_campaign(
     ``deadline`` (送信期限, issue 12): messages not handed over by then expire.
     """
     if not name.strip():
-        raise InputError("give the send a name, so it can be found in the history")
+        raise InputError("give the send a name, so it can be found in the history", key="send.name")
     if not idempotency_key:
-        raise InputError("a confirmation needs its idempotency key")
+        raise InputError("a confirmation needs its idempotency key", key="send.no_key")
     with transaction(engine) as session:
         found = _existing(session, idempotency_key)
     if found is not None:
@@ -305,7 +317,9 @@ def open_campaign(
     """
     contract = get_contract(session)
     if contract is None:
-        raise StateError("there is no SMS contract; set one up in Settings first")
+        raise StateError(
+            "there is no SMS contract; set one up in Settings first", key="contract.none"
+        )
     ended = contract_ended_error(contract, now_utc())
     if ended is not None:
         raise ended
@@ -335,20 +349,34 @@ def open_campaign(
 
 
 def reserve_units(
-    session: Session, month: date, units: int, *, what: str, nothing: str = "sent"
+    session: Session,
+    month: date,
+    units: int,
+    *,
+    what: str,
+    nothing: str = "sent",
+    key: str = "quota.short",
 ) -> None:
     """Reserve ``units`` in ``month`` with the one conditional statement (R18, R19), or
     raise QuotaError naming the shortfall: "{what} needs N units but M remain for
-    2026-12: K short. Nothing was {nothing}." Creating and editing a campaign both
-    reserve through here."""
+    2026-12: K short. Nothing was {nothing}." (``key``: its code, whose texts say what
+    was not done). Creating and editing a campaign both reserve through here.
+
+    A refusal that is not a shortfall (a month outside the contract, a contract removed
+    meanwhile, a ledger changing too fast) is raised as it is: "0 remain, N short" would
+    misstate it."""
     try:
         quota.reserve(session, month, units)
     except QuotaError as exc:
+        if exc.key != quota.SHORT:
+            raise
         raise QuotaError(
             f"{what} needs {units:,} units but {exc.remaining:,} remain for "
             f"{quota.format_month(month)}: {exc.shortfall:,} short. Nothing was {nothing}.",
+            key=key,
             needed=units,
             remaining=exc.remaining,
+            month=quota.format_month(month),
         ) from None
 
 
@@ -589,9 +617,16 @@ def set_paused(engine: Engine, campaign_id: int, paused: bool, *, actor: str) ->
                 f"there is no campaign {campaign_id}", key="campaign.missing", id=campaign_id
             )
         if paused and not campaign_move_allowed(campaign.state, CampaignState.PAUSED):
-            raise StateError(f"campaign {campaign_id} is {campaign.state}; it cannot be paused")
+            raise StateError(
+                f"campaign {campaign_id} is {campaign.state}; it cannot be paused",
+                key="campaign.not_pausable",
+                id=campaign_id,
+                state=campaign.state,
+            )
         if not paused and campaign.state != CampaignState.PAUSED:
-            raise StateError(f"campaign {campaign_id} is not paused")
+            raise StateError(
+                f"campaign {campaign_id} is not paused", key="campaign.not_paused", id=campaign_id
+            )
         # Resumed campaigns go back through the scheduler, which starts them when due.
         check_campaign_move(campaign, CampaignState.PAUSED if paused else CampaignState.SCHEDULED)
         audit(

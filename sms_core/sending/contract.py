@@ -151,10 +151,13 @@ def set_contract(
             max=MAX_MONTHS,
         )
     if not isinstance(start_month, date) or isinstance(start_month, datetime):
-        raise InputError(f"the start month must be a date, not {start_month!r}")
+        raise InputError(
+            f"the start month must be a date, not {start_month!r}", key="contract.start"
+        )
     if start_month.day != 1:
         raise InputError(
-            f"the contract starts on the first day of a month, not {start_month.isoformat()}"
+            f"the contract starts on the first day of a month, not {start_month.isoformat()}",
+            key="contract.start",
         )
     number = _sender(sender_mode, sender_number)
 

@@ -35,6 +35,7 @@ from sms_core.store.models import CONTRACT_ID, Contract, QuotaMonth
 
 __all__ = [
     "JST",
+    "SHORT",
     "MonthUsage",
     "QuotaStatus",
     "add_months",
@@ -52,6 +53,9 @@ __all__ = [
 ]
 
 JST = ZoneInfo("Asia/Tokyo")
+# The code of the QuotaError that is a plain shortfall (the units do not fit the month);
+# every other refusal of a reservation has its own (no contract, outside it, …).
+SHORT = "quota.short"
 # Tries before a reservation gives up on a ledger that keeps changing under it.
 _RESERVE_ATTEMPTS = 5
 
@@ -128,8 +132,17 @@ def _contract_terms(session: Session) -> _Terms | None:
 
 
 def _period(contract: Contract | _Terms) -> str:
-    last = add_months(contract.start_month, contract.months - 1)
-    return f"{format_month(contract.start_month)} to {format_month(last)}"
+    return f"{_first(contract)} to {_last(contract)}"
+
+
+def _first(contract: Contract | _Terms) -> str:
+    """The contract's first month, ``2026-11`` (an error's ``start``)."""
+    return format_month(contract.start_month)
+
+
+def _last(contract: Contract | _Terms) -> str:
+    """The contract's last month, ``2027-01`` (an error's ``end``)."""
+    return format_month(add_months(contract.start_month, contract.months - 1))
 
 
 def _check_month(month: date) -> None:
@@ -195,12 +208,18 @@ def reserve(session: Session, month: date, units: int) -> QuotaStatus:
     contract = _contract_terms(session)
     if contract is None:
         raise QuotaError(
-            "there is no SMS contract: set one up in Settings before sending", needed=units
+            "there is no SMS contract: set one up in Settings before sending",
+            key="contract.none",
+            needed=units,
         )
     if not contract_covers(contract, month):
         raise QuotaError(
             f"{format_month(month)} is outside the SMS contract ({_period(contract)})",
+            key="quota.outside_contract",
             needed=units,
+            month=format_month(month),
+            start=_first(contract),
+            end=_last(contract),
         )
     for _attempt in range(_RESERVE_ATTEMPTS):
         row = _conditional_reserve(session, month, units)
@@ -217,11 +236,19 @@ def reserve(session: Session, month: date, units: int) -> QuotaStatus:
             return row
         contract = _contract_terms(session)  # again: it may have changed while we waited
         if contract is None:
-            raise QuotaError("the SMS contract was removed while sending", needed=units)
+            raise QuotaError(
+                "the SMS contract was removed while sending",
+                key="quota.contract_removed",
+                needed=units,
+            )
         if not contract_covers(contract, month):
             raise QuotaError(
                 f"{format_month(month)} is outside the SMS contract ({_period(contract)})",
+                key="quota.outside_contract",
                 needed=units,
+                month=format_month(month),
+                start=_first(contract),
+                end=_last(contract),
             )
         status = remaining(session, month)
         if status.remaining < units:
@@ -232,8 +259,10 @@ def reserve(session: Session, month: date, units: int) -> QuotaStatus:
         raise QuotaError(
             f"the quota of {format_month(month)} is changing too fast to reserve "
             f"{units} units; try again",
+            key="quota.busy",
             needed=units,
             remaining=status.remaining,
+            month=format_month(month),
         )
     if status.remaining == 0:
         message = (
@@ -245,7 +274,9 @@ def reserve(session: Session, month: date, units: int) -> QuotaStatus:
             f"this send needs {units} units but only {status.remaining} remain in "
             f"{format_month(month)} (cap {status.cap}): {units - status.remaining} short"
         )
-    raise QuotaError(message, needed=units, remaining=status.remaining)
+    raise QuotaError(
+        message, key=SHORT, needed=units, remaining=status.remaining, month=format_month(month)
+    )
 
 
 def commit_units(session: Session, month: date, units: int) -> None:
@@ -352,14 +383,23 @@ def apply_contract(session: Session, contract: Contract, *, now: datetime | None
             if taken > contract.monthly_units:
                 raise QuotaError(
                     f"cannot set the monthly units to {contract.monthly_units}: "
-                    f"{format_month(row.month)} already has {taken} units used or reserved"
+                    f"{format_month(row.month)} already has {taken} units used or reserved",
+                    key="quota.units_taken",
+                    units=contract.monthly_units,
+                    month=format_month(row.month),
+                    taken=taken,
                 )
             row.cap = contract.monthly_units
         elif taken:
             raise QuotaError(
                 f"the new contract period ({_period(contract)}) leaves out "
                 f"{format_month(row.month)}, which already has {taken} units used or "
-                "reserved: cancel those sends first"
+                "reserved: cancel those sends first",
+                key="quota.period_leaves_out",
+                month=format_month(row.month),
+                taken=taken,
+                start=_first(contract),
+                end=_last(contract),
             )
         else:
             session.delete(row)
@@ -377,4 +417,8 @@ def parse_month(value: str) -> date:
             raise ValueError
         return date(int(parts[0]), int(parts[1]), 1)
     except ValueError:
-        raise InputError(f"a month is written YYYY-MM (e.g. 2026-12), not '{value}'") from None
+        raise InputError(
+            f"a month is written YYYY-MM (e.g. 2026-12), not '{value}'",
+            key="month.format",
+            value=value,
+        ) from None

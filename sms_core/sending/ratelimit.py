@@ -48,7 +48,11 @@ class Slots:
 def set_limit(engine: Engine, provider: str, rate_per_second: float | None) -> None:
     """Set (or with None, lift) the provider-wide limit of ``provider``."""
     if rate_per_second is not None and not rate_per_second > 0:
-        raise InputError(f"a rate limit is a positive number per second, not {rate_per_second}")
+        raise InputError(
+            f"a rate limit is a positive number per second, not {rate_per_second}",
+            key="ratelimit.rate",
+            rate=rate_per_second,
+        )
     insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
     statement = insert(RateLimit).values(
         provider=provider, rate_per_second=rate_per_second, next_slot=0.0

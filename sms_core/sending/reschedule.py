@@ -103,11 +103,11 @@ def reschedule_campaign(
     re-costed units do not fit the month it now goes out in. All or nothing.
     """
     if send_at is None and name is None and body is None:
-        raise InputError("give a new time, name or body to change")
+        raise InputError("give a new time, name or body to change", key="reschedule.nothing")
     if name is not None and not name.strip():
-        raise InputError("a send needs a name, so it can be found in the history")
+        raise InputError("a send needs a name, so it can be found in the history", key="send.name")
     if body is not None and not body.strip():
-        raise InputError("an empty message cannot be sent")
+        raise InputError("an empty message cannot be sent", key="body.empty")
     when = None
     if send_at is not None:
         when = resolve_send_time(
@@ -116,7 +116,9 @@ def reschedule_campaign(
     with transaction(engine) as session:
         campaign = session.get(Campaign, campaign_id, with_for_update=True)
         if campaign is None:
-            raise InputError(f"there is no campaign {campaign_id}")
+            raise InputError(
+                f"there is no campaign {campaign_id}", key="campaign.missing", id=campaign_id
+            )
         _check_not_started(session, campaign)
         old = {
             "name": campaign.name,
@@ -130,7 +132,14 @@ def reschedule_campaign(
         rows = _rerender(session, campaign, body) if body is not None and body_changed else None
         units = sum(r["units"] for r in rows) if rows is not None else campaign.units_reserved
         quota.release(session, campaign.quota_month, campaign.units_reserved)
-        reserve_units(session, new_month, units, what="the edited send", nothing="changed")
+        reserve_units(
+            session,
+            new_month,
+            units,
+            what="the edited send",
+            nothing="changed",
+            key="quota.short_edit",
+        )
         if rows is not None:
             session.execute(delete(Message).where(Message.campaign_id == campaign.id))
             for row in rows:
@@ -171,13 +180,20 @@ def _check_not_started(session: Session, campaign: Campaign) -> None:
     if campaign.state != "scheduled" or campaign.started_at is not None:
         raise StateError(
             f"campaign {campaign.id} is {campaign.state}: only a scheduled send that has not "
-            "started can be edited"
+            "started can be edited",
+            key="reschedule.not_scheduled",
+            id=campaign.id,
+            state=campaign.state,
         )
     handed = session.scalar(
         select(func.count()).where(Message.campaign_id == campaign.id, Message.state != "queued")
     )
     if handed:
-        raise StateError(f"campaign {campaign.id} has already started sending: it cannot be edited")
+        raise StateError(
+            f"campaign {campaign.id} has already started sending: it cannot be edited",
+            key="reschedule.started",
+            id=campaign.id,
+        )
 
 
 def _rerender(session: Session, campaign: Campaign, body: str) -> list[dict]:
@@ -212,7 +228,11 @@ def _rerender(session: Session, campaign: Campaign, body: str) -> list[dict]:
     for r in recipients:
         rendered = render_stored(body, {"name": r.name, "candidate_id": r.candidate_id})
         if not rendered.strip():
-            raise InputError(f"the message to row {r.row + 2} would be empty")
+            raise InputError(
+                f"the message to row {r.row + 2} would be empty",
+                key="reschedule.row_empty",
+                row=r.row + 2,
+            )
         pieces = text.split_message(rendered)
         for index, piece in enumerate(pieces, start=1):
             rows.append(

@@ -144,7 +144,9 @@ def _parts(session: Session, campaign_id: int, rows: Sequence[int]) -> list[Mess
 def _campaign(session: Session, campaign_id: int, *, lock: bool = False) -> Campaign:
     campaign = session.get(Campaign, campaign_id, with_for_update=lock)
     if campaign is None:
-        raise InputError(f"there is no campaign {campaign_id}")
+        raise InputError(
+            f"there is no campaign {campaign_id}", key="campaign.missing", id=campaign_id
+        )
     return campaign
 
 
@@ -179,7 +181,7 @@ def resend_campaign(
     :mod:`sms_core.sending.send_case`.
     """
     if not key:
-        raise InputError("a resend needs its idempotency key")
+        raise InputError("a resend needs its idempotency key", key="send.no_key")
     with transaction(engine) as session:
         found = _existing(session, key)
     if found is not None:
@@ -212,7 +214,10 @@ def _write(
     if original.state not in RESENDABLE:
         raise StateError(
             f"campaign {campaign_id} is {original.state}: resend once it has finished "
-            "(or cancel it first)"
+            "(or cancel it first)",
+            key="resend.not_finished",
+            id=campaign_id,
+            state=original.state,
         )
     rows, left_out = _selection(session, campaign_id)
     if not rows:
@@ -220,7 +225,13 @@ def _write(
             f"campaign {campaign_id} has no unreached recipient to resend to "
             f"(left out: {left_out['opted_out']} opted out, {left_out['still_open']} still "
             f"being settled, {left_out['already_resent']} reached by an earlier resend, "
-            f"{left_out['redacted']} masked)"
+            f"{left_out['redacted']} masked)",
+            key="resend.nobody",
+            id=campaign_id,
+            optouts=left_out["opted_out"],
+            open=left_out["still_open"],
+            resent=left_out["already_resent"],
+            masked=left_out["redacted"],
         )
     parts = _parts(session, campaign_id, rows)
     units = sum(p.units for p in parts)

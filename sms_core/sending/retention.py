@@ -143,7 +143,9 @@ def erase_phone(session: Session, number: str, *, actor: str) -> Erasure:
         ids = ", ".join(f"#{i}" for i in sorted(waiting))
         raise StateError(
             f"messages to this number are still to be sent (campaign {ids}); cancel the "
-            "campaign or wait until it has gone out, then erase"
+            "campaign or wait until it has gone out, then erase",
+            key="erase.waiting",
+            ids=ids,
         )
     sent = session.execute(
         select(

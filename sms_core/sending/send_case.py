@@ -154,7 +154,9 @@ class SendDraft:
     contract_end: date | None
     key: str
     blocked: str | None  # one of BLOCKS, None when it can be confirmed
-    problem: str | None = None  # the message of a ``time`` block
+    problem: str | None = None  # the message of a ``time`` block (English)
+    # The error behind a ``time`` block: pages show it in the user's language (error_text).
+    problem_error: InputError | None = field(default=None, repr=False)
     deadline: datetime | None = None  # 送信期限: not handed over by then, it expires
     sample: bool = False  # drafted from the bundled sample roster: never sendable
     unit_price_yen: float = 0.0  # the team's unit price per contract unit (通数)
@@ -386,7 +388,9 @@ def draft_send(
     with transaction(read_only(engine)) as session:
         if body is None:
             if not template_name:
-                raise InputError("give the message text or the name of a template")
+                raise InputError(
+                    "give the message text or the name of a template", key="send.no_body"
+                )
             template = get_template(session, template_name)
             body, template_name = template.body, template.name
         blocked_numbers = suppressed_numbers(session)
@@ -403,26 +407,30 @@ def draft_send(
         ended = contract is not None and contract_ended_error(contract, now) is not None
         quiet = quiet or QuietHours.parse(settings["quiet_hours"].value)
         blocked: str | None = None
-        problem: str | None = None
+        problem: InputError | None = None
         try:
             planned = plan_send_time(
                 send_at, now=now, quiet=quiet, policy=quiet_policy, urgent_reason=urgent_reason
             )
         except InputError as exc:
-            planned, blocked, problem = None, "time", str(exc)
+            # Without its traceback: the draft outlives this frame (and its session).
+            planned, blocked, problem = None, "time", exc.with_traceback(None)
         starts = planned.when if planned else None
         if blocked is None and deadline is not None:
             try:
                 check_deadline(deadline, starts or now)
             except InputError as exc:
-                blocked, problem = "time", str(exc)
+                blocked, problem = "time", exc.with_traceback(None)
         month = quota.jst_month(starts or send_at or now)
         status = quota.remaining(session, month)
     provider = settings["provider"].value
     if isinstance(roster, (str, Path)):
         roster_name = roster_name or Path(roster).name
     if not roster_name:
-        raise InputError("give the roster file's name (its extension says how to read it)")
+        raise InputError(
+            "give the roster file's name (its extension says how to read it)",
+            key="send.no_roster_name",
+        )
     cache = cache or PreviewCache()
     mapping_items = tuple(sorted((mapping or {}).items()))
     filter_items = tuple((h, tuple(v)) for h, v in (filters or {}).items())
@@ -504,7 +512,8 @@ def draft_send(
             deadline=deadline,
         ),
         blocked=blocked,
-        problem=problem,
+        problem=str(problem) if problem is not None else None,
+        problem_error=problem,
         deadline=deadline,
         sample=sample,
         unit_price_yen=_unit_price(settings),
@@ -556,7 +565,9 @@ def confirm_send(
 def one_number_roster(number: str) -> bytes:
     """The one-row roster of a test send to the mobile ``number``."""
     if not number or not number.strip():
-        raise InputError("give the mobile number to send the test message to")
+        raise InputError(
+            "give the mobile number to send the test message to", key="test_send.no_number"
+        )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["応募者ID", "氏名", "区分", "携帯電話番号"])

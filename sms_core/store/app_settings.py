@@ -78,10 +78,18 @@ def _frequency_cap(value: str) -> str:
         cap = int(value.strip())
     except ValueError:
         raise InputError(
-            f"the frequency cap is a whole number of messages a day, not '{value}'"
+            f"the frequency cap is a whole number of messages a day, not '{value}'",
+            key="settings.frequency_cap",
+            value=value,
+            max=MAX_FREQUENCY_CAP,
         ) from None
     if not 1 <= cap <= MAX_FREQUENCY_CAP:
-        raise InputError(f"the frequency cap must be between 1 and {MAX_FREQUENCY_CAP}")
+        raise InputError(
+            f"the frequency cap must be between 1 and {MAX_FREQUENCY_CAP}",
+            key="settings.frequency_cap",
+            value=value,
+            max=MAX_FREQUENCY_CAP,
+        )
     return str(cap)
 
 
@@ -92,16 +100,29 @@ def _yen(value: str) -> str:
     try:
         price = Decimal(value.replace(",", "").replace("円", "").strip())
     except InvalidOperation:
-        raise InputError(f"a unit price is yen per unit, e.g. 8 or 7.5, not '{value}'") from None
+        raise InputError(
+            f"a unit price is yen per unit, e.g. 8 or 7.5, not '{value}'",
+            key="settings.unit_price",
+            value=value,
+        ) from None
     if not price.is_finite() or price < 0 or price > 10_000 or price != round(price, 2):
-        raise InputError(f"a unit price is 0 to 10,000 yen with at most 2 decimals, not '{value}'")
+        raise InputError(
+            f"a unit price is 0 to 10,000 yen with at most 2 decimals, not '{value}'",
+            key="settings.unit_price_range",
+            value=value,
+            max=10_000,
+        )
     return format(price.normalize(), "f")
 
 
 def _notify_format(value: str) -> str:
     name = value.strip().lower()
     if name not in ("slack", "teams"):
-        raise InputError(f"the notification format is slack or teams, not '{value}'")
+        raise InputError(
+            f"the notification format is slack or teams, not '{value}'",
+            key="settings.notify_format",
+            value=value,
+        )
     return name
 
 
@@ -111,9 +132,17 @@ def _ratio(value: str) -> str:
     try:
         ratio = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
-        raise InputError(f"a threshold is a share such as 0.1 or 10%, not '{value}'") from None
+        raise InputError(
+            f"a threshold is a share such as 0.1 or 10%, not '{value}'",
+            key="settings.threshold",
+            value=value,
+        ) from None
     if not 0 <= ratio <= 1:
-        raise InputError(f"a threshold is between 0 and 1 (0% to 100%), not '{value}'")
+        raise InputError(
+            f"a threshold is between 0 and 1 (0% to 100%), not '{value}'",
+            key="settings.threshold_range",
+            value=value,
+        )
     return f"{ratio:g}"
 
 

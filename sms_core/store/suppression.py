@@ -315,7 +315,11 @@ def import_optouts(
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read the opt-out file '{path}': {exc.strerror}") from None
+        raise InputError(
+            f"cannot read the opt-out file '{path}': {exc.strerror}",
+            key="optout.unreadable",
+            path=str(path),
+        ) from None
     return import_optouts_bytes(session, data, path.name, reason, actor=actor)
 
 

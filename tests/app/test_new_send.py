@@ -6,7 +6,7 @@ shows what the one send draft holds (issue 11), never the wall clock's month.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -193,6 +193,20 @@ def test_r18_scheduling_into_next_month_shows_next_month(with_contract, run_app)
     units = number(metrics(at)["合計通数"])
     assert number(metrics(at)[LEFT_DEC]) == 1000 - units
     assert not button(at, "内容を確認して送信").disabled
+
+
+def test_a_send_time_already_passed_is_said_in_japanese(with_contract, run_app):
+    """The reason a scheduled time is refused reads in Japanese, with the time as the page
+    writes it (it was the error's English text)."""
+    at = composer(run_app)
+    next(r for r in at.radio if r.label == "送信日時").set_value("later").run()
+    at.date_input(key="send_date").set_value(date(2026, 11, 30))
+    at.time_input(key="send_time").set_value(time(9, 0)).run()
+    assert not at.exception
+    assert button(at, "内容を確認して送信").disabled
+    assert [w.value for w in at.warning if "09:00" in w.value] == [
+        "2026/11/30 09:00（日本時間）はすでに過ぎています。これから先の日時を指定してください。"
+    ]
 
 
 def test_r14_the_dialog_shows_the_sender_the_provider_will_use(database, run_app, monkeypatch):

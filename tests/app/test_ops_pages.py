@@ -62,6 +62,25 @@ def test_an_analyst_looks_a_candidate_up_by_phone_and_sees_it_masked(with_contra
     assert list(table["状態"]) == ["送信待ち"]
 
 
+def test_lookup_and_history_edit_say_what_is_wrong_in_japanese(with_contract, run_app):
+    """Both showed the error's English text; they show its Japanese text now."""
+    info = scheduled(with_contract, "09011112222")
+    at = run_app("lookup", role="analyst")
+    at.radio[0].set_value("phone")
+    at.text_input(key="lookup_query").input("山田")
+    at.button[-1].click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["「山田」は検索できる電話番号ではありません。"]
+    at = run_app("history", role="operator")
+    next(x for x in at.text_input if x.label == "送信名").input(" ")
+    button(at, "変更を保存").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "送信名を入力してください（送信履歴で探すときに使います）。"
+    ]
+    assert with_contract.editable_send(info.id).name == "説明会"
+
+
 def test_history_pauses_resumes_and_edits_a_scheduled_send(with_contract, run_app):
     info = scheduled(with_contract, "09011112222")
     at = run_app("history", role="operator")
