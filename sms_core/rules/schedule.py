@@ -9,6 +9,8 @@ urgent reason (a weather or disaster notice) is given and recorded.
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -69,10 +71,25 @@ class QuietHours:
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
 
 
+# The forms people type: 2026/12/01 10:00 (as the dashboard shows times), 2026-12-1 9:00,
+# 2026年12月1日 10時, with full-width digits folded first.
+_TYPED = re.compile(
+    r"(\d{4})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?(?:\s*|T)"
+    r"(\d{1,2})\s*[:時]\s*(\d{2})?\s*分?"
+)
+
+
 def parse_japan_time(text: str) -> datetime:
-    """``"2026-12-01 10:00"`` read as Japan time, returned as an aware UTC datetime (R13)."""
+    """``"2026-12-01 10:00"`` (or ``2026/12/01 10:00``, ``2026年12月1日 10時``) read as Japan
+    time, returned as an aware UTC datetime (R13); an ISO instant keeps its own offset."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    typed = _TYPED.fullmatch(folded)
     try:
-        local = datetime.fromisoformat(text.strip())
+        if typed:
+            year, month, day, hour, minute = (int(g or 0) for g in typed.groups())
+            local = datetime(year, month, day, hour, minute)
+        else:
+            local = datetime.fromisoformat(folded)
     except ValueError:
         raise InputError(
             f"'{text}' is not a date and time; write it as 2026-12-01 10:00 (Japan time)",

@@ -73,3 +73,27 @@ def test_send_times_must_be_aware_and_not_past():
         resolve_send_time(jst(2026, 12, 1, 9, 0), now=now, quiet=QUIET)
     later = jst(2026, 12, 3, 10, 0)
     assert resolve_send_time(later, now=now, quiet=QUIET) == later
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "2026-12-01 10:00",
+        "2026/12/01 10:00",  # as every page shows times
+        "2026/12/1 10:00",
+        "２０２６／１２／０１　１０：００",  # typed with a Japanese IME
+        "2026年12月1日 10時",
+        "2026年12月1日 10時00分",
+        "2026-12-01T10:00:00+09:00",
+        "2026-12-01T01:00:00Z",
+    ],
+)
+def test_r13_times_are_read_as_people_type_them_in_japan(typed):
+    assert parse_japan_time(typed) == datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("typed", ["2026/13/01 10:00", "2026/11/31 10:00", "明日 10:00", ""])
+def test_r13_a_time_that_is_not_one_is_refused_in_words(typed):
+    with pytest.raises(InputError) as caught:
+        parse_japan_time(typed)
+    assert caught.value.key == "time.format"
