@@ -380,6 +380,25 @@ def reserve_units(
         ) from None
 
 
+# What a planned part gives its message row; the rest is the same for every path.
+_PART_FIELDS = (
+    "recipient_row",
+    "part_index",
+    "part_count",
+    "candidate_id",
+    "name",
+    "kind",
+    "phone",
+    "body",
+    "units",
+)
+
+
+def part_row(part: object, client_ref: str) -> dict[str, object]:
+    """A planned part (a send's or a resend's) as the values of its message row."""
+    return {field: getattr(part, field) for field in _PART_FIELDS} | {"client_ref": client_ref}
+
+
 def insert_parts(session: Session, campaign: Campaign, parts: Sequence[dict]) -> None:
     """Write a new campaign's message parts, queued for its start time.
 
@@ -436,25 +455,7 @@ def _write(
         deadline=deadline,
     )
     plan = _fresh_codes(session, plan, url_base)
-    insert_parts(
-        session,
-        campaign,
-        [
-            {
-                "recipient_row": p.recipient_row,
-                "part_index": p.part_index,
-                "part_count": p.part_count,
-                "candidate_id": p.candidate_id,
-                "name": p.name,
-                "kind": p.kind,
-                "phone": p.phone,
-                "body": p.body,
-                "units": p.units,
-                "client_ref": p.client_ref,
-            }
-            for p in plan.parts
-        ],
-    )
+    insert_parts(session, campaign, [part_row(p, p.client_ref) for p in plan.parts])
     _write_links(session, campaign.id, plan, sent_at=when)
     audit(
         session,

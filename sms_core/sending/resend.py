@@ -38,6 +38,7 @@ from sms_core.sending.campaigns import (
     create_once,
     insert_parts,
     open_campaign,
+    part_row,
     resolve_send_time,
 )
 from sms_core.store.app_settings import provider_in_use, quiet_hours_in_use
@@ -254,21 +255,7 @@ def _write(
     insert_parts(
         session,
         campaign,
-        [
-            {
-                "recipient_row": p.recipient_row,
-                "part_index": p.part_index,
-                "part_count": p.part_count,
-                "candidate_id": p.candidate_id,
-                "name": p.name,
-                "kind": p.kind,
-                "phone": p.phone,
-                "body": p.body,
-                "units": p.units,
-                "client_ref": f"{reference}-{p.recipient_row}-{p.part_index}",
-            }
-            for p in parts
-        ],
+        [part_row(p, f"{reference}-{p.recipient_row}-{p.part_index}") for p in parts],
     )
     audit(
         session,
