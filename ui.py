@@ -181,13 +181,13 @@ def t(key: str, **values: object) -> str:
     return _t(key, lang(), **values)
 
 
-def table(rows: list[dict]) -> None:
-    """A table of labelled rows, or a plain "none" when there are none (an empty list
-    would draw a headerless frame that says "empty")."""
+def table(rows: list[dict], empty: str = "overview.none") -> None:
+    """A table of labelled rows, or the catalogue's ``empty`` text when there are none (an
+    empty list would draw a headerless frame that says "empty")."""
     if rows:
         st.dataframe(rows, hide_index=True)
     else:
-        st.caption(t("overview.none"))
+        st.caption(t(empty))
 
 
 def error_words(exc: BaseException) -> str:

@@ -123,6 +123,7 @@ if contract is not None and not contract.ended and svc.principal.can("optouts"):
             }
             for e in entries
         ],
+        empty="optout.none",
     )
     if entries:
         with st.form("optout_remove"):

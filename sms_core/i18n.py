@@ -45,6 +45,10 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "overview.upcoming": {"ja": "予約済みの送信", "en": "Scheduled sends"},
     "overview.failures": {"ja": "直近7日間の失敗理由", "en": "Failures, last 7 days"},
     "overview.none": {"ja": "ありません。", "en": "None."},
+    "optout.none": {
+        "ja": "配信停止に登録された番号はありません。",
+        "en": "No number has opted out.",
+    },
     "ui.forbidden": {
         "ja": "このページを使う権限がありません。",
         "en": "Your role does not give access to this page.",

@@ -195,3 +195,9 @@ def test_history_says_why_a_held_send_waits(with_contract, run_app):
     with transaction(with_contract.database_engine()) as s:
         s.execute(update(Campaign).where(Campaign.id == info.id).values(state="scheduled"))
     assert with_contract.hold_reason(info.id) is None
+
+
+def test_an_empty_opt_out_list_says_what_is_empty(with_contract, run_app):
+    at = run_app("settings", role="operator")
+    assert not at.exception
+    assert any(c.value == "配信停止に登録された番号はありません。" for c in at.caption)
