@@ -300,6 +300,7 @@ def load_roster(
         encoding = "utf-16"
     else:
         table, encoding = _read_csv(data, head)
+    table = _without_trailing_empty_rows(table)
     if table.num_rows > MAX_ROSTER_ROWS:
         raise RosterError(
             f"{table.num_rows:,} rows is more than the {MAX_ROSTER_ROWS:,} a roster may hold",
@@ -315,6 +316,22 @@ def load_roster(
         tag_index.setdefault(_fold(FIELD_HEADERS[canonical][1]), header)
         tag_index.setdefault(_fold(FIELD_HEADERS[canonical][0]), header)
     return Roster(table, fields, kind, encoding, label, tag_index)
+
+
+def _without_trailing_empty_rows(table: pa.Table) -> pa.Table:
+    """The table without the rows of only empty cells at its end (``,,,`` lines that Excel
+    writes for cleared or formatted rows below the data). Only at the end, so every row
+    above keeps its spreadsheet number; an empty row inside the data is still refused."""
+    if not table.num_rows or not table.num_columns:
+        return table
+    last = table.slice(table.num_rows - 1)
+    if any(last.column(i)[0].as_py() not in ("", b"") for i in range(table.num_columns)):
+        return table  # the common case: no trailing empty row, nothing computed
+    filled = np.zeros(table.num_rows, dtype=bool)
+    for column in table.columns:
+        filled |= pc.greater(pc.binary_length(column), 0).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(filled)
+    return table.slice(0, int(rows[-1]) + 1 if len(rows) else 0)
 
 
 def _check_size(size: int) -> None:

@@ -182,3 +182,14 @@ def test_r22_the_mapping_editor_is_told_of_a_title_above_the_headers_too():
     with pytest.raises(RosterError) as caught:
         read_headers(data)
     assert (caught.value.key, caught.value.row) == ("roster.header_below", 3)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
+def test_r22_empty_rows_excel_leaves_below_the_data_are_not_candidates(encoding):
+    """Excel writes ``,,,`` for cleared or formatted rows under the data; they are not
+    rows with an empty kind. One inside the data still is, and is named."""
+    trailing = (HEADER + _rows(2) + ",,,\n,,,\n").encode(encoding)
+    assert load_roster(trailing).num_rows == 2
+    inside = (HEADER + _rows(1) + ",,,\n" + _rows(1, 5)).encode(encoding)
+    err = _refused(inside)
+    assert (err.row, err.column, err.key) == (3, "区分", "roster.empty_kind")
