@@ -67,7 +67,16 @@ KIND_CODES = ("new_grad", "mid_career")
 # Values seen in ATS exports for each kind, compared after _fold().
 _KIND_VALUES = {
     NEW_GRAD: ("新卒", "新卒採用", "new_grad", "newgrad", "new graduate", "graduate"),
-    MID_CAREER: ("中途", "中途採用", "mid_career", "midcareer", "mid-career", "experienced"),
+    MID_CAREER: (
+        "中途",
+        "中途採用",
+        "キャリア採用",  # many companies' own word for mid-career hiring
+        "経験者採用",
+        "mid_career",
+        "midcareer",
+        "mid-career",
+        "experienced",
+    ),
 }
 
 

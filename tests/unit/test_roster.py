@@ -80,11 +80,23 @@ def test_kind_values_in_both_languages():
         _csv(
             [
                 f"C{i},x,{k},09012345678,,,0312345678,"
-                for i, k in enumerate(["新卒", "中途", "new_grad", "Mid-Career", " 新卒 "])
+                for i, k in enumerate(
+                    [
+                        "新卒",
+                        "中途",
+                        "new_grad",
+                        "Mid-Career",
+                        " 新卒 ",
+                        "キャリア採用",
+                        "経験者採用",
+                    ]
+                )
             ]
         ).encode()
     )
-    assert r.kind.tolist() == [NEW_GRAD, MID_CAREER, NEW_GRAD, MID_CAREER, NEW_GRAD]
+    assert (
+        r.kind.tolist() == [NEW_GRAD, MID_CAREER, NEW_GRAD, MID_CAREER, NEW_GRAD] + [MID_CAREER] * 2
+    )
 
 
 def test_r22_unknown_kind_names_row_and_column():
