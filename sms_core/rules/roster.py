@@ -61,6 +61,14 @@ FIELD_HEADERS: dict[str, tuple[str, str]] = {
     "phone1": ("電話番号1", "phone1"),
     "phone2": ("電話番号2", "phone2"),
 }
+# Other headers ATS exports use for a field, recognised after the two above. None for the
+# phone fields but the mobile one: 電話番号 or TEL alone could be any of them.
+MORE_HEADERS: dict[str, tuple[str, ...]] = {
+    "candidate_id": ("応募者番号", "候補者ID", "応募者コード"),
+    "name": ("名前", "お名前", "氏名（漢字）", "full_name"),
+    "kind": ("採用区分", "応募区分", "候補者区分"),
+    "mobile": ("携帯番号", "携帯電話", "携帯TEL", "mobile_phone"),
+}
 
 NEW_GRAD, MID_CAREER = 0, 1
 KIND_CODES = ("new_grad", "mid_career")
@@ -89,7 +97,9 @@ def _fold(text: str) -> str:
 _KIND_LOOKUP = {_fold(v): code for code, values in _KIND_VALUES.items() for v in values}
 # Every header the product recognises by default, folded: how a header row is told from a
 # title above it, and a roster sheet from a cover sheet.
-_KNOWN_HEADERS = {_fold(h) for pair in FIELD_HEADERS.values() for h in pair}
+_KNOWN_HEADERS = {
+    _fold(h) for table in (FIELD_HEADERS, MORE_HEADERS) for names in table.values() for h in names
+}
 # How far below row 1 a header row is looked for under a title.
 _TITLE_ROWS = 20
 
@@ -836,10 +846,10 @@ def _match_fields(headers: list[str], mapping: Mapping[str, str]) -> dict[str, s
             )
         fields[canonical] = actual
     taken = set(fields.values())
-    for canonical, aliases in FIELD_HEADERS.items():
+    for canonical, names in FIELD_HEADERS.items():
         if canonical in fields:
             continue
-        for alias in aliases:
+        for alias in (*names, *MORE_HEADERS.get(canonical, ())):
             actual = folded.get(_fold(alias))
             if actual is not None and actual not in taken:
                 fields[canonical] = actual

@@ -247,7 +247,7 @@ def test_unrecognised_headers_are_mapped_in_the_column_editor(with_contract, run
     """Issue 6: a roster whose headers are not the ATS's shows the mapping open, with the
     missing fields named; choosing their columns previews it, row numbers and all."""
     roster = (
-        "ID,お名前,採用区分,携帯TEL,TEL\n"
+        "ID,呼び名,選考区分,携帯連絡先,TEL\n"
         "A1,佐藤,新卒,090-1234-5678,\n"
         "A2,鈴木,中途,,03-1234-5678\n"
         "A3,高橋,中途,,080-2345-6789\n"
@@ -259,14 +259,14 @@ def test_unrecognised_headers_are_mapped_in_the_column_editor(with_contract, run
     assert not any("kind" in w.value for w in at.warning)  # field names, never their ids
     assert at.error  # the preview cannot run yet: no kind column
     by_label = {s.label: s for s in at.selectbox}
-    by_label["区分 (kind)"].set_value("採用区分").run()
+    by_label["区分 (kind)"].set_value("選考区分").run()
     by_label = {s.label: s for s in at.selectbox}
-    by_label["携帯電話番号 (mobile)"].set_value("携帯TEL").run()
+    by_label["携帯電話番号 (mobile)"].set_value("携帯連絡先").run()
     by_label = {s.label: s for s in at.selectbox}
     by_label["電話番号1 (phone1)"].set_value("TEL").run()
     assert "{{氏名}}" in at.error[0].value  # the default body's tag needs the name column
     by_label = {s.label: s for s in at.selectbox}
-    by_label["氏名 (name)"].set_value("お名前").run()
+    by_label["氏名 (name)"].set_value("呼び名").run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     shown = metrics(at)

@@ -256,15 +256,15 @@ def test_headers_and_guessed_fields_for_the_mapping_editor():
     and shows what loading would map; an explicit mapping wins over the defaults."""
     from sms_core.rules.roster import guess_fields, read_headers
 
-    cp932 = "氏名,採用区分,携帯電話番号,TEL\n佐藤,新卒,09012345678,\n".encode("cp932")
-    utf8_bom = "\ufeff氏名,採用区分,携帯電話番号,TEL\n".encode()
-    sheet = _xlsx([["氏名", "採用区分", "携帯電話番号", "TEL", None], ["佐藤", "新卒"]])
+    cp932 = "氏名,選考区分,携帯電話番号,TEL\n佐藤,新卒,09012345678,\n".encode("cp932")
+    utf8_bom = "\ufeff氏名,選考区分,携帯電話番号,TEL\n".encode()
+    sheet = _xlsx([["氏名", "選考区分", "携帯電話番号", "TEL", None], ["佐藤", "新卒"]])
     for data in (cp932, utf8_bom, sheet):
-        assert read_headers(data) == ["氏名", "採用区分", "携帯電話番号", "TEL"]
+        assert read_headers(data) == ["氏名", "選考区分", "携帯電話番号", "TEL"]
     headers = read_headers(cp932)
     assert guess_fields(headers) == {"name": "氏名", "mobile": "携帯電話番号"}
-    mapped = guess_fields(headers, {"kind": "採用区分", "phone1": "tel"})  # case folded
-    assert mapped == {"kind": "採用区分", "phone1": "TEL", "name": "氏名", "mobile": "携帯電話番号"}
+    mapped = guess_fields(headers, {"kind": "選考区分", "phone1": "tel"})  # case folded
+    assert mapped == {"kind": "選考区分", "phone1": "TEL", "name": "氏名", "mobile": "携帯電話番号"}
     with pytest.raises(RosterError, match="does not have"):
         guess_fields(headers, {"kind": "種別"})
     with pytest.raises(RosterError, match="empty"):
@@ -273,8 +273,8 @@ def test_headers_and_guessed_fields_for_the_mapping_editor():
         read_headers("氏名,氏名\n".encode())
     assert raised.value.column == "氏名" and raised.value.row == 1
     # Loading with the editor's mapping reads the file the guess could not.
-    loaded = load_roster(cp932, mapping={"kind": "採用区分", "phone1": "TEL"})
-    assert loaded.fields["kind"] == "採用区分" and loaded.num_rows == 1
+    loaded = load_roster(cp932, mapping={"kind": "選考区分", "phone1": "TEL"})
+    assert loaded.fields["kind"] == "選考区分" and loaded.num_rows == 1
 
 
 @pytest.mark.parametrize("block", [1, 3, 4, 1 << 20])
@@ -296,3 +296,17 @@ def test_text_where_picks_per_row_whether_or_not_a_column_is_decoded_yet():
     assert r.text_where(pick, "携帯電話番号", "電話番号1").to_pylist() == ["０９０", "０６"]
     assert r.text_where(pick, "携帯電話番号", None).to_pylist() == ["０９０", None]
     assert r.text_rows("電話番号1", np.array([1])).to_pylist() == ["０６"]
+
+
+def test_other_ats_headers_are_recognised_without_a_mapping():
+    """Common ATS names for the fields map by themselves; the phone fields other than the
+    mobile one never guess from 電話番号 or TEL alone."""
+    data = "応募者番号,お名前,採用区分,携帯番号,電話番号\nA1,佐藤,新卒,09012345678,\n".encode()
+    roster = load_roster(data)
+    assert roster.fields == {
+        "candidate_id": "応募者番号",
+        "name": "お名前",
+        "kind": "採用区分",
+        "mobile": "携帯番号",
+    }
+    assert roster.resolve_tag("氏名") == "お名前"
