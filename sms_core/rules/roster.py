@@ -768,8 +768,12 @@ def _csv_headers(text_head: str) -> tuple[list[str], str]:
     """The checked header row of a CSV's decoded start, and its field separator."""
     sep = _separator(text_head)
     headers = _header(text_head, sep)
-    # Line by line, so a stray quote in a title cannot hide the header row beneath it.
-    below = [next(csv.reader([line], delimiter=sep), []) for line in _lines_below(text_head)]
+    # Line by line, so a stray quote in a title cannot hide the header row beneath it; each
+    # line split as it splits best, as a title line tells nothing of the separator.
+    below = [
+        max((next(csv.reader([line], delimiter=d), []) for d in _SEPARATORS), key=len)
+        for line in _lines_below(text_head)
+    ]
     _check_header_row(headers, below, 1)
     return headers, sep
 

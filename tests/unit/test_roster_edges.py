@@ -182,6 +182,10 @@ def test_r22_the_mapping_editor_is_told_of_a_title_above_the_headers_too():
     with pytest.raises(RosterError) as caught:
         read_headers(data)
     assert (caught.value.key, caught.value.row) == ("roster.header_below", 3)
+    # Above a tab-separated header too (Excel's Unicode text with a title row).
+    with pytest.raises(RosterError) as caught:
+        load_roster(_as_tsv("応募者一覧\n" + HEADER + _rows(2)).encode("utf-16"))
+    assert (caught.value.key, caught.value.row) == ("roster.header_below", 2)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
