@@ -80,10 +80,10 @@ _CATALOGUE: dict[str, dict[str, str]] = {
     "nav.audit": {"ja": "監査ログ", "en": "Audit trail"},
     "admin.optout_key_dev": {
         "ja": (
-            "オプトアウト番号の保護鍵（SMS_OPTOUT_KEY）が未設定のため、公開されている開発用の鍵で"
-            "保存しています。デモ以外で使う前に、推測できない値を環境変数 SMS_OPTOUT_KEY "
-            "（または .streamlit/secrets.toml）に設定してください。"
-            "鍵を変えると、それまでのオプトアウト登録は照合できなくなります。"
+            "配信停止リストの番号を保護する鍵（SMS_OPTOUT_KEY）が未設定のため、"
+            "公開されている開発用の鍵で保存しています。デモ以外で使う前に、推測できない値を"
+            "環境変数 SMS_OPTOUT_KEY（または .streamlit/secrets.toml）に設定してください。"
+            "鍵を変えると、それまでの配信停止の登録は照合できなくなります。"
         ),
         "en": (
             "SMS_OPTOUT_KEY is not set, so opted-out numbers are protected with the published "
