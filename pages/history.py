@@ -63,16 +63,14 @@ if row["state"] == "held":
 # Issue 16: pause/resume, resend to the unreached, edit a scheduled send (operators act).
 if svc.principal.can("send"):
     # The state shown may be stale (another user, the worker): a refusal is said, not raised.
+    move = None
     if row["state"] in ("scheduled", "sending") and st.button(t("history.pause", id=choice)):
-        try:
-            svc.pause(int(choice))
-        except SmsError as exc:
-            show_error(exc)
-        else:
-            st.rerun()
+        move = svc.pause
     if row["state"] == "paused" and st.button(t("history.resume", id=choice)):
+        move = svc.resume
+    if move is not None:
         try:
-            svc.resume(int(choice))
+            move(int(choice))
         except SmsError as exc:
             show_error(exc)
         else:
