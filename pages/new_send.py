@@ -318,15 +318,16 @@ cols[4].metric(
     f"{draft.remaining_before if sent else draft.remaining_after:,}",
 )
 # Issue 16: the cost in yen at the team's unit price, and this month's spend so far.
+spend = svc.month_spend()
 st.caption(
     t(
         "yen.preview",
         yen=format_yen(svc.cost_yen(draft.units)),
-        price=format_yen(svc.unit_price_yen()),
-        spend=format_yen(svc.month_spend().used_yen),
+        price=format_yen(spend.unit_price_yen),
+        spend=format_yen(spend.used_yen),
     )
 )
-if not svc.unit_price_yen():
+if not spend.unit_price_yen:
     st.caption(t("yen.unset"))
 if draft.empty_tag_rows:
     st.warning(f"{t('preview.empty_tags')}: {draft.empty_tag_rows:,}")

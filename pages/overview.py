@@ -26,7 +26,7 @@ with right:
     cols = st.columns(2)
     cols[0].metric(t("yen.month_spend"), t("yen.amount", yen=format_yen(spend.used_yen)))
     cols[1].metric(t("yen.month_reserved"), t("yen.amount", yen=format_yen(spend.reserved_yen)))
-    if not svc.unit_price_yen():
+    if not spend.unit_price_yen:
         st.caption(t("yen.unset"))
     # Messages handed to the provider today (Japan time): not scheduled, not cancelled.
     st.metric(t("overview.today"), f"{svc.sends_today():,}")
