@@ -418,7 +418,7 @@ def blocked_message() -> str | None:
     if reason == "sample":
         return t("send.blocked.sample")
     if reason == "time":
-        return error_words(draft.problem_error) if draft.problem_error else draft.problem
+        return error_words(draft.problem_error) if draft.problem_error else None
     if reason == "quiet_refused":
         return t("send.quiet_warning.refuse", window=draft.quiet_window)
     if reason == "contract_ended":

@@ -154,12 +154,16 @@ class SendDraft:
     contract_end: date | None
     key: str
     blocked: str | None  # one of BLOCKS, None when it can be confirmed
-    problem: str | None = None  # the message of a ``time`` block (English)
     # The error behind a ``time`` block: pages show it in the user's language (error_text).
     problem_error: InputError | None = field(default=None, repr=False)
     deadline: datetime | None = None  # 送信期限: not handed over by then, it expires
     sample: bool = False  # drafted from the bundled sample roster: never sendable
     unit_price_yen: float = 0.0  # the team's unit price per contract unit (通数)
+
+    @property
+    def problem(self) -> str | None:
+        """The English message of a ``time`` block (the CLI's)."""
+        return str(self.problem_error) if self.problem_error is not None else None
 
     @property
     def cost_yen(self) -> int:
@@ -512,7 +516,6 @@ def draft_send(
             deadline=deadline,
         ),
         blocked=blocked,
-        problem=str(problem) if problem is not None else None,
         problem_error=problem,
         deadline=deadline,
         sample=sample,
