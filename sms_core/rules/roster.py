@@ -121,7 +121,7 @@ def _check_header_row(
     title above the headers, which would otherwise read as a one-column roster."""
     if {_fold(h) for h in headers} & _KNOWN_HEADERS:
         return
-    for offset, cells in enumerate(below[:_TITLE_ROWS], start=1):
+    for offset, cells in enumerate(below, start=1):
         if _looks_like_headers(cells):
             raise RosterError(
                 f"the column headers are in row {first + offset}, not in row {first}: delete "

@@ -63,6 +63,11 @@ _BROKEN = (
 )
 
 
+def _broken() -> RosterError:
+    """The one error for a workbook that cannot be opened, whatever broke."""
+    return RosterError(_BROKEN, key="roster.broken_xlsx")
+
+
 def _column_number(letters: bytes) -> int:
     number = 0
     for byte in letters:
@@ -89,9 +94,9 @@ def _check_extent(data: bytes) -> None:
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
         ]
     except _ZIP_ERRORS:
-        raise RosterError(_BROKEN, key="roster.broken_xlsx") from None
+        raise _broken() from None
     if not members:
-        raise RosterError(_BROKEN, key="roster.broken_xlsx")
+        raise _broken()
     if sum(info.file_size for info in book.infolist()) > MAX_XML_BYTES:
         raise RosterError(
             f"the Excel file expands to more than {MAX_XML_BYTES // 2**30} GiB; "
@@ -113,7 +118,7 @@ def _check_extent(data: bytes) -> None:
                         far_col, far_row_of_col = col, row_of_col
                     far_row = max(far_row, _farthest_row(text))
     except _ZIP_ERRORS:
-        raise RosterError(_BROKEN, key="roster.broken_xlsx") from None
+        raise _broken() from None
     if far_col * far_row > MAX_CELLS:
         raise RosterError(
             f"the sheet reaches row {far_row:,} and column {column_letters(far_col)}: "
@@ -185,11 +190,11 @@ def read_rows(data: bytes, wanted: Callable[[list[Cell]], bool] | None = None) -
     except RosterError:
         raise
     except Exception:  # calamine's own errors and anything its parser trips on
-        raise RosterError(_BROKEN, key="roster.broken_xlsx") from None
+        raise _broken() from None
     except BaseException as exc:  # a Rust panic reaches Python as PanicException
         if type(exc).__name__ != "PanicException":
             raise
-        raise RosterError(_BROKEN, key="roster.broken_xlsx") from None
+        raise _broken() from None
     return Sheet(rows, start[0] + 1, start[1] + 1)
 
 
